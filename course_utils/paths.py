@@ -1,0 +1,36 @@
+"""Where the course keeps its files: the repository, the dataset, the cache, build outputs.
+
+Every location can be moved with an environment variable, so a shared JupyterHub can point
+the cache at a writable folder without editing code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The repository root (course_utils is installed editable, so this is the checkout).
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def assets_dir() -> Path:
+    """The ``assets/`` folder (dataset, data card, figures, plot style)."""
+    return Path(os.environ.get("COURSE_ASSETS_DIR", REPO_ROOT / "assets"))
+
+
+def data_dir() -> Path:
+    """The folder holding the course dataset and its data card."""
+    return assets_dir() / "data"
+
+
+def cache_dir() -> Path:
+    """The course's on-disk cache (embeddings, layouts, downloaded data). Not in git.
+
+    Set ``COURSE_CACHE_DIR`` to move it, e.g. to a writable home folder on a shared hub.
+    """
+    return Path(os.environ.get("COURSE_CACHE_DIR", REPO_ROOT / ".cache"))
+
+
+def build_dir() -> Path:
+    """Where ``make course`` writes executed notebooks, HTML and its timing summary."""
+    return Path(os.environ.get("COURSE_BUILD_DIR", REPO_ROOT / "build"))

@@ -1,0 +1,76 @@
+"""The checker building blocks never raise and give specific hints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils.checks import (
+    CheckResult,
+    check_array,
+    check_callable,
+    check_choice,
+    check_number,
+    checker,
+    ok,
+)
+
+
+def test_check_number_right_wrong_and_broken():
+    assert check_number(0.5, 0.5).passed
+    assert check_number(torch.tensor(0.5), 0.5).passed
+    assert check_number(np.float32(0.5), 0.5).passed
+    wrong = check_number(0.7, 0.5)
+    assert not wrong.passed and "expected about 0.5" in wrong.message and "0.7" in wrong.message
+    for broken in (None, "0.5", [0.5], float("nan"), torch.ones(3), True):
+        result = check_number(broken, 0.5)
+        assert isinstance(result, CheckResult) and not result.passed
+
+
+def test_check_array_reports_shape_and_values():
+    assert check_array(torch.tensor([1.0, 2.0]), [1, 2]).passed
+    assert "shape (3,)" in check_array(np.ones(3), [1, 2]).message
+    assert "differs" in check_array([1.0, 2.5], [1, 2]).message
+    assert not check_array(None, [1]).passed
+    assert not check_array(["a", "b"], [1, 2]).passed
+    assert not check_array([np.nan, 1.0], [1, 2]).passed
+
+
+def test_check_choice_is_forgiving_about_case_and_spaces():
+    assert check_choice(" Semi-Hard ", "semi-hard").passed
+    assert not check_choice("hard", "semi-hard").passed
+    assert "not one of" in check_choice("medium", "easy", options=["easy", "hard"]).message
+    assert not check_choice(None, "easy").passed
+
+
+def test_check_callable_catches_exceptions_in_learner_code():
+    def broken(x):
+        raise ZeroDivisionError("oops")
+
+    result = check_callable(broken, [((1,), 1)])
+    assert not result.passed and "ZeroDivisionError" in result.message
+    assert check_callable(lambda x: x * 2, [((1,), 2), ((2,), 4)]).passed
+    assert not check_callable(lambda x: None, [((1,), 2)]).passed
+    assert not check_callable("not a function", [((1,), 2)]).passed
+
+
+def test_checker_decorator_turns_crashes_into_hints():
+    @checker("demo")
+    def check_demo(answer):
+        return ok() if answer["key"] == 1 else ok()
+
+    result = check_demo(None)
+    assert not result.passed and result.name == "demo" and "TypeError" in result.message
+    html = result._repr_html_()
+    assert "Not yet" in html and "demo" in html
+    assert "Correct" in check_demo({"key": 1})._repr_html_()
+
+
+@pytest.mark.parametrize("value", [None, 1, "x", object()])
+def test_checker_that_forgets_to_return_is_reported(value):
+    @checker("silent")
+    def check_silent(answer):
+        return None
+
+    assert not check_silent(value).passed

@@ -1,0 +1,86 @@
+"""The environment files agree, and the one-line setup works."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+
+from course_utils.paths import REPO_ROOT
+
+
+def load_pyproject() -> dict:
+    return tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+
+
+def test_torch_is_pinned_to_the_cpu_wheel_on_disk():
+    deps = load_pyproject()["project"]["dependencies"]
+    assert "torch==2.13.0" in deps
+
+
+def test_every_runtime_dependency_is_pinned_exactly():
+    project = load_pyproject()["project"]
+    everything = project["dependencies"] + project["optional-dependencies"]["dev"]
+    loose = [dep for dep in everything if "==" not in dep]
+    assert not loose, f"pin these with ==: {loose}"
+
+
+def test_environment_yml_delegates_to_pyproject_and_lists_no_second_pins():
+    text = (REPO_ROOT / "environment.yml").read_text()
+    lines = [line.split("#")[0].strip() for line in text.splitlines()]
+    entries = [line[2:].strip() for line in lines if line.startswith("- ")]
+    assert "-e ." in entries, "environment.yml must install the course package from pyproject"
+    conda_packages = [e for e in entries if e not in ("-e .", "conda-forge", "pip")
+                      and not e.startswith("pip:")]
+    assert [e.split("=")[0] for e in conda_packages] == ["python"], conda_packages
+    # The conda python version must satisfy pyproject's requires-python.
+    version = re.search(r"python=(\d+)\.(\d+)", text)
+    assert version, "environment.yml must pin a python minor version"
+    minor = int(version.group(2))
+    requires = load_pyproject()["project"]["requires-python"]
+    low = int(re.search(r">=3\.(\d+)", requires).group(1))
+    high = int(re.search(r"<3\.(\d+)", requires).group(1))
+    assert low <= minor < high
+
+
+def test_installed_versions_match_the_pins():
+    from importlib.metadata import version
+
+    for dep in load_pyproject()["project"]["dependencies"]:
+        name, pinned = dep.split("==")
+        installed = version(name).split("+")[0]
+        assert installed == pinned, f"{name}: installed {installed}, pinned {pinned}"
+
+
+def test_importing_course_utils_has_no_side_effects():
+    code = (
+        "import os, sys; before = dict(os.environ); import course_utils as cu; "
+        "heavy = [m for m in ('torch', 'matplotlib', 'sentence_transformers', 'umap') "
+        "if m in sys.modules]; "
+        "assert not heavy, heavy; assert dict(os.environ) == before, 'environment changed'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_check_env_passes_in_the_installed_environment():
+    result = subprocess.run([sys.executable, "-m", "course_utils.check_env"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[FAIL]" not in result.stdout
+    assert "bundled model" in result.stdout and "course dataset" in result.stdout
+
+
+def test_pip_check_is_clean():
+    result = subprocess.run([sys.executable, "-m", "pip", "check"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout
+
+
+def test_ruff_is_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "course_utils", "tests", "benchmarks",
+         "assets/data"],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,74 @@
+"""course_utils.setup(): seeds, threads, offline settings; idempotent."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import pytest
+import torch
+
+import course_utils as cu
+from course_utils import notebook_setup
+
+
+def test_setup_seeds_everything_and_is_repeatable(monkeypatch):
+    monkeypatch.delenv("COURSE_THREADS", raising=False)
+    cu.setup(seed=3, verbose=False, plots=False)
+    first = (random.random(), np.random.rand(), torch.rand(1).item())
+    info = cu.setup(seed=3, verbose=False, plots=False)
+    second = (random.random(), np.random.rand(), torch.rand(1).item())
+    assert first == second
+    assert info.seed == 3
+    assert torch.get_num_threads() == info.threads
+
+
+def test_setup_goes_offline_but_respects_the_users_choice(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    assert cu.setup(verbose=False, plots=False).offline
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    assert os.environ["HF_HUB_DISABLE_TELEMETRY"] == "1"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    assert not cu.setup(verbose=False, plots=False).offline
+
+
+def test_setup_prints_one_summary_line(capsys):
+    cu.setup(verbose=True, plots=False)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and "torch" in lines[0] and "threads" in lines[0]
+
+
+def test_thread_policy_uses_usable_cpus_capped(monkeypatch):
+    monkeypatch.delenv("COURSE_THREADS", raising=False)
+    assert 1 <= notebook_setup.choose_threads() <= notebook_setup.MAX_THREADS
+    assert notebook_setup.choose_threads() <= notebook_setup.usable_cpu_count()
+    monkeypatch.setenv("COURSE_THREADS", "1")
+    assert notebook_setup.choose_threads() == 1
+    assert notebook_setup.choose_threads(3) == 3
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, "two", True])
+def test_bad_thread_counts_are_refused_with_advice(bad):
+    with pytest.raises(ValueError, match="threads must be a positive whole number"):
+        notebook_setup.choose_threads(bad)
+
+
+def test_bad_thread_env_var_is_explained(monkeypatch):
+    monkeypatch.setenv("COURSE_THREADS", "lots")
+    with pytest.raises(ValueError, match="COURSE_THREADS"):
+        notebook_setup.choose_threads()
+
+
+@pytest.mark.parametrize("bad", [-1, "0", None, 2.0])
+def test_bad_seed_is_refused(bad):
+    with pytest.raises(ValueError, match="seed"):
+        cu.setup(seed=bad, verbose=False, plots=False)
+
+
+def test_plot_style_applies_the_colour_blind_palette():
+    import matplotlib.pyplot as plt
+
+    cu.setup(verbose=False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    assert colours[0].lower().lstrip("#") == "e69f00"
