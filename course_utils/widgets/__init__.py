@@ -1,0 +1,29 @@
+"""ipywidgets explorers, each a factory function that returns the widget box.
+
+Tests drive them without a browser: set a control's ``.value`` and read what the explorer
+computed from the returned object's ``.state`` (a plain dict updated on every change).
+
+* ``contrast_explorer`` (notebook 02): anchor vs candidates P and Q, and the anchor's neighbours.
+* ``margin_explorer`` (notebook 04): a margin slider -> which triplets are still active.
+* ``training_timeline`` (notebook 05): a slider over training steps -> the projection then.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_FACTORIES = {
+    "contrast_explorer": "course_utils.widgets.contrast",
+    "margin_explorer": "course_utils.widgets.margin",
+    "training_timeline": "course_utils.widgets.timeline",
+}
+
+__all__ = sorted(_FACTORIES)
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use so that `import course_utils.widgets` stays light.
+    if name in _FACTORIES:
+        return getattr(importlib.import_module(_FACTORIES[name]), name)
+    raise AttributeError(f"module 'course_utils.widgets' has no attribute {name!r}")
