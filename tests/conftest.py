@@ -1,14 +1,98 @@
-"""Shared fixtures: the bundled model (loaded once per session) and a few sentences."""
+"""Shared fixtures and the suite-wide gates.
+
+* Fixtures: the bundled model (loaded once per session), a few sentences, a private cache.
+* Offline proof: at import time this file turns on the network guard in
+  ``tests/offline_guard/`` for the pytest process and, through ``PYTHONPATH``, for every Python
+  process the tests start (nbval and nbclient kernels, JupyterLab, ``python -m ...``). Any
+  connection outside loopback is refused and logged; the session fails at the end, listing
+  each attempt and who made it.
+* Notebook cells collected by nbval (``notebooks/`` is in pyproject's testpaths) are marked
+  ``slow`` so ``-m "not slow"`` gives the fast unit tests only.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+GUARD_DIR = Path(__file__).resolve().parent / "offline_guard"
+GUARD_LOG_ENV = "COURSE_OFFLINE_GUARD_LOG"
+_created_log: Path | None = None  # the log this session made (removed at the end if empty)
+
+
+def _load_guard_module():
+    spec = importlib.util.spec_from_file_location(
+        "course_offline_guard", GUARD_DIR / "course_offline_guard.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules.setdefault("course_offline_guard", module)  # tests import it by name
+    return sys.modules["course_offline_guard"]
+
+
+def _turn_on_offline_guard():
+    """Guard this process and (via PYTHONPATH + sitecustomize) every child Python process.
+
+    A pytest started by another test inherits the parent's log, so attempts reach the parent.
+    """
+    global _created_log
+    if not os.environ.get(GUARD_LOG_ENV):
+        handle, log_path = tempfile.mkstemp(prefix="course-offline-guard-", suffix=".jsonl")
+        os.close(handle)
+        os.environ[GUARD_LOG_ENV] = log_path
+        _created_log = Path(log_path)
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if str(GUARD_DIR) not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(GUARD_DIR), *paths])
+    guard = _load_guard_module()
+    guard.install()
+    return guard
+
+
+offline_guard = _turn_on_offline_guard()
+
+
+def guard_log_path() -> Path:
+    return Path(os.environ[GUARD_LOG_ENV])
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if type(item).__name__ == "IPyNbCell":  # a notebook cell executed by nbval
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    attempts = offline_guard.read_attempts(guard_log_path())
+    if attempts and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    attempts = offline_guard.read_attempts(guard_log_path())
+    if attempts:
+        terminalreporter.section("offline guard: network access attempted", red=True)
+        terminalreporter.write_line(
+            f"{len(attempts)} connection attempt(s) outside loopback were refused during this "
+            "run; the course must work offline. Find the code below and make it use local "
+            "files (log: " + str(guard_log_path()) + "):"
+        )
+        terminalreporter.write_line(offline_guard.format_attempts(attempts))
+
+
+def pytest_unconfigure(config):
+    if _created_log is not None and not offline_guard.read_attempts(_created_log):
+        _created_log.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")

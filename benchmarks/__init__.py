@@ -1,0 +1,1 @@
+"""Benchmarks for the course (run with `make bench`); results go to docs/benchmarks.md."""

@@ -1,0 +1,292 @@
+"""Notebook 01 (why P, not Q?): the animal feature table, its checkers and its claims.
+
+Data and helpers the notebook uses:
+
+* :func:`animal_table` - 6 animals x 8 features (binary, plus ``size`` on a 1-5 scale).
+* :func:`learn_feature_weights` - learn feature weights from (anchor, positive, negative)
+  triplets with a hinge loss: contrasts decide which features count.
+* :data:`PET_TRIPLETS`, :data:`FAMILY_TRIPLETS` - two purposes, two sets of contrasts.
+* :data:`TEASER_IDS` / :func:`teaser_sentences` - four course sentences for the teaser (also
+  used by notebook 02, which measures them).
+
+Exercise checkers (return "Correct" or a specific hint, never raise):
+
+* :func:`check_discriminating_features` - Exercise 1: why a dog rather than a cat?
+* :func:`check_pick_q` - Exercise 2: the Q that makes "barks and size" the whole answer.
+* :func:`check_weighted_distance` - Exercise 3: a distance with feature weights.
+
+Claim checks (``claim_*``) print the numbers the prose relies on and raise AssertionError if
+a claim stops being true, so a notebook run fails loudly instead of teaching something false.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from course_utils.checks.core import CheckResult, check_callable, checker, describe, fail, ok
+from course_utils.widgets.contrast import discriminating_features, weighted_distance
+
+__all__ = [
+    "FAMILY_TRIPLETS",
+    "PET_TRIPLETS",
+    "PET_WEIGHTS",
+    "TEASER_IDS",
+    "animal_table",
+    "check_discriminating_features",
+    "check_pick_q",
+    "check_weighted_distance",
+    "claim_nearest_depends_on_weights",
+    "claim_purposes_differ",
+    "claim_triplets_satisfied",
+    "learn_feature_weights",
+    "nearest",
+    "teaser_sentences",
+    "triplet_table",
+]
+
+_ANIMALS = ("dog", "cat", "wolf", "lion", "horse", "eagle")
+_FEATURES = {
+    #                   dog cat wolf lion horse eagle
+    "has_tail":          (1, 1, 1, 1, 1, 1),
+    "four_legs":         (1, 1, 1, 1, 1, 0),
+    "fur":               (1, 1, 1, 1, 1, 0),
+    "barks":             (1, 0, 0, 0, 0, 0),
+    "retractable_claws": (0, 1, 0, 1, 0, 0),
+    "domesticated":      (1, 1, 0, 0, 1, 0),
+    "lives_in_group":    (1, 0, 1, 1, 1, 0),
+    "size":              (2, 1, 3, 4, 5, 1),  # 1 = cat-sized ... 5 = horse-sized
+}
+
+#: "For a pet shop": what you can keep at home goes together.
+PET_TRIPLETS = (("dog", "cat", "wolf"), ("cat", "dog", "lion"),
+                ("wolf", "lion", "dog"), ("lion", "wolf", "cat"))
+#: "For a biologist": dogs belong with wolves, cats with lions.
+FAMILY_TRIPLETS = (("dog", "wolf", "cat"), ("cat", "lion", "dog"),
+                   ("wolf", "dog", "lion"), ("lion", "cat", "wolf"))
+#: Hand-picked weights for the pet-shop purpose: only "domesticated" and "size" count.
+PET_WEIGHTS = {"domesticated": 1.0, "size": 1.0}
+
+#: Teaser: A and B share a topic but not a sentiment; C and D share a sentiment, not a topic.
+TEASER_IDS = {
+    "A": "restaurants-pos-003",
+    "B": "restaurants-neg-003",
+    "C": "hotels-pos-005",
+    "D": "movies-pos-003",
+}
+
+
+def animal_table() -> pd.DataFrame:
+    """The feature table: one row per animal, one column per feature (a fresh copy)."""
+    return pd.DataFrame(_FEATURES, index=pd.Index(_ANIMALS, name="animal"))
+
+
+def teaser_sentences() -> pd.DataFrame:
+    """The four teaser sentences (columns: id, text, topic, sentiment), indexed A-D."""
+    from course_utils.data import load_course_data
+
+    frame = load_course_data().set_index("id")
+    missing = [i for i in TEASER_IDS.values() if i not in frame.index]
+    if missing:
+        raise KeyError(f"teaser ids {missing} are not in the course dataset any more.")
+    rows = frame.loc[list(TEASER_IDS.values()), ["text", "topic", "sentiment"]]
+    rows.insert(0, "id", rows.index)
+    rows.index = pd.Index(list(TEASER_IDS), name="sentence")
+    return rows
+
+
+def nearest(table: pd.DataFrame, name: str, weights=None) -> tuple[str, float]:
+    """The row closest to ``name`` (weighted distance) and that distance; first row on ties."""
+    others = [other for other in table.index if other != name]
+    distances = {other: weighted_distance(table, name, other, weights) for other in others}
+    best = min(others, key=lambda other: distances[other])
+    return best, distances[best]
+
+
+def triplet_table(table: pd.DataFrame, triplets: Iterable[Sequence[str]],
+                  weights=None) -> pd.DataFrame:
+    """One row per (anchor, positive, negative): both distances and whether it is satisfied."""
+    rows = []
+    for anchor, positive, negative in triplets:
+        d_pos = weighted_distance(table, anchor, positive, weights)
+        d_neg = weighted_distance(table, anchor, negative, weights)
+        rows.append({"anchor": anchor, "positive": positive, "negative": negative,
+                     "d(anchor, positive)": round(d_pos, 3),
+                     "d(anchor, negative)": round(d_neg, 3),
+                     "satisfied": bool(d_pos < d_neg)})
+    return pd.DataFrame(rows)
+
+
+def learn_feature_weights(table: pd.DataFrame, triplets: Iterable[Sequence[str]], *,
+                          margin: float = 1.0, steps: int = 200,
+                          learning_rate: float = 0.05) -> pd.Series:
+    """Learn one non-negative weight per feature from triplets (a tiny "contrastive model").
+
+    Loss per triplet: ``max(0, d2(a, p) - d2(a, n) + margin)`` with the weighted squared
+    distance ``d2(x, y) = sum_f w_f (x_f - y_f)^2``. Plain gradient descent from all weights 1,
+    clipped at 0. Deterministic. A feature that no triplet varies keeps its starting weight:
+    the contrasts say nothing about it.
+    """
+    frame = table.astype(float)
+    triplets = [tuple(t) for t in triplets]
+    if not triplets:
+        raise ValueError("pass at least one (anchor, positive, negative) triplet.")
+    weights = np.ones(frame.shape[1])
+    for _ in range(steps):
+        gradient = np.zeros_like(weights)
+        for anchor, positive, negative in triplets:
+            d_pos = (frame.loc[anchor] - frame.loc[positive]).to_numpy() ** 2
+            d_neg = (frame.loc[anchor] - frame.loc[negative]).to_numpy() ** 2
+            if weights @ d_pos - weights @ d_neg + margin > 0:  # the triplet is still active
+                gradient += d_pos - d_neg
+        weights = np.maximum(weights - learning_rate * gradient / len(triplets), 0.0)
+    return pd.Series(np.round(weights, 3), index=frame.columns, name="learned weight")
+
+
+# --------------------------------------------------------------------------------------------
+# Claims: print the evidence, fail loudly if it stops being true
+# --------------------------------------------------------------------------------------------
+
+
+def _claim(condition: bool, text: str) -> None:
+    if not condition:
+        raise AssertionError(f"claim no longer true: {text}")
+    print(f"\u2714 {text}")
+
+
+def claim_nearest_depends_on_weights(table: pd.DataFrame | None = None) -> None:
+    """Equal weights: a dog's nearest animal is the wolf; pet-shop weights: the cat."""
+    table = animal_table() if table is None else table
+    plain, d_plain = nearest(table, "dog")
+    pets, d_pets = nearest(table, "dog", PET_WEIGHTS)
+    _claim(plain == "wolf",
+           f"all features weighted 1: the dog's nearest animal is the {plain} "
+           f"(distance {d_plain:.2f})")
+    _claim(pets == "cat",
+           f"only 'domesticated' and 'size' weighted: the dog's nearest animal is the {pets} "
+           f"(distance {d_pets:.2f})")
+
+
+def claim_triplets_satisfied(table: pd.DataFrame, triplets, weights, *,
+                             purpose: str = "") -> None:
+    """Equal weights leave some triplets unsatisfied; the learned ``weights`` satisfy all."""
+    start = triplet_table(table, triplets, None)
+    after = triplet_table(table, triplets, weights)
+    prefix = f"{purpose}: " if purpose else ""
+    _claim(not start["satisfied"].all() and after["satisfied"].all(),
+           f"{prefix}{int(start['satisfied'].sum())} of {len(start)} triplets hold with every "
+           f"weight 1, {int(after['satisfied'].sum())} of {len(after)} with the learned weights")
+
+
+def claim_purposes_differ(pet_weights: pd.Series, family_weights: pd.Series) -> None:
+    """Two sets of triplets, two sets of weights: each purpose picks its own features."""
+    _claim(pet_weights["domesticated"] > family_weights["domesticated"],
+           f"pet-shop triplets raise 'domesticated' ({pet_weights['domesticated']:.2f} vs "
+           f"{family_weights['domesticated']:.2f} for the biologist)")
+    _claim(family_weights["retractable_claws"] > pet_weights["retractable_claws"],
+           f"biologist triplets raise 'retractable_claws' "
+           f"({family_weights['retractable_claws']:.2f} vs "
+           f"{pet_weights['retractable_claws']:.2f} for the pet shop)")
+    untouched = [f for f in ("has_tail", "four_legs", "fur")
+                 if pet_weights[f] == family_weights[f] == 1.0]
+    _claim(len(untouched) == 3,
+           f"features no triplet varies keep their starting weight 1: {untouched}")
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise checkers
+# --------------------------------------------------------------------------------------------
+
+
+def _as_feature_set(answer: Any) -> set[str] | None:
+    if isinstance(answer, str):
+        return {answer.strip()}
+    if isinstance(answer, pd.Index | pd.Series):
+        answer = list(answer)
+    if isinstance(answer, (list, tuple, set, frozenset)):
+        if not all(isinstance(item, str) for item in answer):
+            return None
+        return {item.strip() for item in answer}
+    return None
+
+
+@checker("Exercise 1: why a dog rather than a cat?")
+def check_discriminating_features(answer: Any) -> CheckResult:
+    """``answer``: the features that discriminate a dog from a cat (list of names)."""
+    table = animal_table()
+    expected = set(discriminating_features(table, "dog", "cat"))
+    if answer is None:
+        return fail("your answer is None; assign a list of feature names, e.g. ['barks'].")
+    chosen = _as_feature_set(answer)
+    if chosen is None:
+        return fail(f"give a list of feature names (strings), got {describe(answer)}.")
+    unknown = sorted(chosen - set(table.columns))
+    if unknown:
+        return fail(f"{unknown} are not features of the table; the features are "
+                    f"{list(table.columns)}.")
+    shared = sorted(chosen - expected)
+    if shared:
+        values = ", ".join(f"{f} = {table.at['dog', f]:g}" for f in shared)
+        return fail(f"{shared} describe a dog, but a cat has the same value ({values}), so "
+                    "they cannot answer 'why a dog rather than a cat?'.")
+    missing = sorted(expected - chosen)
+    if missing:
+        return fail(f"{len(missing)} discriminating feature(s) missing. Compare the dog and cat "
+                    "rows column by column: which values differ?")
+    return ok(f"dog and cat differ in exactly {sorted(expected)}; tail, four legs and fur are "
+              "true of both, so they explain nothing about this contrast.")
+
+
+@checker("Exercise 2: pick the Q")
+def check_pick_q(answer: Any) -> CheckResult:
+    """``answer``: the Q for which 'why a dog rather than Q?' is answered by barks and size."""
+    table = animal_table()
+    target = {"barks", "size"}
+    options = [name for name in table.index if name != "dog"]
+    if answer is None:
+        return fail(f"your answer is None; assign one of {options}.")
+    if not isinstance(answer, str):
+        return fail(f"give the animal's name as a string, got {describe(answer)}.")
+    name = answer.strip().lower()
+    if name == "dog":
+        return fail("P and Q are both the dog: there is no contrast left to explain.")
+    if name not in options:
+        return fail(f"{answer!r} is not in the table; pick one of {options}.")
+    got = set(discriminating_features(table, "dog", name))
+    if got == target:
+        return ok(f"dog vs {name}: only {sorted(got)} differ, so 'it barks, and it is smaller' "
+                  "is the whole answer.")
+    return fail(f"for dog vs {name} the discriminating features are {sorted(got)}, not "
+                f"{sorted(target)}. Look for the animal that shares everything with the dog "
+                "except barking and size.")
+
+
+def _distance_cases() -> list[tuple[tuple, float]]:
+    table = animal_table()
+    cases = []
+    for p, q, weights in (("dog", "cat", None), ("dog", "horse", None),
+                          ("dog", "cat", PET_WEIGHTS), ("wolf", "eagle", {"size": 2.0}),
+                          ("lion", "lion", None)):
+        full = {f: 1.0 for f in table.columns} if weights is None else {
+            f: float(weights.get(f, 0.0)) for f in table.columns}
+        args = (table.loc[p].to_numpy(dtype=float), table.loc[q].to_numpy(dtype=float),
+                np.array([full[f] for f in table.columns]))
+        cases.append((args, weighted_distance(table, p, q, full)))
+    return cases
+
+
+@checker("Exercise 3: a weighted distance")
+def check_weighted_distance(function: Any) -> CheckResult:
+    """``function(p_values, q_values, weights)`` -> sqrt(sum(weights * (p - q) ** 2))."""
+    if function is None:
+        return fail("weighted_distance is None; define the function in the exercise cell.")
+    result = check_callable(function, _distance_cases(), tolerance=1e-6,
+                            what="weighted_distance",
+                            hint="Square the differences, multiply by the weights, sum, then "
+                                 "take the square root (np.sqrt).")
+    if result.passed:
+        return ok("weighted_distance matches on all 5 cases, including zero weights and P = Q.")
+    return result

@@ -1,0 +1,251 @@
+"""Notebook 02 (embeddings and similarity): exercise checkers and the notebook's claims.
+
+Exercise checkers (return "Correct" or a specific hint, never raise):
+
+* :func:`check_cosine_similarity` - Exercise 1: cosine similarity of two vectors, by hand.
+* :func:`check_prediction` - Exercise 2: predict whether P or Q is closer to the anchor.
+* :func:`check_nearest_neighbour` - Exercise 3: the index of a sentence's nearest neighbour.
+
+Claim checks (``claim_*``) print the numbers the prose relies on and raise AssertionError if a
+claim stops being true (e.g. after a model or dataset change), so a notebook run fails loudly
+instead of teaching something false.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from course_utils.checks.core import CheckResult, check_callable, checker, describe, fail, ok
+
+__all__ = [
+    "check_cosine_similarity",
+    "check_nearest_neighbour",
+    "check_prediction",
+    "claim_cosine_agrees",
+    "claim_layout_shows_topic",
+    "claim_same_topic_wins",
+    "claim_teaser_topic_wins",
+    "claim_topic_organises_space",
+    "cosine_reference",
+    "layout_neighbour_agreement",
+    "nearest_neighbour_reference",
+    "same_topic_win_rate",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Reference computations
+# --------------------------------------------------------------------------------------------
+
+
+def cosine_reference(a: Any, b: Any) -> float:
+    """cos(a, b) = a . b / (|a| |b|) for two 1-D vectors."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def nearest_neighbour_reference(embeddings: Any, query: int) -> int:
+    """The row (other than ``query``) with the highest cosine similarity to row ``query``."""
+    array = np.asarray(embeddings, dtype=np.float64)
+    unit = array / np.maximum(np.linalg.norm(array, axis=1, keepdims=True), 1e-12)
+    similarities = unit @ unit[query]
+    similarities[query] = -np.inf
+    return int(np.argmax(similarities))
+
+
+def layout_neighbour_agreement(xy: Any, labels: Sequence[Any], k: int = 10) -> float:
+    """Share of each point's k nearest 2-D neighbours that carry its label (mean over points).
+
+    Reads a picture with numbers: near 1 = the label forms regions in the layout; near the
+    label's chance level (e.g. 0.5 for two balanced classes) = the colours are mixed.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    points = np.asarray(xy, dtype=np.float64)
+    labels = np.asarray(list(labels)).astype(str)
+    finder = NearestNeighbors(n_neighbors=k + 1).fit(points)
+    _, index = finder.kneighbors(points)
+    return float((labels[index[:, 1:]] == labels[:, None]).mean())
+
+
+# --------------------------------------------------------------------------------------------
+# Claims
+# --------------------------------------------------------------------------------------------
+
+
+def _claim(condition: bool, text: str) -> None:
+    if not condition:
+        raise AssertionError(f"claim no longer true: {text}")
+    print(f"\u2714 {text}")
+
+
+def claim_cosine_agrees(by_hand: Any, library: Any, *, tolerance: float = 1e-5) -> float:
+    """By-hand cosine similarities equal the library's (``sentence_transformers.util.cos_sim``)."""
+    if hasattr(library, "detach"):
+        library = library.detach().cpu().numpy()
+    ours = np.asarray(by_hand, dtype=np.float64)
+    theirs = np.asarray(library, dtype=np.float64)
+    _claim(ours.shape == theirs.shape,
+           f"both similarity matrices have shape {ours.shape}")
+    worst = float(np.max(np.abs(ours - theirs)))
+    _claim(worst <= tolerance,
+           f"by hand and sentence_transformers.util.cos_sim agree: largest difference "
+           f"{worst:.1e} (float32 rounding)")
+    return worst
+
+
+def claim_teaser_topic_wins(similarity: pd.DataFrame) -> None:
+    """For the teaser sentences: the same-topic pair is closer than the same-sentiment pairs."""
+    same_topic = float(similarity.loc["A", "B"])
+    same_sentiment = float(similarity.loc["A", "C"])
+    other = float(similarity.loc["C", "D"])
+    _claim(same_topic > same_sentiment and same_topic > other,
+           f"A-B (same topic, opposite sentiment) {same_topic:.2f} > A-C (same sentiment, "
+           f"other topic) {same_sentiment:.2f} and C-D (same sentiment) {other:.2f}")
+
+
+def claim_topic_organises_space(report: pd.DataFrame) -> None:
+    """The pretrained space is organised by topic, not by sentiment (cu.evaluation.label_report)."""
+    topic, sentiment = report.loc["topic"], report.loc["sentiment"]
+    _claim(topic["knn_accuracy"] > sentiment["knn_accuracy"] + 0.15,
+           f"topic kNN accuracy {topic['knn_accuracy']:.2f} (chance {topic['chance']:.2f}) "
+           f"> sentiment kNN accuracy {sentiment['knn_accuracy']:.2f} "
+           f"(chance {sentiment['chance']:.2f})")
+    _claim(topic["knn_accuracy"] > 0.8,
+           f"a sentence's neighbours usually share its topic: {topic['knn_accuracy']:.0%} "
+           "of test sentences get the right topic from their 5 nearest training sentences")
+    _claim(topic["silhouette"] > sentiment["silhouette"] and abs(sentiment["silhouette"]) < 0.1,
+           f"silhouette: topic {topic['silhouette']:.3f} > sentiment "
+           f"{sentiment['silhouette']:.3f} (about 0: no sentiment clusters)")
+    _claim(sentiment["probe_accuracy"] > sentiment["knn_accuracy"] + 0.05,
+           f"yet sentiment is readable by a linear probe: {sentiment['probe_accuracy']:.2f} "
+           f"vs kNN {sentiment['knn_accuracy']:.2f} - the information is there, it just "
+           "does not decide who is near whom")
+
+
+def claim_layout_shows_topic(xy: Any, frame: pd.DataFrame, k: int = 10) -> dict[str, float]:
+    """The 2-D picture: topic forms regions, sentiment colours are mixed (about chance)."""
+    topic = layout_neighbour_agreement(xy, frame["topic"], k)
+    sentiment = layout_neighbour_agreement(xy, frame["sentiment"], k)
+    sentiment_chance = float(frame["sentiment"].value_counts(normalize=True).pow(2).sum())
+    _claim(topic > 0.75,
+           f"in the picture, {topic:.0%} of each point's {k} nearest points share its topic")
+    _claim(abs(sentiment - sentiment_chance) < 0.1,
+           f"but only {sentiment:.0%} share its sentiment - what random colouring would give "
+           f"({sentiment_chance:.0%}): the sentiment panel is mixed")
+    return {"topic": topic, "sentiment": sentiment}
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise checkers
+# --------------------------------------------------------------------------------------------
+
+
+def _cosine_cases() -> list[tuple[tuple, float]]:
+    rng = np.random.default_rng(2)
+    big_a, big_b = rng.normal(size=384), rng.normal(size=384)
+    vectors = [
+        (np.array([1.0, 0.0]), np.array([1.0, 1.0])),      # 45 degrees, b not unit length
+        (np.array([3.0, 4.0]), np.array([6.0, 8.0])),      # same direction, different lengths
+        (np.array([1.0, 2.0, 0.0]), np.array([-2.0, 1.0, 0.0])),  # orthogonal
+        (np.array([1.0, -1.0]), np.array([-2.0, 2.0])),    # opposite
+        (big_a, big_b),                                    # embedding-sized
+    ]
+    return [((a, b), cosine_reference(a, b)) for a, b in vectors]
+
+
+@checker("Exercise 1: cosine similarity")
+def check_cosine_similarity(function: Any) -> CheckResult:
+    """``function(a, b)`` -> the cosine similarity of two 1-D vectors (any lengths)."""
+    if function is None:
+        return fail("cosine_similarity is None; define the function in the exercise cell.")
+    if callable(function):
+        try:
+            got = function(np.array([3.0, 4.0]), np.array([6.0, 8.0]))
+            if got is not None and abs(float(np.asarray(got)) - 50.0) < 1e-6:
+                return fail("for (3, 4) and (6, 8) you return 50, the plain dot product. "
+                            "Divide by both lengths (np.linalg.norm) so that only the angle "
+                            "counts.")
+        except Exception:  # check_callable below reports it properly
+            pass
+    result = check_callable(function, _cosine_cases(), tolerance=1e-6, what="cosine_similarity",
+                            hint="cos(a, b) = a . b / (|a| |b|): np.dot, then np.linalg.norm.")
+    if result.passed:
+        return ok("cosine_similarity is right on all 5 cases: 45 degrees (0.707), same "
+                  "direction (1), orthogonal (0), opposite (-1) and two 384-d vectors.")
+    return result
+
+
+@checker("Exercise 2: which is closer, P or Q?")
+def check_prediction(answer: Any, sim_p: float, sim_q: float) -> CheckResult:
+    """``answer``: 'P' or 'Q', the learner's prediction; sim_p/sim_q: the measured values."""
+    if answer is None:
+        return fail("your prediction is None; assign 'P' or 'Q' before you measure.")
+    if not isinstance(answer, str) or answer.strip().upper() not in ("P", "Q"):
+        return fail(f"answer 'P' or 'Q', got {describe(answer)}.")
+    truth = "P" if sim_p > sim_q else "Q"
+    measured = f"cos(anchor, P) = {sim_p:.3f}, cos(anchor, Q) = {sim_q:.3f}"
+    if answer.strip().upper() == truth:
+        return ok(f"{measured}: {truth} is closer, as you predicted.")
+    return fail(f"{measured}, so {truth} is closer. Look at what the anchor shares with each "
+                "candidate: its topic, or its opinion?")
+
+
+@checker("Exercise 3: the nearest neighbour")
+def check_nearest_neighbour(answer: Any, embeddings: Any, query: int) -> CheckResult:
+    """``answer``: the row index of the sentence closest (cosine) to row ``query``."""
+    expected = nearest_neighbour_reference(embeddings, query)
+    if answer is None:
+        return fail("your answer is None; assign the row index (an int) of the nearest sentence.")
+    if hasattr(answer, "item") and not isinstance(answer, (int, float)):
+        try:
+            answer = answer.item()
+        except (ValueError, RuntimeError):
+            return fail(f"give one row index, got {describe(answer)}.")
+    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
+        return fail(f"give the row index as a whole number, got {describe(answer)}.")
+    if answer == query:
+        return fail(f"{answer} is the query sentence itself (its similarity with itself is 1). "
+                    "Exclude it, e.g. set that similarity to -inf before np.argmax.")
+    if answer == expected:
+        return ok(f"row {expected} is the nearest neighbour of row {query}.")
+    array = np.asarray(embeddings, dtype=np.float64)
+    unit = array / np.maximum(np.linalg.norm(array, axis=1, keepdims=True), 1e-12)
+    similarities = unit @ unit[query]
+    if 0 <= answer < len(similarities):
+        rank = int((similarities > similarities[answer]).sum())  # the query itself counts 1
+        return fail(f"row {answer} has similarity {similarities[answer]:.3f}, but {rank - 1} "
+                    f"other sentence(s) score higher (best: {similarities[expected]:.3f}). "
+                    "Did you take np.argmin instead of np.argmax, or sort the wrong way?")
+    return fail(f"row {answer} does not exist; valid rows are 0 to {len(similarities) - 1}.")
+
+
+def same_topic_win_rate(embeddings: Any, frame: pd.DataFrame, *, n: int = 2000,
+                        seed: int = 0) -> float:
+    """How often P (same topic, opposite sentiment) is closer to the anchor than Q (other
+    topic, same sentiment), over ``n`` random (anchor, P, Q) picks from ``frame``'s rows."""
+    array = np.asarray(embeddings, dtype=np.float64)
+    unit = array / np.maximum(np.linalg.norm(array, axis=1, keepdims=True), 1e-12)
+    topic = frame["topic"].to_numpy()
+    sentiment = frame["sentiment"].to_numpy()
+    rng = np.random.default_rng(seed)
+    wins = 0
+    for anchor in rng.integers(0, len(frame), size=n):
+        same_topic = np.flatnonzero((topic == topic[anchor]) & (sentiment != sentiment[anchor]))
+        same_sentiment = np.flatnonzero((topic != topic[anchor])
+                                        & (sentiment == sentiment[anchor]))
+        p, q = rng.choice(same_topic), rng.choice(same_sentiment)
+        wins += unit[anchor] @ unit[p] > unit[anchor] @ unit[q]
+    return wins / n
+
+
+def claim_same_topic_wins(rate: float) -> None:
+    """Most of the time the same-topic candidate beats the same-sentiment candidate."""
+    _claim(rate > 0.7,
+           f"in {rate:.0%} of random (anchor, P, Q) picks, P = same topic / opposite sentiment "
+           "is closer than Q = other topic / same sentiment")

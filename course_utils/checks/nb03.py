@@ -1,0 +1,222 @@
+"""Checkers and claim checks for notebook 03 (contrastive loss from scratch).
+
+Exercise checkers (return "Correct" or a specific hint, never raise):
+
+* :func:`check_paying_pairs` - Exercise 1: which pairs still pay a loss at a given margin.
+* :func:`check_library_style_loss` - Exercise 2: the contrastive loss in sentence-transformers'
+  convention (cosine distance, factor 0.5, mean).
+
+Claim checks (used next to the prose; they raise ``AssertionError`` if the claim stops being
+true, so a notebook run in CI fails loudly):
+
+* :func:`confirm_pull_and_push` - similar pairs shrank, dissimilar pairs reached the margin.
+* :func:`confirm_equal` - two loss values agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from course_utils.checks.core import CheckResult, checker, describe, fail, ok
+
+__all__ = [
+    "EXERCISE1_DISTANCES",
+    "EXERCISE1_MARGIN",
+    "EXERCISE1_SIMILAR",
+    "check_library_style_loss",
+    "check_paying_pairs",
+    "confirm",
+    "confirm_equal",
+    "confirm_pull_and_push",
+    "paying_pairs_reference",
+]
+
+#: Exercise 1's pairs: their distances, labels (1 = similar) and the margin.
+EXERCISE1_DISTANCES = (0.2, 0.9, 1.4, 0.3, 1.1, 0.0)
+EXERCISE1_SIMILAR = (1, 1, 0, 0, 0, 1)
+EXERCISE1_MARGIN = 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# Claim checks
+# --------------------------------------------------------------------------------------------
+def confirm(condition: bool, message: str, problem: str, name: str = "claim") -> CheckResult:
+    """``ok(message)`` if ``condition`` holds, else raise AssertionError(problem).
+
+    For claims the notebook's prose makes: a green line when true, a loud failure when not.
+    """
+    if not condition:
+        raise AssertionError(f"{name}: {problem}")
+    return ok(message, name=name)
+
+
+def confirm_pull_and_push(start: Any, end: Any, pairs: Any, similar: Any, margin: float, *,
+                          tolerance: float = 0.02) -> CheckResult:
+    """Similar pairs ended closer than they started; dissimilar pairs at least ``margin`` apart.
+
+    ``start``, ``end``: (n, 2) points before and after descent; ``pairs`` (m, 2); ``similar`` (m,).
+    """
+    from course_utils.plots.toy import pair_distances
+
+    before = pair_distances(start, pairs)
+    after = pair_distances(end, pairs)
+    is_similar = np.asarray(similar, dtype=float) > 0.5
+    sim_before, sim_after = before[is_similar].mean(), after[is_similar].mean()
+    closest_dissimilar = after[~is_similar].min()
+    return confirm(
+        sim_after < 0.1 * sim_before and closest_dissimilar >= margin - tolerance,
+        f"similar pairs: mean distance {sim_before:.2f} -> {sim_after:.3f}; dissimilar pairs: "
+        f"the closest is now {closest_dissimilar:.3f} apart (margin {margin:g}).",
+        f"expected similar pairs to shrink to under 10% of {sim_before:.2f} (got "
+        f"{sim_after:.3f}) and every dissimilar pair to reach the margin {margin:g} (closest "
+        f"{closest_dissimilar:.3f}). Run more steps or check the learning rate.",
+        name="pull and push",
+    )
+
+
+def confirm_equal(ours: Any, theirs: Any, *, tolerance: float = 1e-5,
+                  what: str = "the two losses") -> CheckResult:
+    """``ours`` and ``theirs`` (numbers or 0-d tensors) agree within ``tolerance``."""
+    a, b = float(ours), float(theirs)
+    return confirm(
+        abs(a - b) <= tolerance,
+        f"{what} agree: {a:.6f} vs {b:.6f} (difference {abs(a - b):.1e}).",
+        f"{what} differ: {a:.6f} vs {b:.6f}.",
+        name="same value",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 1: which pairs pay?
+# --------------------------------------------------------------------------------------------
+def paying_pairs_reference(distances=EXERCISE1_DISTANCES, similar=EXERCISE1_SIMILAR,
+                           margin: float = EXERCISE1_MARGIN) -> list[bool]:
+    """True where a pair's contrastive loss is above zero: similar and d > 0, or dissimilar
+    and d < margin."""
+    d = np.asarray(distances, dtype=float)
+    s = np.asarray(similar, dtype=float) > 0.5
+    return [bool(x) for x in np.where(s, d > 0, d < margin)]
+
+
+def _why(index: int) -> str:
+    d, s = EXERCISE1_DISTANCES[index], EXERCISE1_SIMILAR[index]
+    if s:
+        return (f"pair {index} is similar with d = {d:g}: it pays d^2 = {d * d:.2g}, "
+                f"{'so it pays' if d > 0 else 'which is 0 - it already sits on its partner'}")
+    if d < EXERCISE1_MARGIN:
+        return (f"pair {index} is dissimilar with d = {d:g} < margin {EXERCISE1_MARGIN:g}: it "
+                f"pays (margin - d)^2 = {(EXERCISE1_MARGIN - d) ** 2:.2g}")
+    return (f"pair {index} is dissimilar with d = {d:g} >= margin {EXERCISE1_MARGIN:g}: "
+            "max(0, margin - d) = 0, so it pays nothing")
+
+
+@checker("Exercise 1: which pairs still pay")
+def check_paying_pairs(answer: Any) -> CheckResult:
+    """``answer``: one True/False (or 1/0) per pair of Exercise 1, True where the loss > 0."""
+    expected = paying_pairs_reference()
+    if answer is None:
+        return fail("`pays` is None; set it to a list of True/False, one per pair "
+                    f"({len(expected)} pairs).")
+    if hasattr(answer, "detach"):
+        answer = answer.detach().cpu().numpy()
+    if isinstance(answer, (str, bytes)) or not hasattr(answer, "__len__"):
+        return fail(f"`pays` should be a list of True/False, got {describe(answer)}.")
+    values = list(np.asarray(answer).reshape(-1)) if hasattr(answer, "shape") else list(answer)
+    if len(values) != len(expected):
+        return fail(f"`pays` has {len(values)} entries; there are {len(expected)} pairs, one "
+                    "True/False each.")
+    for index, (got, want) in enumerate(zip(values, expected, strict=True)):
+        if isinstance(got, (bool, np.bool_)) or got in (0, 1):
+            if bool(got) != want:
+                return fail(f"entry {index} is {bool(got)}, but {_why(index)}.")
+        else:
+            return fail(f"entry {index} is {got!r}; use True or False.")
+    return ok(f"{sum(expected)} of {len(expected)} pairs pay; the dissimilar pairs beyond the "
+              "margin and the similar pair at distance 0 cost nothing.")
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 2: the library's convention
+# --------------------------------------------------------------------------------------------
+def _loss_cases() -> list[tuple[Any, Any, Any, float]]:
+    import torch
+
+    generator = torch.Generator().manual_seed(3)
+    cases = []
+    for n, dim, margin in ((6, 4, 0.5), (8, 16, 0.8), (5, 3, 0.3)):
+        a = torch.randn(n, dim, generator=generator)
+        b = torch.randn(n, dim, generator=generator)
+        labels = torch.tensor([1.0, 0.0] * (n // 2) + [0.0] * (n % 2))
+        cases.append((a, b, labels, margin))
+    return cases
+
+
+def _call(function: Callable[..., Any], args: tuple) -> tuple[float | None, str | None]:
+    """Call the learner's function; return (value, None) or (None, a hint)."""
+    try:
+        got = function(*args)
+    except Exception as error:  # anything the learner's code raises
+        return None, (f"your function raised {type(error).__name__}: {error}. Test it on the "
+                      "example in the cell above first.")
+    if got is None:
+        return None, "your function returned None; did you forget `return`?"
+    if hasattr(got, "detach"):
+        if got.numel() != 1:
+            return None, (f"your function returned {describe(got)}; return one number, the "
+                          "mean over the pairs (`.mean()`).")
+        got = got.detach().reshape(()).item()
+    try:
+        value = float(got)
+    except (TypeError, ValueError):
+        return None, f"your function returned {describe(got)}; return a scalar tensor."
+    if not np.isfinite(value):
+        return None, f"your function returned {value}; look for a division by zero or a sqrt of 0."
+    return value, None
+
+
+def _convention_hint(case: tuple, got: float, expected: float) -> str:
+    """Name the likely slip: factor 2, euclidean distance, sum, flipped labels."""
+    from course_utils.losses import contrastive_loss
+
+    a, b, labels, margin = case
+    variants = {
+        "you are missing the factor 0.5 the library applies (scale=0.5)":
+            contrastive_loss(a, b, labels, margin=margin, scale=1.0),
+        "this is the euclidean distance; the library's default is the cosine distance "
+        "1 - cos(a, b)": contrastive_loss(a, b, labels, margin=margin, distance="euclidean"),
+        "this looks like euclidean distance without the 0.5; use 0.5 * (...) with the cosine "
+        "distance 1 - cos(a, b)":
+            contrastive_loss(a, b, labels, margin=margin, distance="euclidean", scale=1.0),
+        "this is the sum over the pairs; the library takes the mean":
+            contrastive_loss(a, b, labels, margin=margin, reduction="sum"),
+        "the labels look swapped: 1 means similar (pull together), 0 dissimilar (push apart)":
+            contrastive_loss(a, b, 1 - labels, margin=margin),
+    }
+    for hint, value in variants.items():
+        if abs(float(value) - got) < 1e-4:
+            return hint
+    return (f"expected {expected:.4f}, got {got:.4f}; compare your code line by line with "
+            "0.5 * (y * d**2 + (1 - y) * max(0, margin - d)**2) and d = 1 - cos")
+
+
+@checker("Exercise 2: the library's convention")
+def check_library_style_loss(function: Any) -> CheckResult:
+    """``function(emb_a, emb_b, label_similar, margin)`` -> scalar tensor, equal to the library."""
+    from course_utils.losses import contrastive_loss
+
+    if not callable(function):
+        return fail(f"pass your function itself (no brackets), got {describe(function)}.")
+    cases = _loss_cases()
+    for index, case in enumerate(cases, start=1):
+        a, b, labels, margin = case
+        expected = float(contrastive_loss(a, b, labels, margin=margin))
+        got, problem = _call(function, (a.clone(), b.clone(), labels.clone(), margin))
+        if problem:
+            return fail(f"test case {index}: {problem}")
+        if abs(got - expected) > 1e-4:
+            return fail(f"test case {index} (margin {margin}): "
+                        f"{_convention_hint(case, got, expected)}.")
+    return ok(f"matches sentence-transformers' ContrastiveLoss on all {len(cases)} test cases.")

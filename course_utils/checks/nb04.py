@@ -1,0 +1,229 @@
+"""Checkers and claim checks for notebook 04 (triplet loss from scratch).
+
+Exercise checkers (return "Correct" or a specific hint, never raise):
+
+* :func:`check_grade_triplet` - Exercise 1: easy / semi-hard / hard from two distances.
+* :func:`check_cosine_triplet_loss` - Exercise 2: the triplet loss with the cosine distance.
+* :func:`check_lowest_loss` - Exercise 3: the smallest loss margin 5 allows on unit vectors.
+
+Claim checks (raise ``AssertionError`` when the claim the prose makes stops being true):
+
+* :func:`confirm_negatives_matter` - random negatives are mostly already in the right order,
+  same-topic negatives are not.
+* :func:`confirm_margin_unreachable` - with margin 5 every triplet stays active.
+* :func:`confirm_collapse_flagged` - the detector passes the real space and flags the collapsed one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from course_utils.checks.core import CheckResult, check_number, checker, describe, fail, ok
+from course_utils.checks.nb03 import confirm, confirm_equal
+
+__all__ = [
+    "check_cosine_triplet_loss",
+    "check_grade_triplet",
+    "check_lowest_loss",
+    "confirm",
+    "confirm_collapse_flagged",
+    "confirm_equal",
+    "confirm_margin_unreachable",
+    "confirm_negatives_matter",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Claim checks
+# --------------------------------------------------------------------------------------------
+def confirm_negatives_matter(right_order: Mapping[str, float]) -> CheckResult:
+    """``right_order``: share of triplets with d(a,n) > d(a,p), keyed "random" / "same_group".
+
+    The claim: the pretrained model already orders most random-negative triplets correctly
+    (the topic does it) but is close to a coin flip on same-topic ones (only sentiment differs).
+    """
+    rand, same = float(right_order["random"]), float(right_order["same_group"])
+    return confirm(
+        rand >= 0.7 and same <= 0.65 and rand - same >= 0.15,
+        f"already in the right order: {rand:.0%} of the random-negative triplets, "
+        f"{same:.0%} of the same-topic ones.",
+        f"expected >= 70% (random) vs <= 65% (same topic); got {rand:.0%} and {same:.0%}.",
+        name="negatives decide",
+    )
+
+
+def confirm_margin_unreachable(losses: Any, margin: float, max_distance: float = 2.0
+                               ) -> CheckResult:
+    """Every per-triplet loss is at least ``margin - max_distance`` > 0: nothing is ever done."""
+    values = np.asarray(losses.detach() if hasattr(losses, "detach") else losses, dtype=float)
+    floor = margin - max_distance
+    return confirm(
+        floor > 0 and bool((values >= floor - 1e-6).all()),
+        f"margin {margin:g}: all {values.size} triplets active, the smallest loss is "
+        f"{values.min():.3f} >= {margin:g} - {max_distance:g} = {floor:g}.",
+        f"expected every loss >= {floor:g}; the smallest is {values.min():.3f}.",
+        name="margin too large",
+    )
+
+
+def confirm_collapse_flagged(healthy: Any, collapsed: Any) -> CheckResult:
+    """``healthy`` and ``collapsed``: CollapseReports; the first passes, the second is flagged."""
+    return confirm(
+        (not healthy.collapsed) and collapsed.collapsed,
+        f"pretrained: healthy (mean cosine {healthy.mean_pairwise_cosine:.2f}); simulated: "
+        f"flagged (mean cosine {collapsed.mean_pairwise_cosine:.2f}).",
+        f"expected healthy then collapsed, got {healthy.collapsed} and {collapsed.collapsed}.",
+        name="collapse detector",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 1: grade a triplet
+# --------------------------------------------------------------------------------------------
+#: (d_ap, d_an, margin, expected) - boundaries included on purpose.
+GRADE_CASES = (
+    (1.0, 0.6, 0.2, "hard"),
+    (1.0, 1.1, 0.2, "semi-hard"),
+    (1.0, 1.5, 0.2, "easy"),
+    (0.5, 0.5, 0.3, "semi-hard"),   # d(a,n) == d(a,p): not closer, so not hard
+    (0.5, 0.8, 0.3, "easy"),        # exactly on the margin: loss 0, easy
+    (0.4, 0.3, 0.0, "hard"),
+    (0.4, 0.4, 0.0, "easy"),        # margin 0: no semi-hard band at all
+)
+
+
+def _grade_hint(d_ap: float, d_an: float, margin: float, want: str) -> str:
+    rules = {
+        "hard": f"d(a,n) = {d_an:g} < d(a,p) = {d_ap:g}: the negative is closer, so 'hard'",
+        "semi-hard": (f"d(a,p) = {d_ap:g} <= d(a,n) = {d_an:g} < d(a,p) + margin = "
+                      f"{d_ap + margin:g}: right order but inside the margin, so 'semi-hard'"),
+        "easy": (f"d(a,n) = {d_an:g} >= d(a,p) + margin = {d_ap + margin:g}: the loss is 0, "
+                 "so 'easy'"),
+    }
+    return rules[want]
+
+
+@checker("Exercise 1: easy, semi-hard or hard")
+def check_grade_triplet(function: Any) -> CheckResult:
+    """``function(d_ap, d_an, margin)`` -> "easy" / "semi-hard" / "hard"."""
+    if not callable(function):
+        return fail(f"pass your function itself (no brackets), got {describe(function)}.")
+    for index, (d_ap, d_an, margin, want) in enumerate(GRADE_CASES, start=1):
+        try:
+            got = function(d_ap, d_an, margin)
+        except Exception as error:
+            return fail(f"grade_triplet({d_ap}, {d_an}, {margin}) raised "
+                        f"{type(error).__name__}: {error}.")
+        if got is None:
+            return fail("your function returned None; return one of 'easy', 'semi-hard', "
+                        "'hard'.")
+        if not isinstance(got, str) or got.strip().lower() not in {"easy", "semi-hard", "hard"}:
+            return fail(f"grade_triplet({d_ap}, {d_an}, {margin}) returned {describe(got)}; "
+                        "return one of the strings 'easy', 'semi-hard', 'hard'.")
+        if got.strip().lower() != want:
+            return fail(f"case {index}: grade_triplet({d_ap}, {d_an}, {margin}) returned "
+                        f"{got!r}, but {_grade_hint(d_ap, d_an, margin, want)}.")
+    return ok(f"all {len(GRADE_CASES)} cases right, boundaries included.")
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 2: triplet loss with the cosine distance
+# --------------------------------------------------------------------------------------------
+def _triplet_cases() -> list[tuple[Any, Any, Any, float]]:
+    import torch
+
+    generator = torch.Generator().manual_seed(4)
+    cases = []
+    for n, dim, margin in ((6, 4, 0.3), (10, 16, 0.1), (4, 3, 1.5)):
+        a, p, n_ = torch.randn(3, n, dim, generator=generator).unbind(0)
+        cases.append((a, p, n_, margin))
+    return cases
+
+
+def _call_loss(function: Callable[..., Any], args: tuple) -> tuple[float | None, str | None]:
+    try:
+        got = function(*args)
+    except Exception as error:
+        return None, (f"your function raised {type(error).__name__}: {error}. Try it on the "
+                      "small example first.")
+    if got is None:
+        return None, "your function returned None; did you forget `return`?"
+    if hasattr(got, "detach"):
+        if got.numel() != 1:
+            return None, (f"your function returned {describe(got)}; return one number, the "
+                          "mean over the triplets (`.mean()`).")
+        got = got.detach().reshape(()).item()
+    try:
+        value = float(got)
+    except (TypeError, ValueError):
+        return None, f"your function returned {describe(got)}; return a scalar tensor."
+    if not np.isfinite(value):
+        return None, f"your function returned {value}; check for a division by zero."
+    return value, None
+
+
+def _triplet_hint(case: tuple, got: float, expected: float) -> str:
+    from course_utils.losses import triplet_loss
+    from course_utils.triplets import pairwise_distance
+
+    a, p, n, margin = case
+    gap = pairwise_distance(a, p, "cosine") - pairwise_distance(a, n, "cosine") + margin
+    variants = {
+        "this is the euclidean distance; use the cosine distance 1 - cos(x, y)":
+            triplet_loss(a, p, n, margin=margin, distance="euclidean"),
+        "the hinge is missing: clamp each triplet's value at 0 (torch.clamp(..., min=0)) "
+        "before averaging": gap.mean(),
+        "the sign is flipped: either positive and negative are swapped, or you used the cosine "
+        "similarity where the distance 1 - cos(x, y) belongs; the loss is "
+        "max(0, d(a,p) - d(a,n) + margin)": triplet_loss(a, n, p, margin=margin, distance="cosine"),
+        "this is the sum; take the mean over the triplets":
+            triplet_loss(a, p, n, margin=margin, distance="cosine", reduction="sum"),
+    }
+    for hint, value in variants.items():
+        if abs(float(value) - got) < 1e-4:
+            return hint
+    return (f"expected {expected:.4f}, got {got:.4f}; compare with "
+            "mean(max(0, d(a,p) - d(a,n) + margin)) with d = 1 - cos")
+
+
+@checker("Exercise 2: triplet loss with the cosine distance")
+def check_cosine_triplet_loss(function: Any) -> CheckResult:
+    """``function(anchor, positive, negative, margin)`` -> scalar tensor, as TripletLoss(COSINE)."""
+    from course_utils.losses import triplet_loss
+
+    if not callable(function):
+        return fail(f"pass your function itself (no brackets), got {describe(function)}.")
+    cases = _triplet_cases()
+    for index, case in enumerate(cases, start=1):
+        a, p, n, margin = case
+        expected = float(triplet_loss(a, p, n, margin=margin, distance="cosine"))
+        got, problem = _call_loss(function, (a.clone(), p.clone(), n.clone(), margin))
+        if problem:
+            return fail(f"test case {index}: {problem}")
+        if abs(got - expected) > 1e-4:
+            return fail(f"test case {index} (margin {margin}): "
+                        f"{_triplet_hint(case, got, expected)}.")
+    return ok(f"matches TripletLoss with TripletDistanceMetric.COSINE on all {len(cases)} "
+              "test cases.")
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 3: the floor that margin 5 puts under the loss
+# --------------------------------------------------------------------------------------------
+@checker("Exercise 3: the smallest loss with margin 5")
+def check_lowest_loss(answer: Any) -> CheckResult:
+    """``answer``: the smallest per-triplet loss possible with margin 5, euclidean, unit vectors."""
+    if isinstance(answer, (int, float)) and not isinstance(answer, bool):
+        if abs(answer - 5.0) < 1e-6:
+            return fail("5 would be right if d(a,p) - d(a,n) could not be negative; make the "
+                        "positive as close (0) and the negative as far (2) as possible.")
+        if abs(answer) < 1e-6:
+            return fail("0 needs d(a,n) >= d(a,p) + 5, but two unit vectors are at most 2 "
+                        "apart.")
+        if abs(answer - 7.0) < 1e-6:
+            return fail("7 is the largest loss; the smallest has d(a,p) = 0 and d(a,n) = 2.")
+    return check_number(answer, 3.0, tolerance=1e-6, what="`lowest_loss`",
+                        hint="Use max(0, d(a,p) - d(a,n) + 5) with the best possible distances.")

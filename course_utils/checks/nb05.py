@@ -1,0 +1,153 @@
+"""Checkers for notebook 05 (fine-tune for sentiment). Each returns a CheckResult, never raises.
+
+* :func:`check_same_topic_negative` - a function that picks a same-topic negative for an anchor.
+* :func:`check_active_fraction` - the share of triplets that still have a positive loss.
+* :func:`check_topic_keeping_negatives` - which negatives leave the topic clusters intact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from course_utils.checks.core import CheckResult, check_choice, checker, describe, fail, ok
+
+NEGATIVE_OPTIONS = ("random", "same_group", "hard")
+
+#: Anchors the negative-picking function is tried on (row positions; spread over the frame).
+_ANCHOR_FRACTIONS = (0.0, 0.13, 0.37, 0.5, 0.71, 0.94)
+
+
+def _anchor_rows(n_rows: int) -> list[int]:
+    return sorted({min(n_rows - 1, int(f * n_rows)) for f in _ANCHOR_FRACTIONS})
+
+
+def _as_row(value: Any, n_rows: int) -> int | str:
+    """The learner's return value as a row position, or a hint (str) saying why it is not."""
+    if value is None:
+        return "it returned None; `return` the row position of the negative."
+    if isinstance(value, str):
+        return (f"it returned the text {value[:40]!r}...; return the row position instead "
+                "(an int you can pass to frame.iloc).")
+    if isinstance(value, (pd.Series, pd.DataFrame)):
+        return ("it returned a pandas object; return one row position, e.g. "
+                "int(candidates[0]).")
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        return f"it returned {describe(value)}; return one whole number (a row position)."
+    if not 0 <= int(value) < n_rows:
+        return f"it returned {int(value)}, but the frame only has rows 0..{n_rows - 1}."
+    return int(value)
+
+
+@checker("Exercise 1: a same-topic negative")
+def check_same_topic_negative(function: Callable[[pd.DataFrame, int], Any],
+                              frame: pd.DataFrame | None = None, *,
+                              label_col: str = "sentiment", group_col: str = "topic"
+                              ) -> CheckResult:
+    """Call ``function(frame, anchor)`` for several anchors; each answer must be a row with the
+    anchor's ``group_col`` (topic) and a different ``label_col`` (sentiment)."""
+    if not callable(function):
+        return fail(f"pass your function itself (no parentheses); got {describe(function)}.")
+    if frame is None:
+        from course_utils.data import load_course_data
+
+        frame = load_course_data("train")
+    frame = frame.reset_index(drop=True)
+    for anchor in _anchor_rows(len(frame)):
+        try:
+            got = function(frame.copy(), anchor)
+        except Exception as error:  # the learner's code may raise anything
+            return fail(f"your function raised {type(error).__name__}: {error} for anchor row "
+                        f"{anchor}. Test it on one anchor first: same_topic_negative(train, 0).")
+        row = _as_row(got, len(frame))
+        if isinstance(row, str):
+            return fail(f"for anchor row {anchor}, {row}")
+        a, n = frame.iloc[anchor], frame.iloc[row]
+        if row == anchor:
+            return fail(f"for anchor row {anchor} it returned the anchor itself; a negative is "
+                        "another text.")
+        if n[group_col] != a[group_col]:
+            return fail(
+                f"for anchor row {anchor} ({group_col} {a[group_col]!r}) it returned row {row}, "
+                f"whose {group_col} is {n[group_col]!r}. Keep the {group_col} the same so that "
+                f"{label_col} is the only difference."
+            )
+        if n[label_col] == a[label_col]:
+            return fail(
+                f"for anchor row {anchor} it returned row {row}, which has the same {label_col} "
+                f"({a[label_col]!r}); a negative must have the other {label_col}."
+            )
+    return ok(f"on {len(_anchor_rows(len(frame)))} anchors your negatives share the anchor's "
+              f"{group_col} and differ in {label_col}: only {label_col} separates them.")
+
+
+def active_fraction(anchor: np.ndarray, positive: np.ndarray, negative: np.ndarray,
+                    margin: float) -> float:
+    """Share of triplets with a positive triplet loss (euclidean): d(a,p) - d(a,n) + margin > 0."""
+    d_ap = np.linalg.norm(np.asarray(anchor, float) - np.asarray(positive, float), axis=1)
+    d_an = np.linalg.norm(np.asarray(anchor, float) - np.asarray(negative, float), axis=1)
+    return float(np.mean(d_ap - d_an + margin > 0))
+
+
+@checker("Exercise 2: triplets still active")
+def check_active_fraction(answer: Any, anchor: np.ndarray, positive: np.ndarray,
+                          negative: np.ndarray, *, margin: float = 0.5) -> CheckResult:
+    """``answer`` must be the share of (anchor, positive, negative) rows whose loss is > 0."""
+    expected = active_fraction(anchor, positive, negative, margin)
+    if answer is None:
+        return fail("fraction_active is None; assign a number between 0 and 1.")
+    if hasattr(answer, "item") and getattr(answer, "size", 1) == 1:
+        answer = answer.item()
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+        return fail(f"fraction_active should be one number, got {describe(answer)}.")
+    value = float(answer)
+    if abs(value - expected) <= 1e-3:
+        return ok(f"{value:.3f} of the triplets still have a positive loss at margin {margin}.")
+    n = len(np.asarray(anchor))
+    d_ap = np.linalg.norm(np.asarray(anchor, float) - np.asarray(positive, float), axis=1)
+    d_an = np.linalg.norm(np.asarray(anchor, float) - np.asarray(negative, float), axis=1)
+    if value > 1:
+        hint = ("a fraction is between 0 and 1; did you count triplets instead of averaging? "
+                f"(divide by the {n} triplets)")
+    elif abs(value - (1 - expected)) <= 1e-3:
+        hint = "that is the share of solved (easy) triplets; the question asks for the rest."
+    elif abs(value - float(np.mean(d_an < d_ap))) <= 1e-3:
+        hint = ("you counted only the hard triplets (negative closer than the positive); "
+                "semi-hard ones, in the right order but inside the margin, still have a loss.")
+    elif abs(value - active_fraction(anchor, positive, negative, 5.0)) <= 1e-3 and margin != 5:
+        hint = f"that is the answer for margin 5; use margin = {margin}."
+    else:
+        hint = ("compute d_ap = ||a - p|| and d_an = ||a - n|| per row (np.linalg.norm(..., "
+                "axis=1)), then the mean of (d_ap - d_an + margin > 0).")
+    return fail(f"expected about {expected:.3f}, got {value:.3f}: {hint}")
+
+
+@checker("Exercise 3: negatives that keep topic")
+def check_topic_keeping_negatives(answer: Any) -> CheckResult:
+    """Which ``negatives=`` strategy would leave the topic clusters almost intact? ("random")"""
+    hints = {
+        "same_group": "same-topic negatives are what we trained with, and they dissolved the "
+                      "topic clusters: topic was never the difference to learn.",
+        "hard": "the hardest negatives are the closest texts of the other sentiment, which in "
+                "the pretrained space are mostly about the same topic (the cell above counts "
+                "them), so they act like same-topic negatives.",
+    }
+    result = check_choice(answer, "random", options=NEGATIVE_OPTIONS,
+                          what="answer_negatives")
+    if result.passed:
+        return ok("with negatives from any topic, the topic alone usually tells positive and "
+                  "negative apart, so the model keeps its topic clusters and sentiment is "
+                  "learned only weakly.")
+    key = answer.strip().lower() if isinstance(answer, str) else None
+    return fail(f"{result.message} {hints.get(key, '')}".strip())
+
+
+__all__: Sequence[str] = (
+    "active_fraction",
+    "check_active_fraction",
+    "check_same_topic_negative",
+    "check_topic_keeping_negatives",
+)

@@ -1,0 +1,271 @@
+"""Readable reference implementations of the contrastive and the triplet loss (torch).
+
+Both follow sentence-transformers' conventions, so the numbers can be compared one to one with
+the library's ``ContrastiveLoss`` and ``TripletLoss`` (see :func:`library_contrastive_loss` and
+:func:`library_triplet_loss`, which call the library's own computation on the same tensors):
+
+* contrastive loss (Hadsell, Chopra & LeCun 2006), for pairs (a_i, b_i) with y_i = 1 (similar)
+  or 0 (dissimilar)::
+
+      loss_i = scale * ( y_i * d_i**2  +  (1 - y_i) * max(0, margin - d_i)**2 )
+
+  with ``scale = 0.5`` (the paper's 1/2 and the library's 0.5; it only halves the gradient) and
+  by default the cosine distance d = 1 - cos, margin 0.5, as the library. Note that the paper
+  writes Y = 0 for *similar* pairs; here and in the library 1 means similar.
+* triplet loss (Schroff, Kalenichenko & Philbin 2015)::
+
+      loss_i = max(0, d(a_i, p_i) - d(a_i, n_i) + margin)
+
+  with the plain (not squared) euclidean distance by default, as the library's
+  ``TripletDistanceMetric.EUCLIDEAN``. FaceNet itself uses squared distances.
+
+Distances come from :func:`course_utils.triplets.pairwise_distance` (shared, not duplicated).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from course_utils.triplets import check_distance, pairwise_distance
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+REDUCTIONS = ("mean", "sum", "none")
+#: sentence-transformers' defaults, for reference in the notebooks.
+LIBRARY_CONTRASTIVE_MARGIN = 0.5
+LIBRARY_TRIPLET_MARGIN = 5.0
+
+__all__ = [
+    "LIBRARY_CONTRASTIVE_MARGIN",
+    "LIBRARY_TRIPLET_MARGIN",
+    "contrastive_loss",
+    "library_contrastive_loss",
+    "library_triplet_loss",
+    "triplet_loss",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Input checks (shared by both losses)
+# --------------------------------------------------------------------------------------------
+def _as_float_tensor(value: Any, name: str) -> torch.Tensor:
+    """``value`` as a finite floating-point (n, d) tensor, or an error that says what to fix."""
+    import numpy as np
+    import torch
+
+    if value is None:
+        raise TypeError(f"{name} is None; pass an (n, dim) float tensor of embeddings.")
+    if isinstance(value, np.ndarray):
+        # a copy when read-only (e.g. a cached array), which torch cannot share safely
+        value = torch.from_numpy(value if value.flags.writeable else value.copy())
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a torch tensor of shape (n, dim), got {type(value).__name__}. "
+            f"Convert it with torch.as_tensor({name}, dtype=torch.float32)."
+        )
+    if not torch.is_floating_point(value):
+        raise TypeError(
+            f"{name} must hold floating-point numbers, got dtype {value.dtype}. "
+            f"Convert it with {name}.float()."
+        )
+    if value.dim() != 2 or value.shape[0] == 0 or value.shape[1] == 0:
+        raise ValueError(
+            f"{name} must be a non-empty 2-D tensor (n_items, dim), got shape "
+            f"{tuple(value.shape)}. For a single vector use v.unsqueeze(0)."
+        )
+    if not torch.isfinite(value).all():
+        raise ValueError(
+            f"{name} contains NaN or infinite values; check the inputs (or a learning rate that "
+            "made training diverge)."
+        )
+    return value
+
+
+def _check_same_shapes(**tensors: torch.Tensor) -> None:
+    shapes = {name: tuple(t.shape) for name, t in tensors.items()}
+    if len(set(shapes.values())) != 1:
+        described = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+        raise ValueError(
+            f"The embeddings must have the same shape (row i of each belongs together), got "
+            f"{described}."
+        )
+
+
+def _check_margin(margin: Any) -> float:
+    import math
+
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) and not (
+        hasattr(margin, "item") and getattr(margin, "ndim", 1) == 0
+    ):
+        raise TypeError(f"margin must be a number, got {type(margin).__name__}.")
+    margin = float(margin)
+    if not math.isfinite(margin) or margin < 0:
+        raise ValueError(
+            f"margin must be a finite number >= 0, got {margin!r}. It is a distance, so it "
+            "cannot be negative; try 0.5 (cosine) or 0.2-1.0 (euclidean on unit vectors)."
+        )
+    return margin
+
+
+def _reduce(losses: torch.Tensor, reduction: str) -> torch.Tensor:
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses
+
+
+def _check_reduction(reduction: Any) -> str:
+    if reduction not in REDUCTIONS:
+        raise ValueError(
+            f"reduction must be one of {REDUCTIONS}, got {reduction!r}: 'mean' (one number, "
+            "as the library), 'sum', or 'none' (one loss per pair/triplet)."
+        )
+    return reduction
+
+
+def _similar_labels(label_similar: Any, n_rows: int, like: torch.Tensor) -> torch.Tensor:
+    """0/1 labels as a float (n,) tensor on ``like``'s device and dtype."""
+    import torch
+
+    if label_similar is None:
+        raise TypeError("label_similar is None; pass one 0/1 label per pair (1 = similar).")
+    try:
+        labels = torch.as_tensor(label_similar)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(
+            f"label_similar must be a sequence of 0/1 labels, got {type(label_similar).__name__}."
+        ) from None
+    labels = labels.reshape(-1)
+    if labels.numel() != n_rows:
+        raise ValueError(
+            f"label_similar has {labels.numel()} labels but there are {n_rows} pairs; give one "
+            "label per pair (1 = similar, 0 = dissimilar)."
+        )
+    labels = labels.to(dtype=like.dtype, device=like.device)
+    if not ((labels == 0) | (labels == 1)).all():
+        raise ValueError(
+            f"label_similar must contain only 0 and 1 (1 = similar), got values "
+            f"{sorted(set(labels.tolist()))[:6]}."
+        )
+    return labels
+
+
+# --------------------------------------------------------------------------------------------
+# The losses
+# --------------------------------------------------------------------------------------------
+def contrastive_loss(emb_a: torch.Tensor, emb_b: torch.Tensor, label_similar: Any, *,
+                     margin: float = LIBRARY_CONTRASTIVE_MARGIN, distance: str = "cosine",
+                     reduction: str = "mean", scale: float = 0.5) -> torch.Tensor:
+    """Margin-based contrastive loss for pairs (Hadsell et al. 2006).
+
+    Similar pairs pay d**2 (pulled together); dissimilar pairs pay max(0, margin - d)**2
+    (pushed apart until they are ``margin`` apart, then left alone).
+
+    Args:
+        emb_a, emb_b: float tensors (n, dim); row i of each forms pair i.
+        label_similar: (n,) 0/1 labels, 1 = similar (the library's convention).
+        margin: how far apart dissimilar pairs must be; the library's default is 0.5.
+        distance: ``"cosine"`` (1 - cos, the library's default) or ``"euclidean"``.
+        reduction: ``"mean"`` (as the library), ``"sum"`` or ``"none"`` (shape (n,)).
+        scale: the constant factor; 0.5 as the paper and the library, 1.0 to drop it.
+
+    Returns:
+        A scalar tensor (or shape (n,) with ``reduction="none"``), differentiable.
+    """
+    check_distance(distance)
+    _check_reduction(reduction)
+    margin = _check_margin(margin)
+    a = _as_float_tensor(emb_a, "emb_a")
+    b = _as_float_tensor(emb_b, "emb_b")
+    _check_same_shapes(emb_a=a, emb_b=b)
+    labels = _similar_labels(label_similar, a.shape[0], a)
+    d = pairwise_distance(a, b, distance)                     # (n,)
+    pull = labels * d.pow(2)                                  # similar: shrink d
+    push = (1 - labels) * (margin - d).clamp(min=0).pow(2)    # dissimilar: grow d up to margin
+    return _reduce(float(scale) * (pull + push), reduction)
+
+
+def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, *,
+                 margin: float, distance: str = "euclidean",
+                 reduction: str = "mean") -> torch.Tensor:
+    """Triplet loss max(0, d(a, p) - d(a, n) + margin) (Schroff et al. 2015).
+
+    The loss is zero once the negative is at least ``margin`` farther from the anchor than the
+    positive; until then it pulls the positive in and pushes the negative away.
+
+    Args:
+        anchor, positive, negative: float tensors (n, dim); row i of each forms triplet i.
+        margin: the required gap; sentence-transformers' default is 5 (with euclidean distance,
+            more than the largest distance 2 between unit vectors - see notebook 04).
+        distance: ``"euclidean"`` (plain, not squared; the library's default) or ``"cosine"``.
+        reduction: ``"mean"`` (as the library), ``"sum"`` or ``"none"`` (shape (n,)).
+
+    Returns:
+        A scalar tensor (or shape (n,) with ``reduction="none"``), differentiable.
+    """
+    check_distance(distance)
+    _check_reduction(reduction)
+    margin = _check_margin(margin)
+    a = _as_float_tensor(anchor, "anchor")
+    p = _as_float_tensor(positive, "positive")
+    n = _as_float_tensor(negative, "negative")
+    _check_same_shapes(anchor=a, positive=p, negative=n)
+    d_ap = pairwise_distance(a, p, distance)   # (n,)
+    d_an = pairwise_distance(a, n, distance)   # (n,)
+    return _reduce((d_ap - d_an + margin).clamp(min=0), reduction)
+
+
+# --------------------------------------------------------------------------------------------
+# The library's losses on the same tensors (for comparisons in notebooks and tests)
+# --------------------------------------------------------------------------------------------
+def library_contrastive_loss(emb_a: torch.Tensor, emb_b: torch.Tensor, label_similar: Any, *,
+                             margin: float = LIBRARY_CONTRASTIVE_MARGIN,
+                             distance: str = "cosine") -> torch.Tensor:
+    """sentence-transformers' ``ContrastiveLoss`` computed on embeddings -> scalar tensor.
+
+    It runs the library's own ``compute_loss_from_embeddings`` (the part of ``forward`` after
+    the model has embedded the texts), so no model is loaded. Its euclidean distance is torch's
+    ``pairwise_distance`` with a 1e-6 stabiliser, which moves values by about 1e-6.
+    """
+    from sentence_transformers.sentence_transformer.losses import (
+        ContrastiveLoss,
+        SiameseDistanceMetric,
+    )
+
+    check_distance(distance)
+    margin = _check_margin(margin)
+    a = _as_float_tensor(emb_a, "emb_a")
+    b = _as_float_tensor(emb_b, "emb_b")
+    _check_same_shapes(emb_a=a, emb_b=b)
+    labels = _similar_labels(label_similar, a.shape[0], a)
+    metric = {"cosine": SiameseDistanceMetric.COSINE_DISTANCE,
+              "euclidean": SiameseDistanceMetric.EUCLIDEAN}[distance]
+    loss = ContrastiveLoss(model=None, distance_metric=metric, margin=margin)
+    return loss.compute_loss_from_embeddings([a, b], labels)
+
+
+def library_triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
+                         *, margin: float = LIBRARY_TRIPLET_MARGIN,
+                         distance: str = "euclidean") -> torch.Tensor:
+    """sentence-transformers' ``TripletLoss`` computed on embeddings -> scalar tensor.
+
+    Runs the library's ``compute_loss_from_embeddings`` with ``TripletDistanceMetric.EUCLIDEAN``
+    or ``.COSINE``; no model is loaded.
+    """
+    from sentence_transformers.sentence_transformer.losses import (
+        TripletDistanceMetric,
+        TripletLoss,
+    )
+
+    check_distance(distance)
+    margin = _check_margin(margin)
+    a = _as_float_tensor(anchor, "anchor")
+    p = _as_float_tensor(positive, "positive")
+    n = _as_float_tensor(negative, "negative")
+    _check_same_shapes(anchor=a, positive=p, negative=n)
+    metric = {"cosine": TripletDistanceMetric.COSINE,
+              "euclidean": TripletDistanceMetric.EUCLIDEAN}[distance]
+    loss = TripletLoss(model=None, distance_metric=metric, triplet_margin=margin)
+    return loss.compute_loss_from_embeddings([a, p, n], None)

@@ -1,0 +1,333 @@
+"""Figures for fine-tuning (notebook 05): the same points before and after, and over steps.
+
+* :func:`shared_layouts` projects the "before" embeddings with UMAP, starts the "after"
+  projection from that layout and aligns it onto it (rotation, scale, shift), so a point keeps
+  its place unless training changed its neighbourhood.
+* :func:`before_after_grid` draws the 2 x 2 grid: rows before / after, columns coloured by
+  topic / sentiment (any label sets).
+* :func:`timeline_layouts` does the same along the training snapshots (each step starts from
+  the previous step's layout); :func:`timeline_grid` draws a few steps as small multiples, for
+  readers of the HTML export who cannot drag the timeline slider.
+* :func:`loss_curve` plots the training loss per step, marking the snapshot steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "align_layout",
+    "before_after_grid",
+    "loss_curve",
+    "pick_steps",
+    "shared_layouts",
+    "snapshot_steps",
+    "timeline_grid",
+    "timeline_layouts",
+]
+
+
+def _check_label_sets(labels: object, n_points: int) -> dict[str, list[str]]:
+    if not isinstance(labels, Mapping) or not labels:
+        raise TypeError(
+            "labels must be a non-empty dict {name: labels}, e.g. "
+            "{'topic': test['topic'], 'sentiment': test['sentiment']}."
+        )
+    checked = {}
+    for name, values in labels.items():
+        if isinstance(values, str) or not hasattr(values, "__len__"):
+            raise TypeError(f"labels[{name!r}] must be a sequence of labels, got {values!r}.")
+        values = [str(v) for v in (values.to_numpy() if hasattr(values, "to_numpy") else values)]
+        if len(values) != n_points:
+            raise ValueError(
+                f"labels[{name!r}] has {len(values)} entries for {n_points} points; they must "
+                "match one to one (the evaluation texts, in order)."
+            )
+        checked[str(name)] = values
+    return checked
+
+
+def _snapshot_parts(snapshots: object) -> tuple[list[int], list[np.ndarray]]:
+    """Steps and embeddings from Snapshot objects, (step, embeddings) pairs or a dict."""
+    from course_utils.embedding import check_embeddings
+
+    if isinstance(snapshots, Mapping):
+        items = list(snapshots.items())
+    elif isinstance(snapshots, Sequence) and not isinstance(snapshots, str):
+        items = [(s.step, s.embeddings) if hasattr(s, "embeddings") else tuple(s)
+                 for s in snapshots]
+    else:
+        raise TypeError(
+            "snapshots must be the list TrainingResult.snapshots (or (step, embeddings) pairs), "
+            f"got {type(snapshots).__name__}."
+        )
+    if not items:
+        raise ValueError("snapshots is empty; train with eval_texts=... to record some.")
+    steps = [int(step) for step, _ in items]
+    if steps != sorted(set(steps)):
+        raise ValueError(f"snapshot steps must be increasing and distinct, got {steps}.")
+    arrays = [check_embeddings(emb, name=f"snapshot at step {step}") for step, emb in items]
+    if len({a.shape for a in arrays}) != 1:
+        raise ValueError("every snapshot must embed the same texts (same shape).")
+    return steps, arrays
+
+
+def snapshot_steps(snapshots: object) -> list[int]:
+    """The training steps of ``snapshots``, in order."""
+    return _snapshot_parts(snapshots)[0]
+
+
+def align_layout(layout: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Rotate, scale and shift ``layout`` (n, 2) to best match ``reference`` (n, 2).
+
+    UMAP coordinates have no units or orientation: a layout started from another one comes
+    back rescaled and slightly rotated. A similarity transform (least squares, no mirroring)
+    puts it in the reference's frame without changing who is near whom.
+    """
+    layout = np.asarray(layout, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    if layout.shape != reference.shape or layout.ndim != 2 or layout.shape[1] != 2:
+        raise ValueError(
+            f"layout {layout.shape} and reference {reference.shape} must both be (n, 2) "
+            "layouts of the same points."
+        )
+    source = layout - layout.mean(axis=0)
+    target = reference - reference.mean(axis=0)
+    u, _, vt = np.linalg.svd(source.T @ target)
+    if np.linalg.det(u @ vt) < 0:  # a mirror image would flip the picture: forbid it
+        u[:, -1] *= -1
+    rotation = u @ vt
+    rotated = source @ rotation
+    scale = float((rotated * target).sum() / max((rotated * rotated).sum(), 1e-12))
+    return (scale * rotated + reference.mean(axis=0)).astype(np.float32)
+
+
+def shared_layouts(before: np.ndarray, after: np.ndarray, *, seed: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """UMAP layouts (n, 2) of the same texts before and after training, in one frame.
+
+    "before" is projected on its own; "after" starts from the "before" layout (UMAP's
+    ``init``) and is then rotated / scaled onto it (:func:`align_layout`), so where the
+    neighbourhoods did not change the points stay put, and where they did the points travel.
+    Each layout is a projection of its own space only (docs/training.md compares this with a
+    joint projection and with independent ones).
+    """
+    from course_utils.embedding import check_embeddings
+    from course_utils.plots.projection import project_2d
+
+    before = check_embeddings(before, name="before")
+    after = check_embeddings(after, name="after")
+    if before.shape[0] != after.shape[0]:
+        raise ValueError(
+            f"before has {before.shape[0]} rows and after {after.shape[0]}; embed the same "
+            "texts (same order) with both models."
+        )
+    before_xy = project_2d(before, seed=seed)
+    after_xy = align_layout(project_2d(after, seed=seed, init=before_xy), before_xy)
+    return before_xy, after_xy
+
+
+def timeline_layouts(snapshots: object, *, seed: int = 0) -> list[np.ndarray]:
+    """One (n, 2) layout per snapshot; each starts from the previous one so points move
+    smoothly between steps. Layouts are cached on disk by ``project_2d``."""
+    from course_utils.plots.projection import project_2d
+
+    _, arrays = _snapshot_parts(snapshots)
+    layouts = [project_2d(arrays[0], seed=seed)]
+    for array in arrays[1:]:
+        layouts.append(align_layout(project_2d(array, seed=seed, init=layouts[-1]),
+                                    layouts[-1]))
+    return layouts
+
+
+def _limits(layouts: Sequence[np.ndarray], pad: float = 0.05) -> tuple[tuple, tuple]:
+    stacked = np.vstack(layouts)
+    low, high = stacked.min(axis=0), stacked.max(axis=0)
+    margin = (high - low) * pad
+    return (low[0] - margin[0], high[0] + margin[0]), (low[1] - margin[1], high[1] + margin[1])
+
+
+def _check_layout(xy: object, name: str) -> np.ndarray:
+    try:
+        array = np.asarray(xy, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an (n, 2) array, got {type(xy).__name__}.") from None
+    if array.ndim != 2 or array.shape[1] != 2 or not len(array) or not np.isfinite(array).all():
+        raise ValueError(
+            f"{name} must be a finite (n, 2) layout from shared_layouts(); got shape {array.shape}."
+        )
+    return array
+
+
+def _check_track(track: object, n_points: int) -> list[int]:
+    if track is None:
+        return []
+    try:
+        indices = [int(i) for i in track]  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise TypeError(f"track must be a list of point indices, got {track!r}.") from None
+    bad = [i for i in indices if not 0 <= i < n_points]
+    if bad:
+        raise ValueError(f"track indices {bad} are outside 0..{n_points - 1}.")
+    return indices
+
+
+def _mark_tracked(ax: Axes, layout: np.ndarray, track: Sequence[int]) -> None:
+    """Ring and number the tracked points, so the eye can follow them between panels."""
+    for number, index in enumerate(track, start=1):
+        x, y = layout[index]
+        ax.scatter([x], [y], s=110, facecolors="none", edgecolors="black", linewidths=1.4,
+                   zorder=5)
+        ax.annotate(str(number), (x, y), xytext=(5, 5), textcoords="offset points",
+                    fontsize="small", fontweight="bold", zorder=6,
+                    bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none",
+                          "alpha": 0.8})
+
+
+def _draw_grid(layouts: Sequence[np.ndarray], row_titles: Sequence[str],
+               labels: dict[str, list[str]], *, axes_size: float, by_row: bool,
+               suptitle: str | None, track: Sequence[int] = ()) -> Figure:
+    """Panels for layouts x label sets. ``by_row``: layouts are rows (else columns)."""
+    import matplotlib.pyplot as plt
+
+    from course_utils.plots.scatter import scatter_by_label
+
+    n_layouts, n_labels = len(layouts), len(labels)
+    shape = (n_layouts, n_labels) if by_row else (n_labels, n_layouts)
+    fig, axes = plt.subplots(*shape, figsize=(axes_size * shape[1], axes_size * shape[0] + 0.9),
+                             layout="constrained", squeeze=False)
+    for i, (layout, title) in enumerate(zip(layouts, row_titles, strict=True)):
+        for j, (name, values) in enumerate(labels.items()):
+            ax = axes[i, j] if by_row else axes[j, i]
+            scatter_by_label(layout, values, ax=ax, legend=False)
+            _mark_tracked(ax, layout, track)
+            if by_row:
+                if i == 0:
+                    ax.set_title(f"coloured by {name}")
+                if j == 0:
+                    ax.set_ylabel(title, fontsize="large", fontweight="bold")
+            else:
+                if j == 0:
+                    ax.set_title(title)
+                if i == 0:
+                    ax.set_ylabel(f"coloured by {name}", fontsize="medium")
+            if i == n_layouts - 1:  # legends once: under the last row / right of the last column
+                _legend_beside(ax, values, by_row=by_row)
+    if suptitle:
+        fig.suptitle(suptitle, fontweight="bold")
+    return fig
+
+
+def _legend_beside(ax: Axes, values: Sequence[str], *, by_row: bool) -> None:
+    """A legend below (grid of rows) or to the right (small multiples) of ``ax``."""
+    from matplotlib.lines import Line2D
+
+    from course_utils.plots.scatter import label_colours
+
+    handles = [Line2D([], [], marker="o", linestyle="", markersize=6, color=colour, label=label)
+               for label, colour in label_colours(values).items()]
+    if by_row:
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02),
+                  ncol=min(len(handles), 3), fontsize="small", handletextpad=0.2,
+                  columnspacing=0.8)
+    else:
+        ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.02, 0.5),
+                  fontsize="small", handletextpad=0.2, frameon=False)
+
+
+def before_after_grid(before_xy: np.ndarray, after_xy: np.ndarray,
+                      labels: Mapping[str, Sequence], *,
+                      row_titles: tuple[str, str] = ("before training", "after training"),
+                      suptitle: str | None = None, axes_size: float = 3.6,
+                      track: Sequence[int] = ()) -> Figure:
+    """The 2 x len(labels) grid: rows before / after, one column per label set.
+
+    Args:
+        before_xy, after_xy: (n, 2) layouts of the same texts, e.g. from :func:`shared_layouts`.
+        labels: ``{"topic": test.topic, "sentiment": test.sentiment}`` - one column each.
+        row_titles: the two row labels.
+        suptitle: a title over the whole figure.
+        axes_size: inches per panel.
+        track: indices of a few points to ring and number in every panel (follow them).
+    """
+    before_xy, after_xy = _check_layout(before_xy, "before_xy"), _check_layout(after_xy, "after_xy")
+    if before_xy.shape != after_xy.shape:
+        raise ValueError(
+            f"before_xy {before_xy.shape} and after_xy {after_xy.shape} must lay out the same "
+            "points."
+        )
+    checked = _check_label_sets(labels, len(before_xy))
+    return _draw_grid([before_xy, after_xy], list(row_titles), checked, axes_size=axes_size,
+                      by_row=True, suptitle=suptitle, track=_check_track(track, len(before_xy)))
+
+
+def pick_steps(steps: Sequence[int], n: int = 5) -> list[int]:
+    """``n`` steps spread evenly over ``steps`` (always the first and the last)."""
+    steps = list(steps)
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a whole number >= 1, got {n!r}.")
+    if len(steps) <= n:
+        return steps
+    positions = np.linspace(0, len(steps) - 1, n).round().astype(int)
+    return [steps[i] for i in sorted(set(positions.tolist()))]
+
+
+def timeline_grid(snapshots: object, labels: Mapping[str, Sequence], *,
+                  layouts: Sequence[np.ndarray] | None = None, steps: Sequence[int] | None = None,
+                  n_steps: int = 5, seed: int = 0, axes_size: float = 2.6,
+                  suptitle: str | None = None, track: Sequence[int] = ()) -> Figure:
+    """Small multiples of the timeline: one column per step, one row per label set.
+
+    Args:
+        snapshots: ``TrainingResult.snapshots``.
+        labels: ``{"topic": ..., "sentiment": ...}`` for the snapshot texts.
+        layouts: the layouts from :func:`timeline_layouts` (computed if not given).
+        steps: which steps to show (default: ``n_steps`` spread from first to last).
+        track: indices of a few points to ring and number in every panel.
+    """
+    all_steps, arrays = _snapshot_parts(snapshots)
+    checked = _check_label_sets(labels, len(arrays[0]))
+    layouts = timeline_layouts(snapshots, seed=seed) if layouts is None else list(layouts)
+    if len(layouts) != len(all_steps):
+        raise ValueError(f"{len(layouts)} layouts for {len(all_steps)} snapshots; they must match.")
+    chosen = pick_steps(all_steps, n_steps) if steps is None else [int(s) for s in steps]
+    unknown = [s for s in chosen if s not in all_steps]
+    if unknown:
+        raise ValueError(f"step(s) {unknown} have no snapshot; available: {all_steps}.")
+    picked = [layouts[all_steps.index(s)] for s in chosen]
+    return _draw_grid(picked, [f"step {s}" for s in chosen], checked, axes_size=axes_size,
+                      by_row=False, suptitle=suptitle,
+                      track=_check_track(track, len(arrays[0])))
+
+
+def loss_curve(losses: Sequence[tuple[int, float]], *, snapshot_at: Sequence[int] = (),
+               ax: Axes | None = None, margin: float | None = None) -> Axes:
+    """Training loss per step (``TrainingResult.losses``); dotted lines mark snapshots.
+
+    With ``margin`` a note says that a loss of 0 means every triplet in the batch is solved.
+    """
+    import matplotlib.pyplot as plt
+
+    pairs = [(int(s), float(v)) for s, v in losses]
+    if not pairs:
+        raise ValueError("losses is empty; train first (TrainingResult.losses).")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.0, 2.8), layout="constrained")
+    steps, values = zip(*pairs, strict=True)
+    ax.plot(steps, values, color="#0072B2", linewidth=1.5)
+    for step in snapshot_at:
+        ax.axvline(step, color="#999999", linestyle=":", linewidth=1)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("triplet loss (batch mean)")
+    ax.set_ylim(bottom=0)
+    if margin is not None:
+        ax.set_title(f"margin {margin:g}: loss 0 = every triplet in the batch is solved",
+                     fontsize="medium")
+    return ax

@@ -1,0 +1,380 @@
+"""Building (anchor, positive, negative) triplets from labels, and grading them.
+
+* :func:`make_triplets` turns a labelled DataFrame into triplets. The positive shares the
+  anchor's label; the negative has a different label and is drawn ``"random"``-ly, from the
+  anchor's own group (``"same_group"``, e.g. the same topic, so only the label differs) or as
+  the closest different-label row in an embedding space (``"hard"``).
+* :func:`classify_triplets` grades triplets as easy / semi-hard / hard at a margin (FaceNet).
+* :func:`pairwise_distance` is the row-wise distance both this module and
+  :mod:`course_utils.losses` use; it works on NumPy arrays and on torch tensors (with gradients).
+
+Why the choice of negatives matters: a triplet only teaches what separates its positive from
+its negative. If the negative also differs in topic, the topic alone already separates them and
+the model learns nothing about sentiment; a same-topic negative leaves sentiment as the only
+difference.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+DISTANCES = ("euclidean", "cosine")
+NEGATIVE_STRATEGIES = ("random", "same_group", "hard")
+POSITIVE_STRATEGIES = ("any", "other_group", "same_group")
+TRIPLET_CLASSES = ("easy", "semi-hard", "hard")
+TRIPLET_COLUMNS = (
+    "anchor", "positive", "negative", "anchor_index", "positive_index", "negative_index", "group",
+)
+
+__all__ = [
+    "DISTANCES",
+    "NEGATIVE_STRATEGIES",
+    "POSITIVE_STRATEGIES",
+    "TRIPLET_CLASSES",
+    "classify_triplets",
+    "make_triplets",
+    "pairwise_distance",
+    "triplet_distances",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Distances
+# --------------------------------------------------------------------------------------------
+def check_distance(distance: Any) -> str:
+    """Return ``distance`` if it is a supported name, else raise a ValueError that lists them."""
+    if not isinstance(distance, str) or distance not in DISTANCES:
+        raise ValueError(
+            f"distance must be one of {DISTANCES}, got {distance!r}. Use 'euclidean' for the "
+            "straight-line distance or 'cosine' for 1 - cosine similarity."
+        )
+    return distance
+
+
+def _is_tensor(value: Any) -> bool:
+    return hasattr(value, "detach") and hasattr(value, "dim")
+
+
+def pairwise_distance(x: Any, y: Any, distance: str = "euclidean") -> Any:
+    """Row-wise distance d(x[i], y[i]) for two (n, d) arrays -> shape (n,).
+
+    * ``"euclidean"``: ||x_i - y_i|| (not squared), as sentence-transformers' TripletLoss.
+    * ``"cosine"``: 1 - cos(x_i, y_i), between 0 (same direction) and 2 (opposite).
+
+    Torch tensors in -> a torch tensor out (differentiable, for the losses); anything else
+    -> a float64 NumPy array.
+    """
+    check_distance(distance)
+    if _is_tensor(x) or _is_tensor(y):
+        return _torch_pairwise_distance(x, y, distance)
+    x_arr = _as_matrix(x, "x")
+    y_arr = _as_matrix(y, "y")
+    _same_shape(x_arr.shape, y_arr.shape, "x", "y")
+    if distance == "euclidean":
+        return np.linalg.norm(x_arr - y_arr, axis=1)
+    norms = np.linalg.norm(x_arr, axis=1) * np.linalg.norm(y_arr, axis=1)
+    return 1.0 - np.sum(x_arr * y_arr, axis=1) / np.maximum(norms, 1e-8)
+
+
+def _torch_pairwise_distance(x: Any, y: Any, distance: str) -> Any:
+    import torch
+    import torch.nn.functional as F
+
+    if not (_is_tensor(x) and _is_tensor(y)):
+        raise TypeError(
+            "x and y must both be torch tensors or both be NumPy arrays; got "
+            f"{type(x).__name__} and {type(y).__name__}. Convert with torch.as_tensor(...)."
+        )
+    for name, tensor in (("x", x), ("y", y)):
+        if not torch.is_floating_point(tensor):
+            raise TypeError(
+                f"{name} must be a floating-point tensor, got dtype {tensor.dtype}. "
+                f"Convert it with {name}.float()."
+            )
+        if tensor.dim() != 2:
+            raise ValueError(
+                f"{name} must be 2-D (n_items, dim), got shape {tuple(tensor.shape)}. "
+                "For a single vector use v.unsqueeze(0)."
+            )
+        if not torch.isfinite(tensor).all():
+            raise ValueError(f"{name} contains NaN or infinite values; check where it came from.")
+    _same_shape(tuple(x.shape), tuple(y.shape), "x", "y")
+    if distance == "euclidean":
+        # vector_norm has a zero (not NaN) gradient where two points coincide.
+        return torch.linalg.vector_norm(x - y, dim=-1)
+    return 1.0 - F.cosine_similarity(x, y, dim=-1)
+
+
+def _as_matrix(value: Any, name: str) -> np.ndarray:
+    """``value`` as a finite float64 (n, d) array, or a clear error."""
+    if value is None:
+        raise TypeError(f"{name} is None; pass an (n, dim) array of embeddings.")
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be an (n, dim) array of numbers, got {type(value).__name__}."
+        ) from None
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(
+            f"{name} must be a non-empty 2-D array (n_items, dim), got shape {array.shape}. "
+            "For a single vector use v[None, :]."
+        )
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinite values; check where it came from.")
+    return array
+
+
+def _same_shape(shape_a: tuple, shape_b: tuple, name_a: str, name_b: str) -> None:
+    if tuple(shape_a) != tuple(shape_b):
+        raise ValueError(
+            f"{name_a} and {name_b} must have the same shape (one row per triplet/pair), got "
+            f"{tuple(shape_a)} and {tuple(shape_b)}."
+        )
+
+
+def _check_margin(margin: Any) -> float:
+    if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)):
+        raise TypeError(f"margin must be a number, got {type(margin).__name__}.")
+    if not np.isfinite(margin) or margin < 0:
+        raise ValueError(
+            f"margin must be a finite number >= 0, got {margin!r}. It is how much farther the "
+            "negative must be than the positive; try e.g. 0.2 for unit-length embeddings."
+        )
+    return float(margin)
+
+
+# --------------------------------------------------------------------------------------------
+# Grading triplets
+# --------------------------------------------------------------------------------------------
+def triplet_distances(anchor: Any, positive: Any, negative: Any, *,
+                      distance: str = "euclidean") -> tuple[np.ndarray, np.ndarray]:
+    """d(a, p) and d(a, n) for (n, d) arrays of anchors, positives, negatives -> two (n,) arrays."""
+    check_distance(distance)
+    a = _as_matrix(_to_numpy(anchor), "anchor")
+    p = _as_matrix(_to_numpy(positive), "positive")
+    n = _as_matrix(_to_numpy(negative), "negative")
+    _same_shape(a.shape, p.shape, "anchor", "positive")
+    _same_shape(a.shape, n.shape, "anchor", "negative")
+    return pairwise_distance(a, p, distance), pairwise_distance(a, n, distance)
+
+
+def _to_numpy(value: Any) -> Any:
+    return value.detach().cpu().numpy() if _is_tensor(value) else value
+
+
+def classify_distances(d_ap: Any, d_an: Any, *, margin: float) -> np.ndarray:
+    """Grade triplets from their distances (FaceNet, Schroff et al. 2015) -> (n,) strings.
+
+    * ``"hard"``: d(a,n) < d(a,p) - the negative is closer than the positive;
+    * ``"semi-hard"``: d(a,p) <= d(a,n) < d(a,p) + margin - right order, inside the margin;
+    * ``"easy"``: d(a,n) >= d(a,p) + margin - nothing left to learn (the loss is zero).
+    """
+    margin = _check_margin(margin)
+    d_ap = np.asarray(d_ap, dtype=np.float64)
+    d_an = np.asarray(d_an, dtype=np.float64)
+    if d_ap.shape != d_an.shape or d_ap.ndim != 1:
+        raise ValueError(
+            f"d_ap and d_an must be 1-D arrays of the same length, got {d_ap.shape} and "
+            f"{d_an.shape}."
+        )
+    labels = np.full(d_ap.shape, "semi-hard", dtype="<U9")
+    labels[d_an < d_ap] = "hard"
+    labels[d_an >= d_ap + margin] = "easy"
+    return labels
+
+
+def classify_triplets(anchor: Any, positive: Any, negative: Any, *, margin: float,
+                      distance: str = "euclidean") -> np.ndarray:
+    """Grade each triplet as "easy" / "semi-hard" / "hard" -> array of strings, shape (n,).
+
+    ``anchor``, ``positive``, ``negative``: (n, d) arrays (NumPy or torch), row i is triplet i.
+    Definitions as in :func:`classify_distances`; ``margin`` >= 0.
+    """
+    _check_margin(margin)
+    d_ap, d_an = triplet_distances(anchor, positive, negative, distance=distance)
+    return classify_distances(d_ap, d_an, margin=margin)
+
+
+# --------------------------------------------------------------------------------------------
+# Building triplets
+# --------------------------------------------------------------------------------------------
+def _validate_triplet_request(frame: Any, text_col: str, label_col: str, group_col: str | None,
+                              negatives: str, positives: str, n_per_anchor: Any,
+                              seed: Any) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}.")
+    if frame.empty:
+        raise ValueError("frame has no rows; there is nothing to build triplets from.")
+    needed = [text_col, label_col] + ([group_col] if group_col is not None else [])
+    missing = [col for col in needed if col not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"Missing column(s) {missing}; the frame has {list(frame.columns)}. Pass the right "
+            "names, e.g. text_col='text', label_col='sentiment', group_col='topic'."
+        )
+    for col in needed:
+        if frame[col].isna().any():
+            raise ValueError(
+                f"Column {col!r} has {int(frame[col].isna().sum())} missing value(s); fill or "
+                "drop those rows first."
+            )
+    if negatives not in NEGATIVE_STRATEGIES:
+        raise ValueError(
+            f"negatives must be one of {NEGATIVE_STRATEGIES}, got {negatives!r}."
+        )
+    if positives not in POSITIVE_STRATEGIES:
+        raise ValueError(f"positives must be one of {POSITIVE_STRATEGIES}, got {positives!r}.")
+    if group_col is None and (negatives == "same_group" or positives != "any"):
+        which = "negatives='same_group'" if negatives == "same_group" else f"{positives=}"
+        raise ValueError(
+            f"{which} needs group_col (the column that defines a group, e.g. "
+            "group_col='topic'), or use negatives='random' / positives='any'."
+        )
+    if isinstance(n_per_anchor, bool) or not isinstance(n_per_anchor, (int, np.integer)) \
+            or n_per_anchor < 1:
+        raise ValueError(f"n_per_anchor must be a whole number >= 1, got {n_per_anchor!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}.")
+
+
+def _validate_labels(labels: np.ndarray, groups: np.ndarray | None, label_col: str,
+                     group_col: str | None, negatives: str) -> None:
+    classes, counts = np.unique(labels, return_counts=True)
+    if len(classes) < 2:
+        raise ValueError(
+            f"Column {label_col!r} has a single class ({classes[0]!r}); a triplet needs a "
+            "negative with a different label. Use data with at least two labels."
+        )
+    lonely = classes[counts < 2]
+    if len(lonely):
+        raise ValueError(
+            f"Label(s) {list(lonely)} in {label_col!r} have a single row, so those anchors have "
+            "no positive (another row with the same label). Drop them or add examples."
+        )
+    if negatives == "same_group" and groups is not None:
+        single = [g for g in np.unique(groups) if len(np.unique(labels[groups == g])) < 2]
+        if single:
+            raise ValueError(
+                f"Group(s) {single} in {group_col!r} contain a single {label_col!r} label, so "
+                "there is no same-group negative for their anchors. Drop those groups, or use "
+                "negatives='random'."
+            )
+
+
+def _check_triplet_embeddings(embeddings: Any, n_rows: int, negatives: str) -> np.ndarray | None:
+    if embeddings is None:
+        if negatives == "hard":
+            raise ValueError(
+                "negatives='hard' needs embeddings (one row per frame row) to find the closest "
+                "negative, e.g. embeddings=cu.embedding.encode(frame['text'].tolist())."
+            )
+        return None
+    array = _as_matrix(_to_numpy(embeddings), "embeddings")
+    if array.shape[0] != n_rows:
+        raise ValueError(
+            f"embeddings has {array.shape[0]} rows but the frame has {n_rows}; they must match "
+            "one to one (same order). Encode frame[text_col] again."
+        )
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    return array / np.maximum(norms, 1e-12)
+
+
+def _pick(rng: np.random.Generator, candidates: np.ndarray, size: int) -> np.ndarray:
+    """``size`` candidates, distinct when there are enough of them."""
+    return rng.choice(candidates, size=size, replace=len(candidates) < size)
+
+
+def _positive_candidates(anchor: int, labels: np.ndarray, groups: np.ndarray | None,
+                         positives: str, label_col: str, group_col: str | None) -> np.ndarray:
+    same_label = labels == labels[anchor]
+    same_label[anchor] = False
+    if positives == "any" or groups is None:
+        return np.flatnonzero(same_label)
+    same_group = groups == groups[anchor]
+    if positives == "other_group":
+        other = np.flatnonzero(same_label & ~same_group)
+        return other if len(other) else np.flatnonzero(same_label)
+    inside = np.flatnonzero(same_label & same_group)
+    if not len(inside):
+        raise ValueError(
+            f"Row {anchor} is the only {label_col}={labels[anchor]!r} row in {group_col}="
+            f"{groups[anchor]!r}, so positives='same_group' finds no positive for it. Use "
+            "positives='any' or add examples."
+        )
+    return inside
+
+
+def make_triplets(
+    frame: pd.DataFrame,
+    *,
+    text_col: str = "text",
+    label_col: str = "sentiment",
+    group_col: str | None = None,
+    negatives: str = "same_group",
+    positives: str = "any",
+    n_per_anchor: int = 1,
+    seed: int = 0,
+    embeddings: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Build triplets with every row as an anchor ``n_per_anchor`` times.
+
+    Args:
+        frame: the labelled texts; row positions (not the index) identify rows.
+        text_col, label_col: the text and the label the triplets should teach.
+        group_col: a second label to control for (e.g. ``"topic"``), needed by
+            ``negatives="same_group"`` and ``positives="other_group"/"same_group"``.
+        negatives: how the different-label negative is chosen: ``"random"`` (any group),
+            ``"same_group"`` (the anchor's group, so only ``label_col`` differs) or ``"hard"``
+            (the different-label row closest to the anchor in ``embeddings``, cosine; with
+            ``n_per_anchor=k`` the k closest).
+        positives: ``"any"`` same-label row, ``"other_group"`` (same label, another group when
+            one exists, else any) or ``"same_group"``.
+        n_per_anchor: triplets per anchor (distinct positives/negatives while there are enough).
+        seed: seed of the NumPy Generator; the same inputs and seed give the same triplets.
+        embeddings: (len(frame), dim) array, only used (and required) for ``"hard"``.
+
+    Returns:
+        A DataFrame with columns ``anchor, positive, negative`` (texts), ``anchor_index,
+        positive_index, negative_index`` (row positions in ``frame``) and ``group`` (the
+        anchor's group, or None), ``len(frame) * n_per_anchor`` rows, anchor by anchor.
+    """
+    _validate_triplet_request(frame, text_col, label_col, group_col, negatives, positives,
+                              n_per_anchor, seed)
+    texts = frame[text_col].astype(str).to_numpy()
+    labels = frame[label_col].astype(str).to_numpy()
+    groups = frame[group_col].astype(str).to_numpy() if group_col is not None else None
+    _validate_labels(labels, groups, label_col, group_col, negatives)
+    unit = _check_triplet_embeddings(embeddings, len(frame), negatives)
+    similarity = unit @ unit.T if negatives == "hard" else None
+    rng = np.random.default_rng(int(seed))
+
+    rows: list[tuple[int, int, int]] = []
+    for anchor in range(len(frame)):
+        pos_pool = _positive_candidates(anchor, labels, groups, positives, label_col, group_col)
+        other_label = labels != labels[anchor]
+        if negatives == "same_group":
+            neg_pool = np.flatnonzero(other_label & (groups == groups[anchor]))
+        else:
+            neg_pool = np.flatnonzero(other_label)
+        if negatives == "hard":
+            order = np.argsort(-similarity[anchor, neg_pool], kind="stable")
+            chosen_neg = neg_pool[order[np.arange(n_per_anchor) % len(neg_pool)]]
+        else:
+            chosen_neg = _pick(rng, neg_pool, n_per_anchor)
+        chosen_pos = _pick(rng, pos_pool, n_per_anchor)
+        rows.extend((anchor, int(p), int(n)) for p, n in zip(chosen_pos, chosen_neg, strict=True))
+
+    index = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+    return pd.DataFrame({
+        "anchor": texts[index[:, 0]],
+        "positive": texts[index[:, 1]],
+        "negative": texts[index[:, 2]],
+        "anchor_index": index[:, 0],
+        "positive_index": index[:, 1],
+        "negative_index": index[:, 2],
+        "group": groups[index[:, 0]] if groups is not None else [None] * len(index),
+    }, columns=list(TRIPLET_COLUMNS))

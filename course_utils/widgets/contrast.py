@@ -1,0 +1,375 @@
+"""Contrast explorers: "why P rather than Q?" as two small ipywidgets apps.
+
+* :func:`feature_contrast_explorer` (notebook 01): pick two rows P and Q of a feature table
+  (animals x features) and tick the features that count; it shows which features discriminate
+  P from Q, the weighted distance between them and P's nearest row under those weights.
+* :func:`contrast_explorer` (notebook 02): pick an anchor sentence and two candidates P and Q;
+  it shows which candidate is closer to the anchor (cosine similarity) and by how much, and the
+  anchor's k nearest neighbours with their labels.
+
+Both return the widget box itself. Its controls are attributes of the box and its ``.state``
+is a plain dict recomputed on every change, so tests (and curious students) can drive it
+without a browser::
+
+    box = contrast_explorer(texts, embeddings, labels=frame[["topic", "sentiment"]])
+    box.anchor_control.value = 3          # row index of the new anchor
+    box.state["closer"]                   # 'P', 'Q' or 'tie'
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from course_utils.embedding import check_embeddings, l2_normalise
+
+__all__ = [
+    "contrast_explorer",
+    "contrast_state",
+    "discriminating_features",
+    "feature_contrast_explorer",
+    "weighted_distance",
+]
+
+_TIE = 1e-6
+
+
+def _widgets():
+    import ipywidgets
+
+    return ipywidgets
+
+
+# --------------------------------------------------------------------------------------------
+# Notebook 01: contrasts in a hand-made feature table
+# --------------------------------------------------------------------------------------------
+
+
+def _check_table(table: object) -> pd.DataFrame:
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(
+            f"table must be a pandas DataFrame (rows = things, columns = features), got "
+            f"{type(table).__name__}."
+        )
+    if len(table) < 2 or table.shape[1] < 1:
+        raise ValueError(
+            f"table needs at least 2 rows and 1 feature column, got shape {table.shape}."
+        )
+    non_numeric = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+    if non_numeric:
+        raise ValueError(
+            f"every feature must be numeric (0/1 or a number); these are not: {non_numeric}."
+        )
+    if not table.index.is_unique:
+        raise ValueError("the table's row names (its index) must be unique.")
+    return table.astype(float)
+
+
+def _weights_vector(table: pd.DataFrame, weights: Mapping[str, float] | None) -> np.ndarray:
+    if weights is None:
+        return np.ones(table.shape[1])
+    unknown = sorted(set(weights) - set(table.columns))
+    if unknown:
+        raise ValueError(f"unknown feature(s) in weights: {unknown}; features are "
+                         f"{list(table.columns)}.")
+    vector = np.array([float(weights.get(c, 0.0)) for c in table.columns])
+    if (vector < 0).any() or not np.isfinite(vector).all():
+        raise ValueError("weights must be finite and not negative.")
+    return vector
+
+
+def discriminating_features(table: pd.DataFrame, p: str, q: str) -> list[str]:
+    """The features whose values differ between rows ``p`` and ``q`` (in column order)."""
+    frame = _check_table(table)
+    for name in (p, q):
+        if name not in frame.index:
+            raise KeyError(f"{name!r} is not a row of the table; rows are {list(frame.index)}.")
+    differs = frame.loc[p] != frame.loc[q]
+    return [str(c) for c in frame.columns[differs.to_numpy()]]
+
+
+def weighted_distance(table: pd.DataFrame, p: str, q: str,
+                      weights: Mapping[str, float] | None = None) -> float:
+    """Weighted Euclidean distance sqrt(sum_f w_f (p_f - q_f)^2); missing weights count 0.
+
+    ``weights=None`` weighs every feature 1.
+    """
+    frame = _check_table(table)
+    w = _weights_vector(frame, weights)
+    diff = frame.loc[p].to_numpy() - frame.loc[q].to_numpy()
+    return float(np.sqrt(np.sum(w * diff**2)))
+
+
+def feature_contrast_explorer(table: pd.DataFrame, *, p: str | None = None,
+                              q: str | None = None,
+                              weights: Mapping[str, float] | None = None):
+    """Pick P and Q from a feature table and see which features answer "why P rather than Q?".
+
+    Controls (attributes of the returned box): ``p_control`` and ``q_control`` (dropdowns of
+    row names) and ``feature_controls`` (a dict feature -> checkbox: ticked features count in
+    the distance with weight 1, unticked with weight 0; ``weights`` sets the starting ticks).
+
+    ``box.state`` holds ``p``, ``q``, ``discriminating`` (features that differ), ``shared``
+    (features with the same value: true of P, but no answer to "why P rather than Q?"),
+    ``weights``, ``distance`` (weighted Euclidean between P and Q) and ``nearest_to_p``
+    (P's closest other row under the current weights).
+    """
+    widgets = _widgets()
+    frame = _check_table(table)
+    names = [str(n) for n in frame.index]
+    frame.index = names
+    p = names[0] if p is None else str(p)
+    q = names[1] if q is None else str(q)
+    for value in (p, q):
+        if value not in names:
+            raise ValueError(f"{value!r} is not a row of the table; rows are {names}.")
+    start = _weights_vector(frame, weights)
+
+    p_control = widgets.Dropdown(options=names, value=p, description="P",
+                                 layout=widgets.Layout(width="220px"))
+    q_control = widgets.Dropdown(options=names, value=q, description="rather than Q",
+                                 style={"description_width": "initial"},
+                                 layout=widgets.Layout(width="240px"))
+    feature_controls = {
+        str(c): widgets.Checkbox(value=bool(w > 0), description=str(c), indent=False,
+                                 layout=widgets.Layout(width="auto"))
+        for c, w in zip(frame.columns, start, strict=True)
+    }
+    output = widgets.HTML()
+    box = widgets.VBox([
+        widgets.HBox([p_control, q_control]),
+        widgets.HTML("<b>Features that count in the distance</b> (untick to weigh 0):"),
+        widgets.HBox(list(feature_controls.values()),
+                     layout=widgets.Layout(flex_flow="row wrap")),
+        output,
+    ])
+    box.p_control, box.q_control, box.feature_controls = p_control, q_control, feature_controls
+    box.table = frame
+    box.state = {}
+
+    def update(_change: Any = None) -> None:
+        p_name, q_name = p_control.value, q_control.value
+        weights_now = {f: float(c.value) for f, c in feature_controls.items()}
+        differ = discriminating_features(frame, p_name, q_name)
+        shared = [str(c) for c in frame.columns if str(c) not in differ]
+        distance = weighted_distance(frame, p_name, q_name, weights_now)
+        others = [n for n in names if n != p_name]
+        distances = {n: weighted_distance(frame, p_name, n, weights_now) for n in others}
+        nearest = min(others, key=lambda n: (distances[n], others.index(n)))
+        box.state.clear()
+        box.state.update({
+            "p": p_name, "q": q_name, "discriminating": differ, "shared": shared,
+            "weights": weights_now, "distance": distance, "nearest_to_p": nearest,
+            "distances_from_p": distances,
+        })
+        output.value = _feature_html(frame, p_name, q_name, differ, weights_now, distance,
+                                     nearest)
+
+    p_control.observe(update, names="value")
+    q_control.observe(update, names="value")
+    for control in feature_controls.values():
+        control.observe(update, names="value")
+    update()
+    return box
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def _feature_html(frame: pd.DataFrame, p: str, q: str, differ: list[str],
+                  weights: dict[str, float], distance: float, nearest: str) -> str:
+    rows = []
+    for feature in frame.columns:
+        hit = feature in differ
+        style = "background:#fdf0e6;font-weight:bold" if hit else "color:#777"
+        counted = "" if weights[feature] > 0 else " <i>(weight 0)</i>"
+        rows.append(
+            f'<tr style="{style}"><td>{html.escape(str(feature))}{counted}</td>'
+            f"<td>{_fmt(frame.at[p, feature])}</td><td>{_fmt(frame.at[q, feature])}</td>"
+            f"<td>{'discriminates' if hit else 'shared'}</td></tr>"
+        )
+    if p == q:
+        answer = "P and Q are the same row: there is no contrast to explain."
+    elif differ:
+        answer = (f"Why <b>{html.escape(p)}</b> rather than <b>{html.escape(q)}</b>? Because of "
+                  f"{', '.join(html.escape(f) for f in differ)}.")
+    else:
+        answer = "No feature tells them apart: the question has no answer in this table."
+    return (
+        f"<p>{answer}</p>"
+        '<table style="border-collapse:collapse" cellpadding="3">'
+        f"<tr><th>feature</th><th>P = {html.escape(p)}</th><th>Q = {html.escape(q)}</th>"
+        "<th></th></tr>" + "".join(rows) + "</table>"
+        f"<p>Weighted distance P-Q: <b>{distance:.3f}</b> &nbsp;|&nbsp; closest to "
+        f"{html.escape(p)} under these weights: <b>{html.escape(nearest)}</b></p>"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Notebook 02: anchor, P and Q in an embedding space
+# --------------------------------------------------------------------------------------------
+
+
+def _label_columns(labels: object, n_rows: int) -> dict[str, list[str]]:
+    if labels is None:
+        return {}
+    if isinstance(labels, pd.DataFrame):
+        columns = {str(c): labels[c].astype(str).tolist() for c in labels.columns}
+    elif isinstance(labels, Mapping):
+        columns = {str(k): [str(v) for v in values] for k, values in labels.items()}
+    elif isinstance(labels, str):
+        raise TypeError("labels must be one label per text (a list), not a single string.")
+    else:
+        columns = {"label": [str(v) for v in labels]}
+    for name, values in columns.items():
+        if len(values) != n_rows:
+            raise ValueError(
+                f"labels {name!r} has {len(values)} entries but there are {n_rows} texts; "
+                "they must match one to one (same order)."
+            )
+    return columns
+
+
+def contrast_state(unit: np.ndarray, texts: Sequence[str], labels: dict[str, list[str]],
+                   anchor: int, p: int, q: int, k: int) -> dict[str, Any]:
+    """What the explorer shows, as a dict (the same computation the widget runs)."""
+    similarities = unit @ unit[anchor]
+    sim_p, sim_q = float(similarities[p]), float(similarities[q])
+    margin = sim_p - sim_q
+    closer = "tie" if abs(margin) <= _TIE else ("P" if margin > 0 else "Q")
+    order = np.argsort(-similarities, kind="stable")
+    order = [int(i) for i in order if i != anchor][:k]
+    neighbours = [
+        {"index": i, "text": texts[i], "similarity": float(similarities[i]),
+         **{name: values[i] for name, values in labels.items()}}
+        for i in order
+    ]
+    return {
+        "anchor": anchor, "p": p, "q": q,
+        "anchor_text": texts[anchor], "p_text": texts[p], "q_text": texts[q],
+        "sim_p": sim_p, "sim_q": sim_q, "margin": margin, "closer": closer,
+        "labels": {name: {"anchor": v[anchor], "p": v[p], "q": v[q]}
+                   for name, v in labels.items()},
+        "neighbours": neighbours,
+    }
+
+
+def _option_label(index: int, text: str, labels: dict[str, list[str]], width: int = 70) -> str:
+    short = text if len(text) <= width else text[: width - 1] + "…"
+    tags = "/".join(values[index] for values in labels.values())
+    return f"{index}: {short}" + (f"  [{tags}]" if tags else "")
+
+
+def contrast_explorer(texts: Sequence[str], embeddings, *, labels=None, k: int = 5,
+                      anchor: int = 0, p: int = 1, q: int = 2):
+    """Anchor vs candidates P and Q: which is closer (cosine), by how much, and who is nearest.
+
+    Args:
+        texts: the sentences (one per embedding row).
+        embeddings: (n, d) array, e.g. ``cu.embedding.encode(texts)``.
+        labels: optional labels shown next to each sentence: a DataFrame of label columns
+            (e.g. ``frame[["topic", "sentiment"]]``), a dict ``{name: labels}`` or one list.
+        k: how many nearest neighbours of the anchor to list.
+        anchor, p, q: the starting row indices.
+
+    Returns the widget box (an ``ipywidgets.VBox``). Drive it from code or tests by setting a
+    control's value and reading ``box.state``::
+
+        box = contrast_explorer(texts, embeddings, labels=frame[["topic", "sentiment"]])
+        box.anchor_control.value = 3    # row indices; also box.p_control, box.q_control
+        box.k_control.value = 10
+        box.state   # {'anchor': 3, 'p': 1, 'q': 2, 'sim_p': 0.41, 'sim_q': 0.18,
+                    #  'margin': 0.23, 'closer': 'P', 'anchor_text': ..., 'p_text': ...,
+                    #  'labels': {'topic': {'anchor': ..., 'p': ..., 'q': ...}, ...},
+                    #  'neighbours': [{'index', 'text', 'similarity', 'topic', ...}, ...]}
+
+    ``closer`` is ``'P'``, ``'Q'`` or ``'tie'`` (equal within 1e-6); ``margin`` is
+    ``sim_p - sim_q``; ``neighbours`` excludes the anchor itself.
+    """
+    widgets = _widgets()
+    if isinstance(texts, str):
+        raise TypeError("texts must be a list of sentences, not a single string.")
+    texts = [str(t) for t in texts]
+    unit = l2_normalise(check_embeddings(embeddings, n_rows=len(texts)))
+    n_rows = len(texts)
+    if n_rows < 3:
+        raise ValueError(f"the explorer needs at least 3 texts (anchor, P, Q), got {n_rows}.")
+    label_columns = _label_columns(labels, n_rows)
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k < n_rows:
+        raise ValueError(f"k must be a whole number from 1 to {n_rows - 1}, got {k!r}.")
+    for name, value in (("anchor", anchor), ("p", p), ("q", q)):
+        if (not isinstance(value, (int, np.integer)) or isinstance(value, bool)
+                or not 0 <= value < n_rows):
+            raise ValueError(f"{name} must be a row index from 0 to {n_rows - 1}, got {value!r}.")
+
+    options = [(_option_label(i, t, label_columns), i) for i, t in enumerate(texts)]
+    wide = widgets.Layout(width="95%")
+    style = {"description_width": "70px"}
+    anchor_control = widgets.Dropdown(options=options, value=int(anchor), description="anchor",
+                                      layout=wide, style=style)
+    p_control = widgets.Dropdown(options=options, value=int(p), description="P",
+                                 layout=wide, style=style)
+    q_control = widgets.Dropdown(options=options, value=int(q), description="Q",
+                                 layout=wide, style=style)
+    k_control = widgets.IntSlider(value=int(k), min=1, max=min(20, n_rows - 1),
+                                  description="neighbours", style=style)
+    output = widgets.HTML()
+    box = widgets.VBox([anchor_control, p_control, q_control, k_control, output])
+    box.anchor_control, box.p_control, box.q_control = anchor_control, p_control, q_control
+    box.k_control = k_control
+    box.state = {}
+
+    def update(_change: Any = None) -> None:
+        state = contrast_state(unit, texts, label_columns, anchor_control.value,
+                               p_control.value, q_control.value, k_control.value)
+        box.state.clear()
+        box.state.update(state)
+        output.value = _contrast_html(state, list(label_columns))
+
+    for control in (anchor_control, p_control, q_control, k_control):
+        control.observe(update, names="value")
+    update()
+    return box
+
+
+def _contrast_html(state: dict[str, Any], label_names: list[str]) -> str:
+    def tags(which: str) -> str:
+        values = [state["labels"][name][which] for name in label_names]
+        return f' <span style="color:#777">[{html.escape("/".join(values))}]</span>' if values \
+            else ""
+
+    def bar(similarity: float, colour: str) -> str:
+        width = int(round(max(similarity, 0.0) * 200))
+        return (f'<span style="display:inline-block;width:{width}px;height:10px;'
+                f'background:{colour}"></span>')
+
+    closer = state["closer"]
+    if closer == "tie":
+        verdict = "P and Q are equally close to the anchor."
+    else:
+        verdict = (f"<b>{closer}</b> is closer to the anchor, by "
+                   f"<b>{abs(state['margin']):.3f}</b> in cosine similarity.")
+    header = "".join(f"<th>{html.escape(n)}</th>" for n in label_names)
+    rows = "".join(
+        f"<tr><td>{i + 1}</td><td>{n['similarity']:.3f}</td>"
+        f"<td>{html.escape(n['text'])}</td>"
+        + "".join(f"<td>{html.escape(str(n[name]))}</td>" for name in label_names)
+        + "</tr>"
+        for i, n in enumerate(state["neighbours"])
+    )
+    return (
+        f"<p><b>anchor</b>: {html.escape(state['anchor_text'])}{tags('anchor')}</p>"
+        f"<p><b>P</b> ({state['sim_p']:.3f}) {bar(state['sim_p'], '#777777')}<br>"
+        f"{html.escape(state['p_text'])}{tags('p')}</p>"
+        f"<p><b>Q</b> ({state['sim_q']:.3f}) {bar(state['sim_q'], '#777777')}<br>"
+        f"{html.escape(state['q_text'])}{tags('q')}</p>"
+        f"<p>{verdict}</p>"
+        f"<p><b>The anchor's {len(state['neighbours'])} nearest neighbours</b> (cosine):</p>"
+        '<table cellpadding="3"><tr><th>#</th><th>cosine</th><th style="text-align:left">text</th>'
+        f"{header}</tr>{rows}</table>"
+    )

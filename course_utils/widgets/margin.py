@@ -1,0 +1,136 @@
+"""The margin explorer (notebook 04): slide the triplet margin, see which triplets stay active.
+
+A triplet is *active* while its loss max(0, d(a,p) - d(a,n) + margin) is above zero. The
+explorer computes the two distances once, then for every margin shows how many triplets are
+easy / semi-hard / hard, how many are active, the mean loss, and the d(a,p)-vs-d(a,n) scatter
+with the active band shaded. Tests drive it without a browser::
+
+    box = margin_explorer(anchor, positive, negative)
+    box.slider.value = 0.3
+    box.state["n_active"], box.state["counts"]["easy"], box.state["mean_loss"]
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from course_utils.plots.toy import distance_limits
+from course_utils.triplets import TRIPLET_CLASSES, classify_distances, triplet_distances
+
+__all__ = ["margin_explorer", "margin_state"]
+
+
+def margin_state(d_ap: np.ndarray, d_an: np.ndarray, margin: float) -> dict[str, Any]:
+    """What the explorer shows at ``margin``, from the (n,) distance arrays d(a,p) and d(a,n)."""
+    grades = classify_distances(d_ap, d_an, margin=margin)
+    losses = np.maximum(0.0, d_ap - d_an + margin)
+    active = losses > 0
+    return {
+        "margin": float(margin),
+        "n_triplets": int(len(d_ap)),
+        "n_active": int(active.sum()),
+        "share_active": float(active.mean()),
+        "counts": {grade: int((grades == grade).sum()) for grade in TRIPLET_CLASSES},
+        "mean_loss": float(losses.mean()),
+        "classes": grades,
+        "losses": losses,
+    }
+
+
+def _summary_html(state: dict[str, Any], labels: Sequence[str] | None, n_examples: int) -> str:
+    counts = state["counts"]
+    lines = [
+        f"<p>margin <b>{state['margin']:.2f}</b>: <b>{state['n_active']}</b> of "
+        f"{state['n_triplets']} triplets active ({state['share_active']:.0%}), mean loss "
+        f"<b>{state['mean_loss']:.3f}</b><br>easy {counts['easy']} &middot; semi-hard "
+        f"{counts['semi-hard']} &middot; hard {counts['hard']}</p>"
+    ]
+    if labels is not None and state["n_active"]:
+        worst = np.argsort(-state["losses"], kind="stable")[:n_examples]
+        items = "".join(
+            f"<li>[{state['classes'][i]}, loss {state['losses'][i]:.3f}] "
+            f"{html.escape(str(labels[i]))}</li>" for i in worst if state["losses"][i] > 0
+        )
+        lines.append(f"<p>Triplets with the largest loss:</p><ul>{items}</ul>")
+    return "".join(lines)
+
+
+def margin_explorer(anchor: Any, positive: Any, negative: Any, *, distance: str = "euclidean",
+                    labels: Sequence[str] | None = None, margin: float = 0.5,
+                    max_margin: float | None = None, n_examples: int = 3, plot: bool = True):
+    """A margin slider over a set of triplets; returns the widget box.
+
+    Args:
+        anchor, positive, negative: (n, dim) arrays or tensors; row i is triplet i.
+        distance: ``"euclidean"`` or ``"cosine"`` (as :func:`course_utils.losses.triplet_loss`).
+        labels: optional text per triplet (e.g. the anchor sentence), shown for the triplets
+            with the largest loss.
+        margin: the slider's start value.
+        max_margin: the slider's end; default 2 (the largest distance between unit vectors)
+            or the largest distance in the data if that is bigger.
+        plot: draw the d(a,p)-vs-d(a,n) scatter (turn off for speed in tests).
+
+    Returns:
+        An ``ipywidgets.VBox`` with ``.slider`` (the FloatSlider) and ``.state`` (a dict updated
+        on every change: margin, n_triplets, n_active, share_active, counts per class,
+        mean_loss, and the per-triplet classes and losses).
+    """
+    import ipywidgets as widgets
+
+    d_ap, d_an = triplet_distances(anchor, positive, negative, distance=distance)
+    if labels is not None:
+        if isinstance(labels, str):
+            raise TypeError("labels must be one text per triplet, got a single string.")
+        labels = [str(label) for label in labels]
+        if len(labels) != len(d_ap):
+            raise ValueError(
+                f"labels has {len(labels)} entries but there are {len(d_ap)} triplets; pass one "
+                "label per triplet (e.g. the anchor texts) or leave it out."
+            )
+    largest = float(max(d_ap.max(), d_an.max()))
+    top = float(max_margin) if max_margin is not None else max(2.0, np.ceil(largest * 10) / 10)
+    if not top > 0:
+        raise ValueError(f"max_margin must be a positive number, got {max_margin!r}.")
+    if not 0 <= margin <= top:
+        raise ValueError(f"margin must be between 0 and max_margin={top:g}, got {margin!r}.")
+
+    slider = widgets.FloatSlider(value=float(margin), min=0.0, max=top, step=0.01,
+                                 description="margin", continuous_update=False,
+                                 readout_format=".2f")
+    summary = widgets.HTML()
+    output = widgets.Output()
+    box = widgets.VBox([slider, summary, output])
+    box.slider = slider
+    box.state = {}
+    limits = distance_limits(d_ap, d_an)
+
+    def update(_change: Any = None) -> None:
+        state = margin_state(d_ap, d_an, slider.value)
+        box.state.clear()
+        box.state.update(state)
+        summary.value = _summary_html(state, labels, n_examples)
+        if plot:
+            _draw(output, d_ap, d_an, state, limits)
+
+    slider.observe(update, names="value")
+    update()
+    return box
+
+
+def _draw(output, d_ap: np.ndarray, d_an: np.ndarray, state: dict[str, Any],
+          limits: tuple[float, float]) -> None:
+    import matplotlib.pyplot as plt
+
+    from course_utils.plots.toy import plot_triplet_distances
+
+    with output:
+        output.clear_output(wait=True)
+        fig, ax = plt.subplots(figsize=(6.2, 4.4))
+        plot_triplet_distances(d_ap, d_an, margin=state["margin"], classes=state["classes"],
+                               ax=ax, limits=limits)
+        plt.show()
+        plt.close(fig)

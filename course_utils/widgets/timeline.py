@@ -1,0 +1,122 @@
+"""The training timeline (notebook 05): drag a slider over training steps, watch points move.
+
+``training_timeline(result.snapshots, {"topic": test.topic, "sentiment": test.sentiment})``
+returns a box with a play button, a step slider, the numbers at that step and the projection
+at that step, coloured by each label set. Each step's UMAP layout starts from the previous
+step's layout, so a point only moves when training moved it. All layouts are computed (and
+cached on disk) when the widget is built, so dragging the slider only redraws.
+
+Tests drive it without a browser: set ``box.slider.value = step`` and read ``box.state``
+(``{"step": ..., "metrics": {...}, "index": ...}``), updated on every change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["training_timeline"]
+
+
+def _metrics_html(step: int, metrics: Mapping[str, float], loss: float | None) -> str:
+    cells = "".join(
+        f"<td style='padding:0 10px'><b>{name}</b><br>{value:.2f}</td>"
+        for name, value in metrics.items()
+    )
+    loss_text = "" if loss is None else f" &middot; training loss {loss:.3f}"
+    return (
+        f"<div><b>step {step}</b>{loss_text}<table style='margin-top:4px'><tr>{cells}</tr>"
+        "</table><small>kNN = share of texts whose 5 nearest other test texts mostly share "
+        "their label; silhouette: -1..1, higher = tighter clusters.</small></div>"
+    )
+
+
+def _in_ipython() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - ipykernel is a course dependency
+        return False
+    return get_ipython() is not None
+
+
+def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
+                      seed: int = 0, axes_size: float = 3.4) -> Any:
+    """A slider over training steps showing the 2-D projection at each step.
+
+    Args:
+        snapshots: ``TrainingResult.snapshots`` (or ``(step, embeddings)`` pairs), at least one.
+        labels: ``{"topic": test["topic"], "sentiment": test["sentiment"]}`` - one panel per
+            entry, labels in the order of the snapshot texts.
+        seed: UMAP seed (layouts are deterministic and cached).
+        axes_size: inches per panel.
+
+    Returns:
+        An ``ipywidgets.VBox``. Its attributes: ``slider`` (a SelectionSlider over the steps),
+        ``play`` (animates the slider), ``state`` (dict: ``step``, ``index``, ``metrics`` at
+        that step, ``loss``), ``layouts`` (one (n, 2) array per step), ``steps``, ``metrics``
+        (per step) and ``render(step)`` which returns the matplotlib Figure for a step.
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    from course_utils.plots.scatter import side_by_side
+    from course_utils.plots.training import (
+        _check_label_sets,
+        _limits,
+        _snapshot_parts,
+        timeline_layouts,
+    )
+    from course_utils.training import snapshot_metrics
+
+    steps, arrays = _snapshot_parts(snapshots)
+    checked = _check_label_sets(labels, len(arrays[0]))
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}.")
+    layouts = timeline_layouts(list(zip(steps, arrays, strict=True)), seed=seed)
+    metrics = [snapshot_metrics(array, checked) for array in arrays]
+    losses = [getattr(s, "loss", None) for s in snapshots] if not isinstance(
+        snapshots, Mapping) else [None] * len(steps)
+    xlim, ylim = _limits(layouts)
+
+    slider = widgets.SelectionSlider(
+        options=[(str(step), step) for step in steps], value=steps[0], description="step",
+        continuous_update=False, layout=widgets.Layout(width="420px"),
+    )
+    play = widgets.Play(min=0, max=len(steps) - 1, step=1, interval=900, value=0,
+                        description="play")
+    widgets.jslink((play, "value"), (slider, "index"))
+    numbers = widgets.HTML()
+    output = widgets.Output()
+    state: dict[str, Any] = {}
+
+    def render(step: int) -> Any:
+        index = steps.index(int(step))
+        fig = side_by_side(layouts[index], checked, suptitle=f"after {step} training steps",
+                           axes_size=axes_size)
+        for ax in fig.axes:
+            if ax.has_data():
+                ax.set_xlim(*xlim)
+                ax.set_ylim(*ylim)
+        return fig
+
+    def show(step: int) -> None:
+        index = steps.index(int(step))
+        state.update(step=int(step), index=index, metrics=dict(metrics[index]),
+                     loss=losses[index])
+        numbers.value = _metrics_html(int(step), metrics[index], losses[index])
+        if not _in_ipython():
+            return  # no frontend (a test, a script): the state is all there is to update
+        fig = render(step)
+        with output:
+            output.clear_output(wait=True)
+            from IPython.display import display
+
+            display(fig)
+        plt.close(fig)
+
+    slider.observe(lambda change: show(change["new"]), names="value")
+    show(steps[0])
+    box = widgets.VBox([widgets.HBox([play, slider]), numbers, output])
+    box.slider, box.play, box.state, box.output = slider, play, state, output
+    box.layouts, box.steps, box.metrics, box.render = layouts, steps, metrics, render
+    return box

@@ -1,0 +1,424 @@
+"""Bad input gets an error a student can act on, across the public course_utils functions.
+
+Each case feeds one kind of bad input (empty lists, mismatched lengths, NaN embeddings, unknown
+or single-class labels, missing or malformed files, an unusable cache ...) and checks two
+things: the right exception type, and a message that says what to do (the regex matches the
+instruction, not just the complaint). Cases for modules that have not landed yet are skipped.
+
+More bad-input cases live next to each module's tests (tests/test_data.py,
+tests/test_models_and_embedding.py, tests/test_evaluation.py, tests/test_setup.py, ...); this
+file covers the kinds of bad input across modules in one place.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import course_utils as cu
+from course_utils import data, embedding, evaluation, models, notebook_setup
+
+
+@dataclass
+class Ctx:
+    """What a case may need: a temporary folder, monkeypatch, and the model on demand."""
+
+    tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest
+
+    @property
+    def model(self):
+        return self.request.getfixturevalue("model")
+
+
+@dataclass(frozen=True)
+class Case:
+    call: Callable[[Ctx], object]
+    error: type[BaseException] | tuple[type[BaseException], ...]
+    says_what_to_do: str  # regex matching the instruction part of the message
+    needs: str | None = None  # module that must exist (cases for modules still being written)
+
+
+def module(name: str):
+    """The course_utils module ``name``, or skip when it has not landed yet."""
+    try:
+        return importlib.import_module(f"course_utils.{name}")
+    except ModuleNotFoundError as error:
+        if error.name == f"course_utils.{name}":
+            pytest.skip(f"course_utils.{name} is not there yet")
+        raise
+
+
+def frame(**overrides) -> pd.DataFrame:
+    base = {
+        "text": ["good soup", "cold soup", "great film", "dull film", "nice room", "noisy room"],
+        "topic": ["food", "food", "film", "film", "hotel", "hotel"],
+        "sentiment": ["positive", "negative"] * 3,
+    }
+    base.update(overrides)
+    return pd.DataFrame(base)
+
+
+def vectors(n: int = 6, dim: int = 4, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+
+
+def write(ctx: Ctx, name: str, payload: bytes) -> Path:
+    path = ctx.tmp_path / name
+    path.write_bytes(payload)
+    return path
+
+
+def under_a_file(ctx: Ctx) -> Path:
+    """A folder path whose parent is a regular file: unwritable even for root."""
+    blocker = ctx.tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    return blocker / "cache"
+
+
+def tensors(*shapes):
+    import torch
+
+    return [torch.randn(*shape) for shape in shapes]
+
+
+def torch_nan():
+    import torch
+
+    return torch.from_numpy(NAN.copy())
+
+
+NAN = np.where(np.eye(6, 4) > 0, np.nan, 1.0).astype(np.float32)
+LABELS = np.array(["a", "b"] * 3)
+
+CASES: dict[str, Case] = {
+    # ---- files: missing, malformed ----------------------------------------------------------
+    "csv path does not exist": Case(
+        lambda c: data.read_csv(c.tmp_path / "missing" / "reviews.csv"),
+        FileNotFoundError, r"Check the path"),
+    "csv path is a folder": Case(
+        lambda c: data.read_csv(c.tmp_path), data.DataValidationError,
+        r"pass the path of a \.csv file"),
+    "csv with ragged rows": Case(
+        lambda c: data.read_csv(write(c, "ragged.csv", b"text,topic\na,b\nc,d,e,f,g\n")),
+        data.DataValidationError, r"Check the delimiter is a comma"),
+    "csv that is binary, not UTF-8": Case(
+        lambda c: data.read_csv(write(c, "binary.csv", b"\xff\xfe\x00\x81garbage\n\x9c")),
+        data.DataValidationError, r"Check the delimiter is a comma and text with commas"),
+    "csv that is empty": Case(
+        lambda c: data.read_csv(write(c, "empty.csv", b"")),
+        data.DataValidationError, r"needs a header row and data rows"),
+    "course dataset folder missing": Case(
+        lambda c: (c.monkeypatch.setenv("COURSE_ASSETS_DIR", str(c.tmp_path / "nowhere")),
+                   data.load_course_data()),
+        FileNotFoundError, r"git checkout -- assets/data|build_course_dataset\.py"),
+    "unknown split name": Case(
+        lambda c: data.load_course_data("dev"), ValueError, r"one of \('all', 'train', 'test'\)"),
+    # ---- dataframes: columns, labels --------------------------------------------------------
+    "tab-separated columns read as one": Case(
+        lambda c: data.validate_dataframe(pd.DataFrame({"text\ttopic\tsentiment": ["a\tb\tc"]})),
+        data.DataValidationError, r"rename yours or pass the right names"),
+    "unknown sentiment label": Case(
+        lambda c: data.validate_dataframe(
+            frame(sentiment=["positive", "negativ"] * 3),
+            allowed_labels={"sentiment": data.SENTIMENTS}),
+        data.DataValidationError, r"Fix the spelling or map them"),
+    "single-class label column": Case(
+        lambda c: data.validate_dataframe(frame(sentiment=["positive"] * 6)),
+        data.DataValidationError, r"needs at least 2"),
+    "missing labels": Case(
+        lambda c: data.validate_dataframe(frame(topic=["food", None, "film", "film", "x", "x"])),
+        data.DataValidationError, r"Fill them in or drop those rows"),
+    "empty texts": Case(
+        lambda c: data.validate_dataframe(frame(text=["a", "  ", "b", "c", "d", "e"])),
+        data.DataValidationError, r"Drop them"),
+    "stratify by a missing column": Case(
+        lambda c: data.stratified_split(frame(), "domain"),
+        data.DataValidationError, r"columns are \['text', 'topic', 'sentiment'\]"),
+    # ---- encoding ---------------------------------------------------------------------------
+    "encode an empty list": Case(
+        lambda c: embedding.encode([], c.model, cache=False), ValueError,
+        r"pass at least one sentence"),
+    "encode a bare string": Case(
+        lambda c: embedding.encode("one review", c.model, cache=False), TypeError,
+        r"Wrap it: encode\(\[text\]\)"),
+    "encode numbers and NaN": Case(
+        lambda c: embedding.encode(["fine", 3, float("nan")], c.model, cache=False), TypeError,
+        r"Convert them with str\(\) or drop missing values"),
+    "encode with a model name instead of a model": Case(
+        lambda c: embedding.encode(["fine"], "all-MiniLM-L6-v2", cache=False), TypeError,
+        r"Load it first: model = cu\.models\.load_model"),
+    "encode with batch size zero": Case(
+        lambda c: embedding.encode(["fine"], c.model, batch_size=0, cache=False), ValueError,
+        r"positive whole number"),
+    # ---- models -----------------------------------------------------------------------------
+    "model given as a number": Case(
+        lambda c: models.load_model(3), TypeError, r"Pass e\.g\. load_model\(\)"),
+    "model path is a plain file": Case(
+        lambda c: models.load_model(write(c, "model.bin", b"\x00" * 16)),
+        models.ModelNotFoundError, r"Pass the folder that `model\.save"),
+    "unknown hub model while offline": Case(
+        lambda c: (c.monkeypatch.setenv("HF_HUB_OFFLINE", "1"),
+                   models.load_model("nobody/no-such-model")),
+        models.ModelNotFoundError, r"Use load_model\(\) for the default"),
+    # ---- embeddings and labels in the metrics -----------------------------------------------
+    "metrics on empty lists": Case(
+        lambda c: evaluation.knn_accuracy([], [], [], []), ValueError,
+        r"non-empty 2-D array \(n_texts, dim\)"),
+    "labels and embeddings of different lengths": Case(
+        lambda c: evaluation.knn_accuracy(vectors(), LABELS[:5], vectors(), LABELS),
+        ValueError, r"must match one to one \(same order\)"),
+    "NaN embeddings": Case(
+        lambda c: evaluation.probe_accuracy(NAN, LABELS, vectors(), LABELS), ValueError,
+        r"re-encode the texts"),
+    "single-class labels in silhouette": Case(
+        lambda c: evaluation.silhouette(vectors(), ["a"] * 6), ValueError,
+        r"needs at least two"),
+    "labels that are None": Case(
+        lambda c: evaluation.silhouette(vectors(), None), TypeError,
+        r"pass one label per embedding row"),
+    "labels with a missing value": Case(
+        lambda c: evaluation.silhouette(vectors(), ["a", "b", None, "a", "b", "a"]),
+        ValueError, r"fill or drop those rows first"),
+    "k larger than the train set": Case(
+        lambda c: evaluation.knn_accuracy(vectors(), LABELS, vectors(), LABELS, k=50),
+        ValueError, r"between 1 and 6"),
+    "train and test encoded by different models": Case(
+        lambda c: evaluation.knn_accuracy(vectors(), LABELS, vectors(dim=8), LABELS),
+        ValueError, r"encode both with the same model"),
+    "report on a label column that does not exist": Case(
+        lambda c: evaluation.label_report(vectors(), frame(), vectors(), frame(),
+                                          label_cols=["domain"]),
+        ValueError, r"columns are \['text', 'topic', 'sentiment'\]"),
+    "embeddings of the wrong dimensionality": Case(
+        lambda c: embedding.cosine_similarity_matrix(np.ones(4)), ValueError,
+        r"non-empty 2-D array \(n_texts, dim\)"),
+    # ---- setup ------------------------------------------------------------------------------
+    "zero threads": Case(
+        lambda c: cu.setup(threads=0, verbose=False, plots=False), ValueError,
+        r"Leave it out to let setup\(\) choose"),
+    "COURSE_THREADS not a number": Case(
+        lambda c: (c.monkeypatch.setenv("COURSE_THREADS", "all"),
+                   notebook_setup.choose_threads()),
+        ValueError, r"unset it or set e\.g\. 2"),
+    # ---- triplets ---------------------------------------------------------------------------
+    "triplets from a single class": Case(
+        lambda c: module("triplets").make_triplets(frame(sentiment=["positive"] * 6),
+                                                   group_col="topic"),
+        ValueError, r"Use data with at least two labels", "triplets"),
+    "same-group negatives without a group column": Case(
+        lambda c: module("triplets").make_triplets(frame(), negatives="same_group"),
+        ValueError, r"group_col='topic'\), or use negatives='random'", "triplets"),
+    "unknown negative strategy": Case(
+        lambda c: module("triplets").make_triplets(frame(), negatives="hardest"),
+        ValueError, r"one of \('random', 'same_group', 'hard'\)", "triplets"),
+    "hard negatives without embeddings": Case(
+        lambda c: module("triplets").make_triplets(frame(), negatives="hard"),
+        ValueError, r"embeddings=cu\.embedding\.encode", "triplets"),
+    "embeddings and frame of different lengths": Case(
+        lambda c: module("triplets").make_triplets(frame(), negatives="hard",
+                                                   embeddings=vectors(n=5)),
+        ValueError, r"Encode frame\[text_col\] again", "triplets"),
+    "a label with a single row": Case(
+        lambda c: module("triplets").make_triplets(
+            frame(sentiment=["positive"] * 5 + ["negative"]), negatives="random"),
+        ValueError, r"Drop them or add examples", "triplets"),
+    "triplets from an empty frame": Case(
+        lambda c: module("triplets").make_triplets(frame().iloc[:0]), ValueError,
+        r"nothing to build triplets from", "triplets"),
+    # ---- losses -----------------------------------------------------------------------------
+    "triplet loss on mismatched shapes": Case(
+        lambda c: module("losses").triplet_loss(*tensors((4, 3), (4, 3), (5, 3)), margin=0.5),
+        ValueError, r"row i of each belongs together", "losses"),
+    "negative margin": Case(
+        lambda c: module("losses").triplet_loss(*tensors((4, 3), (4, 3), (4, 3)), margin=-1),
+        ValueError, r"try 0\.5", "losses"),
+    "loss on a Python list": Case(
+        lambda c: module("losses").triplet_loss([[0.0, 1.0]], *tensors((1, 2), (1, 2)),
+                                                margin=0.5),
+        TypeError, r"Convert it with torch\.as_tensor", "losses"),
+    "loss on a single vector": Case(
+        lambda c: module("losses").triplet_loss(*tensors((3,), (3,), (3,)), margin=0.5),
+        ValueError, r"For a single vector use v\.unsqueeze\(0\)", "losses"),
+    "loss on NaN embeddings": Case(
+        lambda c: module("losses").triplet_loss(torch_nan(), *tensors((6, 4), (6, 4)),
+                                                margin=0.5),
+        ValueError, r"check the inputs", "losses"),
+    "contrastive labels that are not 0/1": Case(
+        lambda c: module("losses").contrastive_loss(*tensors((3, 2), (3, 2)), [0, 1, 2]),
+        ValueError, r"only 0 and 1 \(1 = similar\)", "losses"),
+    "contrastive labels of the wrong length": Case(
+        lambda c: module("losses").contrastive_loss(*tensors((3, 2), (3, 2)), [0, 1]),
+        ValueError, r"give one label per pair", "losses"),
+    # ---- plots ------------------------------------------------------------------------------
+    "projecting three points": Case(
+        lambda c: module("plots.projection").project_2d(vectors(n=3)), ValueError,
+        r"Project a larger set", "plots.projection"),
+    "projecting NaN embeddings": Case(
+        lambda c: module("plots.projection").project_2d(NAN), ValueError,
+        r"re-encode the texts", "plots.projection"),
+    "projection start of the wrong shape": Case(
+        lambda c: module("plots.projection").project_2d(vectors(), init=np.zeros((5, 2))),
+        ValueError, r"one starting position per embedding row", "plots.projection"),
+    "scatter without labels": Case(
+        lambda c: module("plots.scatter").scatter_by_label(np.zeros((3, 2)), None), TypeError,
+        r"pass one label per point", "plots.scatter"),
+    "scatter of a 3-D layout": Case(
+        lambda c: module("plots.scatter").scatter_by_label(np.zeros((3, 3)), ["a"] * 3),
+        ValueError, r"one row of 2-D coordinates per point", "plots.scatter"),
+    # ---- widgets ----------------------------------------------------------------------------
+    "explorer with fewer embeddings than texts": Case(
+        lambda c: module("widgets.contrast").contrast_explorer(["a", "b", "c", "d"], vectors(3)),
+        ValueError, r"must match one to one \(same order\)", "widgets.contrast"),
+    "explorer labels of the wrong length": Case(
+        lambda c: module("widgets.contrast").contrast_explorer(
+            ["a", "b", "c", "d"], vectors(4), labels=["x", "y"]),
+        ValueError, r"must match one to one \(same order\)", "widgets.contrast"),
+    "explorer given a single string": Case(
+        lambda c: module("widgets.contrast").contrast_explorer("one sentence", vectors(3)),
+        TypeError, r"a list of sentences", "widgets.contrast"),
+    # ---- training ---------------------------------------------------------------------------
+    "training on the dataset instead of triplets": Case(
+        lambda c: module("training").train_triplets(frame()), ValueError,
+        r"Build it with cu\.triplets\.make_triplets\(frame\), or rename", "training"),
+    "training on a list": Case(
+        lambda c: module("training").train_triplets([("a", "b", "c")]), TypeError,
+        r"Build one with cu\.triplets\.make_triplets", "training"),
+    "training triplets with an empty sentence": Case(
+        lambda c: module("training").train_triplets(pd.DataFrame(
+            {"anchor": ["a", "b"], "positive": ["c", ""], "negative": ["e", "f"]})),
+        ValueError, r"drop those rows", "training"),
+    "training with neither steps nor epochs": Case(
+        lambda c: module("training").TrainingConfig(max_steps=None, epochs=None), ValueError,
+        r"e\.g\. max_steps=40", "training"),
+    "saving over a folder that has files": Case(
+        lambda c: module("training").save_model(
+            c.model, (write(c, "keep.txt", b"old work"), c.tmp_path)[1]),
+        FileExistsError, r"choose a new folder", "training"),
+    # ---- real data --------------------------------------------------------------------------
+    "unknown VADER domain": Case(
+        lambda c: module("vader").load_vader(domains=["reddit"]), ValueError,
+        r"choose from \['tweets', 'movies', 'products', 'editorials'\]", "vader"),
+    "VADER threshold out of range": Case(
+        lambda c: module("vader").load_vader(threshold=9), ValueError,
+        r"1\.0 keeps clearly rated sentences", "vader"),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_gets_an_actionable_error(name, tmp_path, monkeypatch, request):
+    case = CASES[name]
+    ctx = Ctx(tmp_path, monkeypatch, request)
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(case.error) as raised:
+        case.call(ctx)
+    message = str(raised.value)
+    assert re.search(case.says_what_to_do, message), (
+        f"{name}: the message should tell the student what to do (expected to match "
+        f"{case.says_what_to_do!r}), got: {message}"
+    )
+
+
+def test_there_are_at_least_30_bad_input_cases():
+    assert len(CASES) + len(CLI_CASES) >= 30
+
+
+# ---- an unusable or damaged cache never breaks a notebook -----------------------------------
+
+
+def test_unwritable_cache_folder_warns_with_the_fix_and_still_encodes(model, sentences,
+                                                                       tmp_path):
+    ctx = Ctx(tmp_path, None, None)
+    with pytest.warns(embedding.CacheWarning, match="Set COURSE_CACHE_DIR to a writable"):
+        result = embedding.encode(sentences, model, cache_directory=under_a_file(ctx))
+    assert np.allclose(result, embedding.encode(sentences, model, cache=False), atol=1e-5)
+
+
+def test_unwritable_cache_from_the_environment_warns_too(model, sentences, tmp_path,
+                                                        monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(under_a_file(Ctx(tmp_path, None, None))))
+    with pytest.warns(embedding.CacheWarning, match="COURSE_CACHE_DIR"):
+        assert embedding.encode(sentences[:2], model).shape == (2, 384)
+
+
+@pytest.mark.parametrize("damage", ["garbage bytes", "truncated", "wrong shape", "pickle"])
+def test_a_damaged_cache_entry_is_recomputed_silently(damage, model, sentences, tmp_cache):
+    good = embedding.encode(sentences, model)
+    entry = next((tmp_cache / "embeddings").glob("*.npy"))
+    if damage == "garbage bytes":
+        entry.write_bytes(b"this is not an npy file at all")
+    elif damage == "truncated":
+        entry.write_bytes(entry.read_bytes()[:-50])
+    elif damage == "wrong shape":
+        np.save(entry, np.ones((2, 384), dtype=np.float32))
+    else:  # an object array needs pickle to load: must be refused, not executed
+        np.save(entry, np.array([{"x": 1}] * 4, dtype=object), allow_pickle=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning either: the cache just heals
+        again = embedding.encode(sentences, model)
+    assert np.allclose(again, good, atol=1e-6)
+    assert embedding._read_entry(entry, len(sentences)) is not None, "the entry was rewritten"
+
+
+@pytest.mark.slow
+def test_a_damaged_layout_cache_entry_is_recomputed(tmp_cache):
+    projection = module("plots.projection")
+    points = vectors(n=30, dim=8)
+    good = projection.project_2d(points, n_epochs=50)
+    entry = projection.layout_cache_path(points, n_epochs=50)
+    assert entry.exists()
+    entry.write_bytes(b"\x93NUMPY garbage")
+    assert np.allclose(projection.project_2d(points, n_epochs=50), good)
+
+
+def test_unwritable_layout_cache_warns_with_the_fix(tmp_path, monkeypatch):
+    projection = module("plots.projection")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(under_a_file(Ctx(tmp_path, None, None))))
+    points = vectors(n=12, dim=4)
+    with pytest.warns(embedding.CacheWarning, match="Set COURSE_CACHE_DIR to a writable"):
+        layout = projection.project_2d(points, n_epochs=20)
+    assert layout.shape == (12, 2)
+
+
+# ---- the training command line: errors go to stderr with exit status 2, no traceback -------
+
+CLI_CASES = {
+    "--data that does not exist": (["--data", "{tmp}/nope.csv"], r"Check the path"),
+    "--data that is not a CSV": (["--data", "{tmp}/binary.csv"], r"Check the delimiter"),
+    "--data without the label column": (
+        ["--data", "{tmp}/no_label.csv"], r"rename yours or pass the right names"),
+    "--label-col not in the course dataset": (
+        ["--label-col", "stars"], r"Pass --data PATH\.csv to train on your own file"),
+    "--output under a regular file": (["--output", "{tmp}/a_file/model"], r"is not a folder"),
+    "--lr that is not a number": (["--lr", "fast"], r"expected a number|invalid"),
+}
+
+
+@pytest.mark.parametrize("name", list(CLI_CASES))
+def test_train_command_explains_bad_arguments(name, tmp_path, capsys):
+    train = module("train")
+    (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00garbage\n")
+    (tmp_path / "no_label.csv").write_text("text,topic\na b c,x\nd e f,y\n")
+    (tmp_path / "a_file").write_text("not a folder")
+    args, says = CLI_CASES[name]
+    argv = [arg.format(tmp=tmp_path) for arg in args]
+    if "--output" not in argv:
+        argv += ["--output", str(tmp_path / "out")]
+    try:
+        status = train.main(argv)
+    except SystemExit as exit_:  # argparse's own errors
+        status = exit_.code
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert "Traceback" not in err
+    assert re.search(says, err), f"{name}: expected the fix {says!r} in: {err}"
+    assert not (tmp_path / "out").exists(), "nothing may be written when the arguments are bad"

@@ -1,0 +1,320 @@
+"""A real browser: JupyterLab + headless Chromium run notebook 02 as a student would.
+
+The test starts JupyterLab on a free localhost port (temporary config, data and runtime
+folders, a known token, a temporary copy of notebooks/ so autosave never touches the committed
+files), opens notebook 02 in Debian's Chromium through Playwright, runs "Run All Cells" from
+the Run menu, waits for every cell, and checks that:
+
+* no cell raised and no widget failed to display;
+* the UMAP figure (an <img> output of the cell that projects the embeddings) is rendered;
+* the contrast-explorer widget renders, and changing one of its controls updates its output;
+* the browser requested nothing outside 127.0.0.1 (the server is under the offline guard).
+
+A screenshot of the notebook is saved in the test's tmp_path (also on failure). Without
+/usr/bin/chromium the test is skipped, except in CI (``CI=true``) where it fails:
+``make browser-deps`` installs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from course_utils.notebook_tools import NOTEBOOK_DIR
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",  # nothing else resolves
+]
+UMAP_MARKERS = ("project_2d", "umap")
+WIDGET_MARKERS = ("contrast_explorer",)
+SERVER_START_S = 90
+RUN_ALL_S = 420
+WIDGET_UPDATE_S = 60
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def require_browser():
+    """Playwright's sync API, or skip (fail in CI) with what to install."""
+    reason = None
+    if not CHROMIUM.exists():
+        reason = (f"{CHROMIUM} not found: install Debian's chromium (`make browser-deps`, or "
+                  "`apt-get install chromium` as root) to run the browser smoke test")
+    else:
+        try:
+            from playwright import sync_api
+        except ImportError:
+            reason = "playwright is not installed: `pip install -e '.[dev]'`"
+    if reason:
+        if in_ci():
+            pytest.fail(f"CI=true and the browser test cannot run: {reason}")
+        pytest.skip(reason)
+    return sync_api
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def api(base_url: str, token: str, path: str, method: str = "GET") -> int:
+    request = urllib.request.Request(f"{base_url}{path}", method=method,
+                                     headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status
+
+
+@contextmanager
+def jupyterlab(root: Path, workdir: Path):
+    """A JupyterLab server on 127.0.0.1 serving ``root``; yields (base_url, token)."""
+    port, token = free_port(), secrets.token_hex(16)
+    env = dict(os.environ)
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+        folder = workdir / name.lower()
+        folder.mkdir(parents=True, exist_ok=True)
+        env[name] = str(folder)
+    settings = workdir / "lab-settings"
+    notification = settings / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True, exist_ok=True)  # no "official Jupyter news?" toast
+    (notification / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    log = open(workdir / "jupyterlab.log", "w")  # noqa: SIM115 - closed below
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
+        "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly", "--expose-app-in-browser",
+        f"--LabApp.user_settings_dir={settings}",
+        f"--LabApp.workspaces_dir={workdir / 'lab-workspaces'}",
+    ]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
+                              cwd=root, start_new_session=True)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_S
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"JupyterLab exited early:\n{(workdir / 'jupyterlab.log').read_text()}")
+            try:
+                if api(base_url, token, "/api/status") == 200:
+                    break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"JupyterLab did not answer within {SERVER_START_S} s:\n"
+                            f"{(workdir / 'jupyterlab.log').read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield base_url, token
+    finally:
+        try:
+            api(base_url, token, "/api/shutdown", method="POST")  # also shuts down kernels
+            server.wait(timeout=30)
+        except (urllib.error.URLError, OSError, subprocess.TimeoutExpired):
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGTERM)
+                try:
+                    server.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(server.pid, signal.SIGKILL)
+                    server.wait(timeout=15)
+        log.close()
+
+
+# Small scripts evaluated in the page; they read JupyterLab's own state (window.jupyterapp).
+NOTEBOOK_STATE_JS = """() => {
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  if (!panel || !panel.content || !panel.sessionContext) return null;
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  const cells = [];
+  for (const cell of panel.content.widgets) {
+    if (cell.model.type !== 'code') continue;
+    const outputs = [];
+    for (let i = 0; i < cell.model.outputs.length; i++) {
+      outputs.push(cell.model.outputs.get(i).toJSON());
+    }
+    cells.push({count: cell.model.executionCount,
+                prompt: cell.promptNode ? cell.promptNode.textContent : '',
+                source: cell.model.sharedModel.getSource(), outputs});
+  }
+  return {kernel: kernel ? kernel.status : 'none', cells};
+}"""
+
+
+KERNEL_IDLE_JS = """() => {
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const session = panel && panel.sessionContext && panel.sessionContext.session;
+  return Boolean(session && session.kernel && session.kernel.status === 'idle');
+}"""
+
+
+def notebook_state(page) -> dict | None:
+    return page.evaluate(NOTEBOOK_STATE_JS)
+
+
+def wait_until_all_cells_ran(page, timeout_s: float) -> dict:
+    """Poll until every code cell has an execution count and the kernel is idle, or an error."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        state = notebook_state(page)
+        if state and state["cells"]:
+            busy = any("*" in cell["prompt"] for cell in state["cells"])
+            failed = any(o.get("output_type") == "error" for c in state["cells"]
+                         for o in c["outputs"])
+            done = all(cell["count"] for cell in state["cells"])
+            if state["kernel"] == "idle" and not busy and (done or failed):
+                return state
+        if time.monotonic() > deadline:
+            pending = [c["source"][:80] for c in (state or {}).get("cells", []) if not c["count"]]
+            pytest.fail(f"cells still not run after {timeout_s:.0f} s (kernel "
+                        f"{(state or {}).get('kernel')}); first pending: {pending[:3]}")
+        time.sleep(1.0)
+
+
+def errors_in(state: dict) -> list[str]:
+    problems = []
+    for cell in state["cells"]:
+        for output in cell["outputs"]:
+            if output.get("output_type") == "error":
+                problems.append(f"{cell['source'][:80]!r} raised {output.get('ename')}: "
+                                f"{output.get('evalue')}")
+    return problems
+
+
+def cell_locator(page, markers: tuple[str, ...]):
+    """The first code cell whose source mentions one of ``markers`` (case-insensitive)."""
+    cells = page.locator(".jp-Notebook .jp-CodeCell")
+    for index in range(cells.count()):
+        source = cells.nth(index).locator(".jp-InputArea-editor").inner_text().lower()
+        if any(marker in source for marker in markers):
+            return cells.nth(index)
+    pytest.fail(f"no code cell mentions any of {markers}")
+
+
+def output_snapshot(widget) -> str:
+    """What the widget currently shows: its text plus the identity of any rendered images."""
+    return widget.evaluate("""(node) => {
+      const images = Array.from(node.querySelectorAll('img'))
+        .map(img => img.src.length + ':' + img.src.slice(-64));
+      return node.innerText + '|' + images.join(',');
+    }""")
+
+
+def change_a_control(widget) -> str:
+    """Change the widget's first control the way a user would; say what was changed."""
+    select = widget.locator("select")
+    if select.count():
+        options = select.first.locator("option")
+        current = select.first.input_value()
+        for index in range(options.count()):
+            value = options.nth(index).get_attribute("value")
+            if value != current:
+                select.first.select_option(value)
+                return f"dropdown -> option {index}"
+    text = widget.locator("input[type=text], textarea")
+    if text.count():
+        text.first.fill("The hotel room was spotless and the staff were friendly.")
+        text.first.press("Enter")
+        return "text box"
+    slider = widget.locator(".noUi-handle, .slider-handle, .ui-slider-handle")
+    if slider.count():
+        slider.first.focus()
+        slider.first.press("ArrowRight")
+        return "slider"
+    button = widget.locator("button")
+    if button.count():
+        button.first.click()
+        return "button"
+    pytest.fail("the widget has no control (dropdown, text box, slider or button) to change")
+
+
+def run_notebook_in_browser(sync_api, notebook: Path, workdir: Path) -> Path:
+    """Open ``notebook`` in JupyterLab, run all cells, check figure and widget. Screenshot path."""
+    root = workdir / "notebooks"
+    shutil.copytree(notebook.parent, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    screenshot = workdir / f"{notebook.stem}.png"
+    outside: list[str] = []
+    with jupyterlab(root, workdir) as (base_url, token), sync_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("request", lambda request: outside.append(request.url)
+                    if not request.url.startswith((base_url, "data:", "blob:", "about:"))
+                    and not request.url.startswith(base_url.replace("http", "ws"))
+                    else None)
+            try:
+                page.goto(f"{base_url}/lab/tree/{notebook.name}?token={token}",
+                          timeout=SERVER_START_S * 1000)
+                page.wait_for_function(KERNEL_IDLE_JS, timeout=SERVER_START_S * 1000)
+                page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+                page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+                state = wait_until_all_cells_ran(page, RUN_ALL_S)
+                assert not errors_in(state), "cells raised in the browser:\n" + "\n".join(
+                    errors_in(state))
+                not_run = [c["source"][:60] for c in state["cells"] if not c["count"]]
+                assert not not_run, f"cells not executed by Run All: {not_run}"
+
+                figure = cell_locator(page, UMAP_MARKERS)
+                figure.scroll_into_view_if_needed()
+                image = figure.locator(".jp-OutputArea-output img").first
+                image.wait_for(state="visible", timeout=30_000)
+                size = image.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
+                assert size[0] > 200 and size[1] > 150, f"the UMAP image is only {size} px"
+
+                explorer = cell_locator(page, WIDGET_MARKERS)
+                explorer.scroll_into_view_if_needed()
+                widget = explorer.locator(".jp-OutputArea-output .jupyter-widgets").first
+                widget.wait_for(state="visible", timeout=30_000)
+                text = explorer.locator(".jp-OutputArea").inner_text()
+                assert "Error displaying widget" not in text and "Loading widget" not in text, text
+                before = output_snapshot(widget)
+                changed = change_a_control(widget)
+                deadline = time.monotonic() + WIDGET_UPDATE_S
+                while output_snapshot(widget) == before:
+                    assert time.monotonic() < deadline, (
+                        f"changing the widget's {changed} did not update its output within "
+                        f"{WIDGET_UPDATE_S} s")
+                    page.wait_for_timeout(250)
+                errors = errors_in(notebook_state(page))
+                assert not errors, f"the widget raised after the change: {errors}"
+                page.wait_for_timeout(500)
+                explorer.screenshot(path=str(workdir / f"{notebook.stem}-widget.png"))
+            finally:
+                page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    assert not outside, f"the browser tried to load from outside localhost: {outside[:10]}"
+    return screenshot
+
+
+def test_notebook_02_runs_in_jupyterlab_in_a_real_browser(tmp_path):
+    sync_api = require_browser()
+    candidates = sorted(NOTEBOOK_DIR.glob("02_*.ipynb"))
+    if not candidates:
+        pytest.skip("notebook 02 is not in notebooks/ yet")
+    screenshot = run_notebook_in_browser(sync_api, candidates[0], tmp_path)
+    assert screenshot.exists() and screenshot.stat().st_size > 10_000
+    print(json.dumps({"screenshot": str(screenshot)}))

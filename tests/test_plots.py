@@ -1,0 +1,266 @@
+"""course_utils.plots: colours, scatter panels, and the deterministic, cached UMAP projection."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from course_utils import plots  # noqa: E402
+from course_utils.data import SENTIMENTS, TOPICS  # noqa: E402
+from course_utils.embedding import CacheWarning  # noqa: E402
+from course_utils.paths import assets_dir  # noqa: E402
+from course_utils.plots import projection, scatter  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def style_palette() -> set[str]:
+    text = (assets_dir() / "course.mplstyle").read_text()
+    line = next(line for line in text.splitlines() if line.startswith("axes.prop_cycle"))
+    return {f"#{code}".upper() for code in re.findall(r"'([0-9A-Fa-f]{6})'", line)}
+
+
+def clustered(n_per: int = 15, dim: int = 12, seed: int = 0) -> tuple[np.ndarray, list[str]]:
+    """Three well-separated direction clusters (cosine), labels a/b/c."""
+    rng = np.random.default_rng(seed)
+    centres = np.eye(dim)[:3] * 5
+    points = np.concatenate([c + rng.normal(scale=0.3, size=(n_per, dim)) for c in centres])
+    labels = [name for name in "abc" for _ in range(n_per)]
+    return points.astype(np.float32), labels
+
+
+# --------------------------------------------------------------------------- colours
+
+
+def test_the_palette_is_the_course_style_okabe_ito():
+    assert set(scatter.OKABE_ITO.values()) == style_palette()
+
+
+def test_topics_and_sentiments_have_fixed_distinct_colours():
+    topics = plots.label_colours(list(TOPICS))
+    assert len(set(topics.values())) == len(TOPICS)
+    sentiments = plots.label_colours(list(SENTIMENTS))
+    assert sentiments == {"positive": "#0072B2", "negative": "#D55E00"}
+    # the same label keeps its colour whatever it is plotted with
+    mixed = plots.label_colours(["fitness", "negative", "zebra", "movies"])
+    assert mixed["fitness"] == topics["fitness"] and mixed["movies"] == topics["movies"]
+    assert mixed["negative"] == sentiments["negative"]
+    assert set(topics.values()) | set(sentiments.values()) <= style_palette()
+
+
+def test_other_labels_get_unused_palette_colours_deterministically():
+    colours = plots.label_colours(pd.Series(["b", "a", "positive", "b", "c"]))
+    assert list(colours) == ["positive", "a", "b", "c"]
+    assert colours["positive"] not in {colours["a"], colours["b"], colours["c"]}
+    assert len({colours["a"], colours["b"], colours["c"]}) == 3
+    assert plots.label_colours(["c", "b", "a", "positive"]) == colours
+
+
+def test_many_labels_cycle_and_numbers_become_strings():
+    colours = plots.label_colours(range(12))
+    assert len(colours) == 12 and set(colours) == {str(i) for i in range(12)}
+    assert set(colours.values()) <= style_palette()
+
+
+@pytest.mark.parametrize("bad", [None, "positive", 3])
+def test_label_colours_refuses_non_sequences(bad):
+    with pytest.raises(TypeError, match="labels"):
+        plots.label_colours(bad)
+
+
+# --------------------------------------------------------------------------- scatter panels
+
+
+def test_scatter_by_label_draws_one_group_per_label_without_ticks():
+    xy = np.random.default_rng(0).normal(size=(30, 2))
+    labels = ["positive"] * 10 + ["negative"] * 20
+    ax = plots.scatter_by_label(xy, labels, title="sentiment")
+    assert ax.get_title() == "sentiment"
+    assert list(ax.get_xticks()) == [] and list(ax.get_yticks()) == []
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["positive (10)", "negative (20)"]
+    colours = [matplotlib.colors.to_hex(c.get_facecolor()[0]).upper() for c in ax.collections]
+    assert colours == ["#0072B2", "#D55E00"]
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 30
+
+
+def test_scatter_by_label_into_given_axes_without_legend():
+    fig, ax = plt.subplots()
+    out = plots.scatter_by_label(np.zeros((4, 2)), ["a", "b", "a", "b"], ax=ax, legend=False,
+                                 marker_size=5)
+    assert out is ax and ax.get_legend() is None
+    assert all(np.allclose(c.get_sizes(), 5) for c in ax.collections)
+
+
+@pytest.mark.parametrize(
+    ("xy", "labels", "error", "match"),
+    [
+        (np.zeros((3, 2)), ["a", "b"], ValueError, "one to one"),
+        (np.zeros((3, 3)), ["a"] * 3, ValueError, r"shape \(n, 2\)"),
+        (np.array([[0.0, np.nan], [1, 1]]), ["a", "b"], ValueError, "NaN"),
+        (None, ["a"], TypeError, "project_2d"),
+        (np.zeros((2, 2)), None, TypeError, "one label per point"),
+    ],
+)
+def test_scatter_by_label_explains_bad_input(xy, labels, error, match):
+    with pytest.raises(error, match=match):
+        plots.scatter_by_label(xy, labels)
+
+
+def test_side_by_side_makes_one_titled_panel_per_label_set():
+    xy = np.random.default_rng(1).normal(size=(20, 2))
+    frame = pd.DataFrame({"topic": ["movies", "hotels"] * 10,
+                          "sentiment": ["positive"] * 10 + ["negative"] * 10})
+    fig = plots.side_by_side(xy, {"topic": frame["topic"], "sentiment": frame["sentiment"]},
+                             suptitle="pretrained", axes_size=3)
+    axes = fig.get_axes()
+    assert [ax.get_title() for ax in axes] == ["coloured by topic", "coloured by sentiment"]
+    assert all(ax.get_legend() is not None for ax in axes)
+    assert fig.get_suptitle() == "pretrained"
+    assert fig.get_size_inches()[0] == pytest.approx(6)
+    # same points in both panels
+    first = np.concatenate([c.get_offsets() for c in axes[0].collections])
+    second = np.concatenate([c.get_offsets() for c in axes[1].collections])
+    assert sorted(map(tuple, first)) == sorted(map(tuple, second))
+
+
+@pytest.mark.parametrize("label_sets", [{}, None, [("topic", ["a"])]])
+def test_side_by_side_needs_a_dict_of_label_sets(label_sets):
+    with pytest.raises(TypeError, match="label_sets"):
+        plots.side_by_side(np.zeros((1, 2)), label_sets)
+
+
+# --------------------------------------------------------------------------- projection
+
+
+def test_project_2d_is_float32_deterministic_and_keeps_clusters(tmp_cache):
+    points, labels = clustered()
+    first = plots.project_2d(points, seed=0, cache=False)
+    again = plots.project_2d(points, seed=0, cache=False)
+    assert first.shape == (45, 2) and first.dtype == np.float32
+    assert np.array_equal(first, again)
+    # each point's nearest 2-D neighbour is in its own cluster
+    distances = np.linalg.norm(first[:, None] - first[None], axis=-1)
+    np.fill_diagonal(distances, np.inf)
+    labels = np.array(labels)
+    assert (labels[distances.argmin(axis=1)] == labels).mean() > 0.95
+    assert not (tmp_cache / "layouts").exists()
+
+
+def test_layouts_are_cached_atomically_and_keyed_by_data_and_parameters(tmp_cache):
+    points, _ = clustered(n_per=8)
+    layout = plots.project_2d(points, seed=0)
+    files = list((tmp_cache / "layouts").glob("*.npy"))
+    assert len(files) == 1 and not list((tmp_cache / "layouts").glob(".tmp-*"))
+    assert files[0] == projection.layout_cache_path(points, seed=0)
+    stamp = files[0].stat().st_mtime_ns
+    assert np.array_equal(plots.project_2d(points, seed=0), layout)
+    assert files[0].stat().st_mtime_ns == stamp  # read back, not recomputed
+    keys = {
+        projection.layout_cache_path(points, seed=1),
+        projection.layout_cache_path(points, n_neighbors=5),
+        projection.layout_cache_path(points, min_dist=0.5),
+        projection.layout_cache_path(points, init=layout),
+        projection.layout_cache_path(points[::-1].copy()),
+        projection.layout_cache_path(points + np.float32(1e-3)),
+        files[0],
+    }
+    assert len(keys) == 7
+
+
+def test_a_damaged_cache_entry_is_recomputed(tmp_cache):
+    points, _ = clustered(n_per=6)
+    layout = plots.project_2d(points)
+    entry = projection.layout_cache_path(points)
+    entry.write_bytes(b"not a numpy file")
+    assert np.array_equal(plots.project_2d(points), layout)
+    np.save(entry, np.zeros((3, 2), np.float32))  # wrong shape
+    assert np.array_equal(plots.project_2d(points), layout)
+
+
+def test_init_starts_from_a_given_layout(tmp_cache):
+    points, labels = clustered(n_per=10)
+    before = plots.project_2d(points, seed=0, cache=False)
+    after = plots.project_2d(points, seed=0, init=before, cache=False)
+    assert after.shape == before.shape
+    # the start is kept up to UMAP's rescaling: points stay where they were, roughly
+    corr = np.corrcoef(before[:, 0], after[:, 0])[0, 1]
+    assert corr > 0.8
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"init": np.zeros((3, 2))}, ValueError, r"shape \(20, 2\)"),
+        ({"init": "spectral"}, TypeError, "init"),
+        ({"init": np.full((20, 2), np.nan)}, ValueError, "NaN"),
+        ({"seed": -1}, ValueError, "seed"),
+        ({"n_neighbors": 1}, ValueError, "n_neighbors"),
+        ({"min_dist": 2.0}, ValueError, "min_dist"),
+        ({"n_epochs": 0}, ValueError, "n_epochs"),
+    ],
+)
+def test_project_2d_explains_bad_arguments(kwargs, error, match):
+    points = np.random.default_rng(0).normal(size=(20, 5))
+    with pytest.raises(error, match=match):
+        plots.project_2d(points, cache=False, **kwargs)
+
+
+def test_too_few_points_and_bad_embeddings_are_explained():
+    with pytest.raises(ValueError, match="at least 4 points"):
+        plots.project_2d(np.eye(3), cache=False)
+    with pytest.raises(TypeError, match="encode"):
+        plots.project_2d(None)
+    with pytest.raises(ValueError, match="NaN"):
+        plots.project_2d(np.full((5, 3), np.nan))
+
+
+def test_tiny_inputs_cap_n_neighbors(tmp_cache):
+    layout = plots.project_2d(np.random.default_rng(0).normal(size=(6, 4)), n_neighbors=15)
+    assert layout.shape == (6, 2) and np.isfinite(layout).all()
+
+
+def test_unwritable_cache_warns_and_still_returns_a_layout(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(blocker))
+    points, _ = clustered(n_per=5)
+    with pytest.warns(CacheWarning, match="COURSE_CACHE_DIR"):
+        layout = plots.project_2d(points)
+    assert layout.shape == (15, 2)
+
+
+def test_warm_up_switches_on_numba_disk_caching_for_umap():
+    assert isinstance(plots.warm_up(), float)
+    from numba.core.caching import NullCache
+    from umap import layouts
+
+    dispatcher = layouts._nb_optimize_layout_euclidean_single_epoch
+    assert not isinstance(dispatcher._cache, NullCache)
+    assert dispatcher.signatures, "warm_up should have compiled the layout optimiser"
+    # the parallel twin is made from the same Python function: numba would give it the same
+    # cache entries, so it must stay uncached
+    assert isinstance(layouts._nb_optimize_layout_euclidean_single_epoch_parallel._cache,
+                      NullCache)
+
+
+def test_umap_warnings_do_not_reach_the_notebook(tmp_cache):
+    points, _ = clustered(n_per=5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plots.project_2d(points, cache=False)
+    messages = [str(w.message) for w in caught]
+    assert not [m for m in messages if "n_jobs" in m or "Tensorflow" in m], messages

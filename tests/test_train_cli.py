@@ -1,0 +1,193 @@
+"""The training CLI: bad arguments exit 2 with a helpful message; a tiny run saves a model
+that loads offline; the same command runs under torchrun with two CPU processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from course_utils import train as cli
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture()
+def tiny_csv(tmp_path) -> Path:
+    """24 short reviews: 2 topics x 2 sentiments x 6, enough for a stratified hold-out."""
+    words = {
+        ("hotel", "positive"): "spotless room, kind staff, quiet night, great breakfast, "
+                               "lovely view, comfy bed",
+        ("hotel", "negative"): "dirty room, rude staff, noisy night, cold breakfast, "
+                               "ugly view, broken bed",
+        ("phone", "positive"): "fast charging, bright screen, clear calls, long battery, "
+                               "smooth apps, sturdy case",
+        ("phone", "negative"): "slow charging, dim screen, dropped calls, dead battery, "
+                               "laggy apps, cracked case",
+    }
+    rows = []
+    for (topic, sentiment), phrases in words.items():
+        for i, phrase in enumerate(phrases.split(", ")):
+            rows.append({"review": f"The {topic} had {phrase} ({i}).", "label": sentiment,
+                         "kind": topic})
+    path = tmp_path / "tiny.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def run_main(argv, capsys):
+    try:
+        code = cli.main([str(a) for a in argv])
+    except SystemExit as exit_:  # argparse's own errors
+        code = exit_.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+BASE = ["--text-col", "review", "--label-col", "label"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--max-steps", "0"], "at least 1"),
+        (["--max-steps", "three"], "whole number"),
+        (["--lr", "-1"], "above 0"),
+        (["--lr", "nan"], "finite"),
+        (["--lr", "5"], "try 5e-5"),
+        (["--batch-size", "0"], "at least 1"),
+        (["--seed", "-3"], ">= 0"),
+        (["--epochs", "0"], "above 0"),
+    ],
+)
+def test_bad_numbers_exit_2(tiny_csv, tmp_path, capsys, extra, message):
+    code, out, err = run_main(["--data", tiny_csv, *BASE, "--output", tmp_path / "m", *extra],
+                              capsys)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_missing_output_argument_exits_2(capsys):
+    code, _, err = run_main([], capsys)
+    assert code == 2 and "--output" in err
+
+
+def test_missing_file(tmp_path, capsys):
+    code, _, err = run_main(["--data", tmp_path / "nope.csv", *BASE, "--output",
+                             tmp_path / "m"], capsys)
+    assert code == 2 and "No file at" in err and "nope.csv" in err
+
+
+def test_missing_column(tiny_csv, tmp_path, capsys):
+    code, _, err = run_main(["--data", tiny_csv, "--text-col", "text", "--label-col", "label",
+                             "--output", tmp_path / "m"], capsys)
+    assert code == 2 and "Missing column(s) ['text']" in err and "review" in err
+
+
+def test_one_class_only(tmp_path, capsys):
+    path = tmp_path / "one.csv"
+    pd.DataFrame({"review": [f"fine {i}" for i in range(6)], "label": ["positive"] * 6}
+                 ).to_csv(path, index=False)
+    code, _, err = run_main(["--data", path, *BASE, "--output", tmp_path / "m"], capsys)
+    assert code == 2 and "only 1 class" in err
+
+
+def test_output_not_empty(tiny_csv, tmp_path, capsys):
+    out = tmp_path / "existing"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    code, _, err = run_main(["--data", tiny_csv, *BASE, "--output", out], capsys)
+    assert code == 2 and "not empty" in err
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_output_is_a_file(tiny_csv, tmp_path, capsys):
+    target = tmp_path / "file.txt"
+    target.write_text("x")
+    code, _, err = run_main(["--data", tiny_csv, *BASE, "--output", target], capsys)
+    assert code == 2 and "is a file" in err
+
+
+def test_group_equal_to_label(tiny_csv, tmp_path, capsys):
+    code, _, err = run_main(["--data", tiny_csv, *BASE, "--group-col", "label", "--output",
+                             tmp_path / "m"], capsys)
+    assert code == 2 and "must differ" in err
+
+
+def test_unknown_course_column(tmp_path, capsys):
+    code, _, err = run_main(["--label-col", "stars", "--output", tmp_path / "m"], capsys)
+    assert code == 2 and "not a column of the course dataset" in err
+
+
+def test_group_with_a_single_label_cannot_make_same_group_negatives(tmp_path, capsys):
+    rows = [{"review": f"text {i}", "label": "pos" if i % 2 else "neg",
+             "kind": "a" if i < 12 else "b"} for i in range(24)]
+    rows += [{"review": f"only positive {i}", "label": "pos", "kind": "c"} for i in range(3)]
+    path = tmp_path / "groups.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    code, _, err = run_main(["--data", path, *BASE, "--group-col", "kind", "--output",
+                             tmp_path / "m"], capsys)
+    assert code == 2 and "Cannot build triplets" in err and "'c'" in err
+
+
+def test_bad_arguments_print_no_traceback_in_a_real_process(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "course_utils.train", "--data", str(tmp_path / "missing.csv"),
+         "--output", str(tmp_path / "m")],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr
+    assert completed.stderr.count("\n") <= 3  # one paragraph
+
+
+@pytest.mark.slow
+def test_tiny_run_saves_a_model_that_loads_offline(tiny_csv, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "model"
+    code, stdout, err = run_main(["--data", tiny_csv, *BASE, "--group-col", "kind",
+                                  "--output", out, "--max-steps", "2", "--batch-size", "4"],
+                                 capsys)
+    assert code == 0, err
+    assert "held-out report" in stdout and "knn_accuracy" in stdout
+    assert "same-kind negatives" in stdout
+    assert "{'loss'" not in stdout + err  # no trainer log dictionaries
+    _assert_loads_offline(out)
+
+
+def _assert_loads_offline(path: Path) -> None:
+    code = (
+        "import sys; from sentence_transformers import SentenceTransformer; "
+        "m = SentenceTransformer(sys.argv[1], device='cpu'); "
+        "print(m.encode(['a fine hotel']).shape)"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "(1, 384)" in done.stdout
+
+
+@pytest.mark.slow
+def test_torchrun_two_cpu_processes(tiny_csv, tmp_path):
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
+    if torchrun is None:
+        pytest.skip("torchrun is not installed next to this Python")
+    out = tmp_path / "ddp_model"
+    env = {**os.environ, "COURSE_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1",
+           "OMP_NUM_THREADS": "1", "COURSE_THREADS": "2"}
+    done = subprocess.run(
+        [torchrun, "--standalone", "--nproc_per_node=2", "-m", "course_utils.train",
+         "--data", str(tiny_csv), *BASE, "--group-col", "kind", "--output", str(out),
+         "--max-steps", "3", "--batch-size", "4"],
+        capture_output=True, text=True, cwd=REPO, env=env, timeout=900,
+    )
+    assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
+    assert done.stdout.count("held-out report") == 1  # rank 0 only
+    _assert_loads_offline(out)

@@ -1,0 +1,274 @@
+"""course_utils.training and course_utils.plots.training: tiny runs on a handful of sentences."""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from course_utils import training
+from course_utils.training import TrainingConfig
+
+TINY = dict(max_steps=2, batch_size=4, snapshot_every=1, progress="none")
+
+
+@pytest.fixture()
+def triplets() -> pd.DataFrame:
+    good = ["The soup was wonderful.", "Great rooms and a friendly desk.",
+            "This phone charges fast.", "A moving, funny film."]
+    bad = ["The soup was cold.", "Dirty rooms and a rude desk.",
+           "This phone overheats.", "A dull, endless film."]
+    rows = []
+    for i in range(8):
+        j = i % 4
+        rows.append({"anchor": good[j], "positive": good[(j + 1) % 4], "negative": bad[j],
+                     "group": "x"})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture()
+def fresh_model(model):
+    """A private copy of the session model: training changes weights in place."""
+    return copy.deepcopy(model)
+
+
+# ------------------------------------------------------------------ configuration and inputs
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_steps": 0}, "max_steps"),
+        ({"max_steps": None}, "max_steps or epochs"),
+        ({"max_steps": None, "epochs": -1}, "epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"learning_rate": 0}, "learning_rate"),
+        ({"learning_rate": float("nan")}, "learning_rate"),
+        ({"learning_rate": 3.0}, "at most"),
+        ({"warmup_ratio": 1.0}, "warmup_ratio"),
+        ({"margin": -1}, "margin"),
+        ({"distance": "manhattan"}, "distance"),
+        ({"seed": -1}, "seed"),
+        ({"threads": 0}, "threads"),
+        ({"snapshot_every": 0}, "snapshot_every"),
+        ({"progress": "loud"}, "progress"),
+        ({"max_steps": True}, "max_steps"),
+    ],
+)
+def test_config_rejects_bad_values(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainingConfig(**kwargs)
+
+
+def test_config_defaults_are_the_measured_ones():
+    config = TrainingConfig()
+    assert config.margin < 2, "a margin above 2 can never be met by unit vectors"
+    assert config.max_steps * 1.2 < 60, "the notebook's training must fit in 60 s on 2 cores"
+    assert config.distance == "euclidean"
+
+
+def test_check_triplets_errors():
+    with pytest.raises(TypeError, match="DataFrame"):
+        training.check_triplets([("a", "b", "c")])
+    with pytest.raises(ValueError, match="negative"):
+        training.check_triplets(pd.DataFrame({"anchor": ["a"], "positive": ["b"]}))
+    with pytest.raises(ValueError, match="no rows"):
+        training.check_triplets(pd.DataFrame(columns=["anchor", "positive", "negative"]))
+    with pytest.raises(ValueError, match="empty or non-text"):
+        training.check_triplets(pd.DataFrame({"anchor": ["a", " "], "positive": ["b", "c"],
+                                              "negative": ["c", None]}))
+
+
+def test_train_triplets_rejects_bad_arguments(triplets):
+    with pytest.raises(TypeError, match="TrainingConfig"):
+        training.train_triplets(triplets, config={"max_steps": 2})
+    with pytest.raises(TypeError, match="SentenceTransformer"):
+        training.train_triplets(triplets, model="all-MiniLM-L6-v2",
+                                config=TrainingConfig(**TINY))
+    with pytest.raises(TypeError, match="list of sentences"):
+        training.train_triplets(triplets, config=TrainingConfig(**TINY), eval_texts="one text")
+
+
+def test_threads_are_shared_among_torchrun_processes(monkeypatch):
+    monkeypatch.delenv("COURSE_THREADS", raising=False)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    from course_utils.notebook_setup import choose_threads
+
+    assert training.threads_per_process() == max(1, choose_threads() // 2)
+    assert training.threads_per_process(3) == 3
+    monkeypatch.setenv("RANK", "1")
+    assert not training.is_main_process()
+
+
+def test_offline_hub_restores_the_environment(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    with training.offline_hub():
+        assert os.environ["HF_HUB_OFFLINE"] == "1"
+    assert os.environ["HF_HUB_OFFLINE"] == "0"
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    with training.offline_hub():
+        pass
+    assert "HF_HUB_OFFLINE" not in os.environ
+
+
+# ------------------------------------------------------------------ training
+def test_tiny_run_records_losses_and_snapshots(fresh_model, triplets, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the trainer must not leave files in the working folder
+    texts = ["A lovely stay.", "An awful stay.", "Fast charging.", "Broken screen."]
+    result = training.train_triplets(triplets, fresh_model,
+                                     config=TrainingConfig(**TINY), eval_texts=texts)
+    assert result.model is fresh_model
+    assert [step for step, _ in result.losses] == [1, 2]
+    assert all(np.isfinite(loss) and loss >= 0 for _, loss in result.losses)
+    assert [s.step for s in result.snapshots] == [0, 1, 2]
+    assert result.snapshots[0].loss is None and result.snapshots[2].loss == result.losses[-1][1]
+    for snapshot in result.snapshots:
+        assert snapshot.embeddings.shape == (4, 384)
+        assert snapshot.embeddings.dtype == np.float32
+        np.testing.assert_allclose(np.linalg.norm(snapshot.embeddings, axis=1), 1, atol=1e-4)
+    assert not np.allclose(result.snapshots[0].embeddings, result.snapshots[-1].embeddings)
+    assert result.train_seconds > 0 and result.snapshot_seconds > 0
+    assert "2 steps" in result.summary()
+    assert list(result.loss_frame().columns) == ["step", "loss"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_same_seed_same_run(model, triplets):
+    config = TrainingConfig(**{**TINY, "snapshot_every": None})
+    texts = ["A lovely stay.", "An awful stay."]
+    runs = [training.train_triplets(triplets, copy.deepcopy(model), config=config,
+                                    eval_texts=texts) for _ in range(2)]
+    assert runs[0].losses == runs[1].losses
+    np.testing.assert_array_equal(runs[0].snapshots[-1].embeddings,
+                                  runs[1].snapshots[-1].embeddings)
+    other = training.train_triplets(triplets, copy.deepcopy(model),
+                                    config=TrainingConfig(**{**TINY, "seed": 1}))
+    assert other.losses != runs[0].losses
+
+
+def test_batch_is_capped_by_the_number_of_triplets(fresh_model, triplets):
+    result = training.train_triplets(triplets.head(3), fresh_model,
+                                     config=TrainingConfig(max_steps=1, batch_size=16,
+                                                           progress="none"))
+    assert result.config.batch_size == 3
+
+
+def test_print_progress_is_compact(fresh_model, triplets, capsys):
+    config = TrainingConfig(max_steps=2, batch_size=4, snapshot_every=1, progress="print")
+    training.train_triplets(triplets, fresh_model, config=config, eval_texts=["a", "b"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("step    1/2 | loss")
+    assert "{" not in "".join(lines)  # no log dictionaries
+
+
+def test_save_model_loads_offline(fresh_model, tmp_path, monkeypatch):
+    from sentence_transformers import SentenceTransformer
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    path = training.save_model(fresh_model, tmp_path / "saved")
+    assert (path / "modules.json").exists()
+    reloaded = SentenceTransformer(str(path), device="cpu")
+    texts = ["A lovely stay.", "Broken screen."]
+    np.testing.assert_allclose(reloaded.encode(texts), fresh_model.encode(texts), atol=1e-5)
+    with pytest.raises(FileExistsError, match="not an empty folder"):
+        training.save_model(fresh_model, path)
+    with pytest.raises(TypeError):
+        training.save_model("model", tmp_path / "x")
+
+
+# ------------------------------------------------------------------ reports and checks
+def _report(topic_knn, sentiment_knn, topic_sil, sentiment_sil):
+    return pd.DataFrame({
+        "knn_accuracy": [topic_knn, sentiment_knn], "silhouette": [topic_sil, sentiment_sil],
+        "probe_accuracy": [0.5, 0.5], "chance": [0.2, 0.5],
+    }, index=pd.Index(["topic", "sentiment"], name="label"))
+
+
+def test_before_after_report_accepts_reports():
+    before, after = _report(0.86, 0.52, 0.08, 0.01), _report(0.3, 0.93, -0.1, 0.4)
+    table = training.before_after_report(before, after, pd.DataFrame(), pd.DataFrame())
+    assert table.loc["sentiment", ("knn_accuracy", "after")] == 0.93
+    assert table.loc["topic", ("knn_accuracy", "change")] == pytest.approx(-0.56)
+
+
+def test_check_shift_passes_and_fails():
+    from course_utils.evaluation import compare_reports
+
+    good = compare_reports(_report(0.86, 0.52, 0.08, 0.01), _report(0.3, 0.93, -0.1, 0.4))
+    result = training.check_shift(good)
+    assert result.passed and "0.520 -> 0.930" in result.message
+    weak = compare_reports(_report(0.86, 0.52, 0.08, 0.01), _report(0.6, 0.8, 0.05, 0.04))
+    result = training.check_shift(weak)
+    assert not result.passed
+    for part in ("sentiment kNN accuracy is 0.800", "topic kNN accuracy is still 0.600",
+                 "silhouette 0.040 is not above"):
+        assert part in result.message
+    with pytest.raises(training.ShiftNotReachedError, match="more steps"):
+        training.assert_shift(weak)
+    assert not training.check_shift(pd.DataFrame()).passed
+
+
+def test_embedding_report_validates_frames(model):
+    with pytest.raises(ValueError, match="no text column"):
+        training.embedding_report(model, pd.DataFrame({"x": ["a"]}), pd.DataFrame({"x": ["a"]}))
+    with pytest.raises(TypeError, match="DataFrame"):
+        training.embedding_report(model, ["a"], pd.DataFrame({"text": ["a"]}))
+
+
+def test_snapshot_metrics_see_clusters():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(["a", "b"], 20)
+    centres = {"a": np.eye(8)[0], "b": np.eye(8)[1]}
+    vectors = np.stack([centres[label] for label in labels]) + 0.1 * rng.normal(size=(40, 8))
+    noise = rng.permutation(np.repeat(["x", "y"], 20))
+    metrics = training.snapshot_metrics(vectors, {"clustered": labels, "noise": noise})
+    assert metrics["clustered kNN"] == 1.0 and metrics["clustered silhouette"] > 0.5
+    assert metrics["noise kNN"] < 0.8 and abs(metrics["noise silhouette"]) < 0.1
+    with pytest.raises(ValueError, match="match one to one"):
+        training.snapshot_metrics(vectors, {"short": labels[:5]})
+    with pytest.raises(TypeError, match="dict"):
+        training.snapshot_metrics(vectors, labels)
+
+
+# ------------------------------------------------------------------ figures
+def test_before_after_grid_layout():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from course_utils.plots.training import before_after_grid
+
+    rng = np.random.default_rng(0)
+    xy = rng.normal(size=(12, 2))
+    labels = {"topic": ["hotels", "movies"] * 6, "sentiment": ["positive"] * 6 + ["negative"] * 6}
+    fig = before_after_grid(xy, xy + 1, labels, suptitle="demo")
+    panels = [ax for ax in fig.axes if ax.collections]
+    assert len(panels) == 4
+    assert panels[0].get_ylabel() == "before training"
+    assert panels[2].get_ylabel() == "after training"
+    assert panels[0].get_title() == "coloured by topic"
+    assert sum(ax.get_legend() is not None for ax in panels) == 2  # bottom row only
+    plt.close(fig)
+    with pytest.raises(ValueError, match="same"):
+        before_after_grid(xy, xy[:5], labels)
+    with pytest.raises(ValueError, match="one to one"):
+        before_after_grid(xy, xy, {"topic": ["a"]})
+
+
+def test_loss_curve_and_pick_steps():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from course_utils.plots.training import loss_curve, pick_steps
+
+    ax = loss_curve([(1, 0.5), (2, 0.4), (3, 0.1)], snapshot_at=[2], margin=0.5)
+    assert len(ax.lines) == 2 and "margin 0.5" in ax.get_title()
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="empty"):
+        loss_curve([])
+    assert pick_steps([0, 10, 20, 30, 40, 50, 60], 4) == [0, 20, 40, 60]
+    assert pick_steps([0, 5], 5) == [0, 5]
