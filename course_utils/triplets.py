@@ -58,17 +58,21 @@ def _is_tensor(value: Any) -> bool:
     return hasattr(value, "detach") and hasattr(value, "dim")
 
 
-def pairwise_distance(x: Any, y: Any, distance: str = "euclidean") -> Any:
+def pairwise_distance(x: Any, y: Any, distance: str = "euclidean", *,
+                      validate: bool = True) -> Any:
     """Row-wise distance d(x[i], y[i]) for two (n, d) arrays -> shape (n,).
 
     * ``"euclidean"``: ||x_i - y_i|| (not squared), as sentence-transformers' TripletLoss.
     * ``"cosine"``: 1 - cos(x_i, y_i), between 0 (same direction) and 2 (opposite).
 
     Torch tensors in -> a torch tensor out (differentiable, for the losses); anything else
-    -> a float64 NumPy array.
+    -> a float64 NumPy array. ``validate=False`` skips the input checks for torch tensors the
+    caller has already checked (the losses do, once per tensor).
     """
     check_distance(distance)
     if _is_tensor(x) or _is_tensor(y):
+        if not validate:
+            return _torch_distance(x, y, distance)
         return _torch_pairwise_distance(x, y, distance)
     x_arr = _as_matrix(x, "x")
     y_arr = _as_matrix(y, "y")
@@ -81,7 +85,6 @@ def pairwise_distance(x: Any, y: Any, distance: str = "euclidean") -> Any:
 
 def _torch_pairwise_distance(x: Any, y: Any, distance: str) -> Any:
     import torch
-    import torch.nn.functional as F
 
     if not (_is_tensor(x) and _is_tensor(y)):
         raise TypeError(
@@ -102,6 +105,14 @@ def _torch_pairwise_distance(x: Any, y: Any, distance: str) -> Any:
         if not torch.isfinite(tensor).all():
             raise ValueError(f"{name} contains NaN or infinite values; check where it came from.")
     _same_shape(tuple(x.shape), tuple(y.shape), "x", "y")
+    return _torch_distance(x, y, distance)
+
+
+def _torch_distance(x: Any, y: Any, distance: str) -> Any:
+    """The row-wise distance of two checked (n, d) float tensors -> (n,) tensor."""
+    import torch
+    import torch.nn.functional as F
+
     if distance == "euclidean":
         # vector_norm has a zero (not NaN) gradient where two points coincide.
         return torch.linalg.vector_norm(x - y, dim=-1)

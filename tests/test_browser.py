@@ -35,8 +35,6 @@ import pytest
 
 from course_utils.notebook_tools import NOTEBOOK_DIR
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -283,6 +281,7 @@ def run_notebook_in_browser(sync_api, notebook: Path, workdir: Path) -> Path:
                 image.wait_for(state="visible", timeout=30_000)
                 size = image.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
                 assert size[0] > 200 and size[1] > 150, f"the UMAP image is only {size} px"
+                figure.screenshot(path=str(workdir / f"{notebook.stem}-umap.png"))
 
                 explorer = cell_locator(page, WIDGET_MARKERS)
                 explorer.scroll_into_view_if_needed()
@@ -310,6 +309,8 @@ def run_notebook_in_browser(sync_api, notebook: Path, workdir: Path) -> Path:
     return screenshot
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_notebook_02_runs_in_jupyterlab_in_a_real_browser(tmp_path):
     sync_api = require_browser()
     candidates = sorted(NOTEBOOK_DIR.glob("02_*.ipynb"))
@@ -318,3 +319,13 @@ def test_notebook_02_runs_in_jupyterlab_in_a_real_browser(tmp_path):
     screenshot = run_notebook_in_browser(sync_api, candidates[0], tmp_path)
     assert screenshot.exists() and screenshot.stat().st_size > 10_000
     print(json.dumps({"screenshot": str(screenshot)}))
+
+
+def test_missing_chromium_skips_here_but_fails_in_ci(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="make browser-deps"):
+        require_browser()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        require_browser()

@@ -39,7 +39,10 @@ def test_state_follows_the_slider(triplets):
 def test_plot_is_drawn_and_cosine_works(triplets):
     box = margin_explorer(*triplets, distance="cosine", plot=True)
     assert box.state["n_triplets"] == 3
+    first = bytes(box.image.value)
+    assert first[:4] == b"\x89PNG"
     box.slider.value = 0.0
+    assert bytes(box.image.value) != first  # redrawn at the new margin
     assert box.state["n_active"] + box.state["counts"]["easy"] >= 2
 
 
@@ -129,8 +132,10 @@ def test_toy_figures_draw_what_they_are_given():
     ax = plot_triplet_distances([1.0, 1.0, 1.0], [0.5, 1.2, 3.0], margin=0.5)
     assert {"easy (1)", "semi-hard (1)", "hard (1)"} <= set(ax.get_legend_handles_labels()[1])
     slider = descent_slider(frames, toy.pairs, toy.similar)
+    first = bytes(slider.image.value)
     slider.slider.value = 1
     assert slider.state == {"frame": 1, "step": 1}
+    assert bytes(slider.image.value)[:4] == b"\x89PNG" and bytes(slider.image.value) != first
     plt.close("all")
 
 

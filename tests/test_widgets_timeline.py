@@ -118,3 +118,33 @@ def test_bad_inputs_get_clear_errors(snapshots, labels, error, message):
         snapshots, labels = good[::-1], good_labels
     with pytest.raises(error, match=message):
         training_timeline(snapshots, labels)
+
+
+def test_align_layout_undoes_rotation_scale_and_shift_but_not_mirroring():
+    from course_utils.plots.training import align_layout
+
+    rng = np.random.default_rng(1)
+    reference = rng.normal(size=(30, 2))
+    angle = 0.7
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    moved = 3.0 * reference @ rotation + np.array([5.0, -2.0])
+    np.testing.assert_allclose(align_layout(moved, reference), reference, atol=1e-5)
+    mirrored = reference * np.array([-1.0, 1.0])
+    assert np.abs(align_layout(mirrored, reference) - reference).mean() > 0.1
+    with pytest.raises(ValueError, match="same points"):
+        align_layout(reference, reference[:5])
+
+
+def test_tracked_points_are_ringed_in_every_panel():
+    import matplotlib.pyplot as plt
+
+    from course_utils.plots.training import before_after_grid
+
+    snapshots, labels = fake_snapshots()
+    xy = np.random.default_rng(0).normal(size=(40, 2))
+    fig = before_after_grid(xy, xy + 1, labels, track=[3, 25])
+    panels = [ax for ax in fig.axes if ax.collections]
+    assert all(sum(t.get_text() in {"1", "2"} for t in ax.texts) == 2 for ax in panels)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="outside"):
+        before_after_grid(xy, xy, labels, track=[99])

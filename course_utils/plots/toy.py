@@ -34,6 +34,7 @@ __all__ = [
     "ToyPairs",
     "descent_slider",
     "distance_limits",
+    "figure_png",
     "make_toy_pairs",
     "pair_distances",
     "plot_descent_frames",
@@ -281,9 +282,25 @@ def plot_pair_distances(distances: Any, similar: Any, *, steps: Sequence[int] | 
     return ax
 
 
+def figure_png(fig: Figure) -> bytes:
+    """The figure as PNG bytes (for an ``ipywidgets.Image``), and close it."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
 def descent_slider(frames: Sequence[Any], pairs: Any, similar: Any, *,
                    steps: Sequence[int] | None = None, groups: Sequence[str] | None = None):
-    """An ipywidgets slider over the snapshots; returns the box (``.slider``, ``.state``)."""
+    """An ipywidgets slider over the snapshots; returns the box (``.slider``, ``.state``).
+
+    Each frame is drawn into an ``ipywidgets.Image`` (PNG bytes), not an ``Output`` widget, so
+    headless runs (nbclient, CI) never wait on captured output.
+    """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
@@ -291,24 +308,24 @@ def descent_slider(frames: Sequence[Any], pairs: Any, similar: Any, *,
     if not frames:
         raise ValueError("frames is empty; record at least one snapshot of the points.")
     step_labels = list(steps) if steps is not None else list(range(len(frames)))
+    if len(step_labels) != len(frames):
+        raise ValueError(f"steps has {len(step_labels)} labels for {len(frames)} frames.")
     limits = shared_limits(frames)
     slider = widgets.IntSlider(value=0, min=0, max=len(frames) - 1, description="snapshot",
                                continuous_update=False)
-    output = widgets.Output()
-    box = widgets.VBox([slider, output])
+    image = widgets.Image(format="png")
+    box = widgets.VBox([slider, image])
     box.slider = slider
+    box.image = image
     box.state = {}
 
     def update(_change: Any = None) -> None:
         k = slider.value
         box.state.update({"frame": k, "step": step_labels[k]})
-        with output:
-            output.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(5.5, 4.0))
-            plot_toy_pairs(frames[k], pairs, similar, groups=groups, ax=ax, limits=limits,
-                           title=f"step {step_labels[k]}")
-            plt.show()
-            plt.close(fig)
+        fig, ax = plt.subplots(figsize=(5.5, 4.0))
+        plot_toy_pairs(frames[k], pairs, similar, groups=groups, ax=ax, limits=limits,
+                       title=f"step {step_labels[k]}")
+        image.value = figure_png(fig)
 
     slider.observe(update, names="value")
     update()

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "align_layout",
+    "set_frame",
     "before_after_grid",
     "loss_curve",
     "pick_steps",
@@ -88,8 +89,9 @@ def align_layout(layout: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Rotate, scale and shift ``layout`` (n, 2) to best match ``reference`` (n, 2).
 
     UMAP coordinates have no units or orientation: a layout started from another one comes
-    back rescaled and slightly rotated. A similarity transform (least squares, no mirroring)
-    puts it in the reference's frame without changing who is near whom.
+    back rescaled and slightly rotated. A similarity transform puts it in the reference's frame
+    without changing who is near whom: the rotation that best matches the points (orthogonal
+    Procrustes, no mirroring), the same overall size and the same centre.
     """
     layout = np.asarray(layout, dtype=np.float64)
     reference = np.asarray(reference, dtype=np.float64)
@@ -103,9 +105,10 @@ def align_layout(layout: np.ndarray, reference: np.ndarray) -> np.ndarray:
     u, _, vt = np.linalg.svd(source.T @ target)
     if np.linalg.det(u @ vt) < 0:  # a mirror image would flip the picture: forbid it
         u[:, -1] *= -1
-    rotation = u @ vt
-    rotated = source @ rotation
-    scale = float((rotated * target).sum() / max((rotated * rotated).sum(), 1e-12))
+    rotated = source @ (u @ vt)
+    # Match the reference's overall size. (The least-squares scale would shrink a layout that
+    # truly changed towards a dot, and a chain of such steps would vanish.)
+    scale = float(np.linalg.norm(target) / max(np.linalg.norm(rotated), 1e-12))
     return (scale * rotated + reference.mean(axis=0)).astype(np.float32)
 
 
@@ -148,10 +151,19 @@ def timeline_layouts(snapshots: object, *, seed: int = 0) -> list[np.ndarray]:
 
 
 def _limits(layouts: Sequence[np.ndarray], pad: float = 0.05) -> tuple[tuple, tuple]:
+    """Square x and y limits that contain every layout (one frame for all panels)."""
     stacked = np.vstack(layouts)
     low, high = stacked.min(axis=0), stacked.max(axis=0)
-    margin = (high - low) * pad
-    return (low[0] - margin[0], high[0] + margin[0]), (low[1] - margin[1], high[1] + margin[1])
+    centre, half = (low + high) / 2, (high - low).max() * (0.5 + pad)
+    return (centre[0] - half, centre[0] + half), (centre[1] - half, centre[1] + half)
+
+
+def set_frame(axes: Sequence[Axes], limits: tuple[tuple, tuple]) -> None:
+    """Give every panel the same square frame, so positions are comparable across panels."""
+    for ax in axes:
+        ax.set_aspect("equal", adjustable="box")
+        ax.set_xlim(*limits[0])
+        ax.set_ylim(*limits[1])
 
 
 def _check_layout(xy: object, name: str) -> np.ndarray:
@@ -264,8 +276,10 @@ def before_after_grid(before_xy: np.ndarray, after_xy: np.ndarray,
             "points."
         )
     checked = _check_label_sets(labels, len(before_xy))
-    return _draw_grid([before_xy, after_xy], list(row_titles), checked, axes_size=axes_size,
-                      by_row=True, suptitle=suptitle, track=_check_track(track, len(before_xy)))
+    fig = _draw_grid([before_xy, after_xy], list(row_titles), checked, axes_size=axes_size,
+                     by_row=True, suptitle=suptitle, track=_check_track(track, len(before_xy)))
+    set_frame([ax for ax in fig.axes if ax.collections], _limits([before_xy, after_xy]))
+    return fig
 
 
 def pick_steps(steps: Sequence[int], n: int = 5) -> list[int]:
@@ -302,9 +316,10 @@ def timeline_grid(snapshots: object, labels: Mapping[str, Sequence], *,
     if unknown:
         raise ValueError(f"step(s) {unknown} have no snapshot; available: {all_steps}.")
     picked = [layouts[all_steps.index(s)] for s in chosen]
-    return _draw_grid(picked, [f"step {s}" for s in chosen], checked, axes_size=axes_size,
-                      by_row=False, suptitle=suptitle,
-                      track=_check_track(track, len(arrays[0])))
+    fig = _draw_grid(picked, [f"step {s}" for s in chosen], checked, axes_size=axes_size,
+                     by_row=False, suptitle=suptitle, track=_check_track(track, len(arrays[0])))
+    set_frame([ax for ax in fig.axes if ax.collections], _limits(picked))
+    return fig
 
 
 def loss_curve(losses: Sequence[tuple[int, float]], *, snapshot_at: Sequence[int] = (),

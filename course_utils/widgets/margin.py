@@ -102,9 +102,10 @@ def margin_explorer(anchor: Any, positive: Any, negative: Any, *, distance: str 
                                  description="margin", continuous_update=False,
                                  readout_format=".2f")
     summary = widgets.HTML()
-    output = widgets.Output()
-    box = widgets.VBox([slider, summary, output])
+    image = widgets.Image(format="png")  # PNG bytes: no captured output to wait for headless
+    box = widgets.VBox([slider, summary, image])
     box.slider = slider
+    box.image = image
     box.state = {}
     limits = distance_limits(d_ap, d_an)
 
@@ -114,23 +115,21 @@ def margin_explorer(anchor: Any, positive: Any, negative: Any, *, distance: str 
         box.state.update(state)
         summary.value = _summary_html(state, labels, n_examples)
         if plot:
-            _draw(output, d_ap, d_an, state, limits)
+            image.value = _draw(d_ap, d_an, state, limits)
 
     slider.observe(update, names="value")
     update()
     return box
 
 
-def _draw(output, d_ap: np.ndarray, d_an: np.ndarray, state: dict[str, Any],
-          limits: tuple[float, float]) -> None:
+def _draw(d_ap: np.ndarray, d_an: np.ndarray, state: dict[str, Any],
+          limits: tuple[float, float]) -> bytes:
+    """The d(a,p)-vs-d(a,n) scatter at the state's margin, as PNG bytes."""
     import matplotlib.pyplot as plt
 
-    from course_utils.plots.toy import plot_triplet_distances
+    from course_utils.plots.toy import figure_png, plot_triplet_distances
 
-    with output:
-        output.clear_output(wait=True)
-        fig, ax = plt.subplots(figsize=(6.2, 4.4))
-        plot_triplet_distances(d_ap, d_an, margin=state["margin"], classes=state["classes"],
-                               ax=ax, limits=limits)
-        plt.show()
-        plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6.2, 4.4))
+    plot_triplet_distances(d_ap, d_an, margin=state["margin"], classes=state["classes"],
+                           ax=ax, limits=limits)
+    return figure_png(fig)

@@ -64,6 +64,7 @@ def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
         _check_label_sets,
         _limits,
         _snapshot_parts,
+        set_frame,
         timeline_layouts,
     )
     from course_utils.training import snapshot_metrics
@@ -76,7 +77,7 @@ def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
     metrics = [snapshot_metrics(array, checked) for array in arrays]
     losses = [getattr(s, "loss", None) for s in snapshots] if not isinstance(
         snapshots, Mapping) else [None] * len(steps)
-    xlim, ylim = _limits(layouts)
+    limits = _limits(layouts)
 
     slider = widgets.SelectionSlider(
         options=[(str(step), step) for step in steps], value=steps[0], description="step",
@@ -93,10 +94,7 @@ def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
         index = steps.index(int(step))
         fig = side_by_side(layouts[index], checked, suptitle=f"after {step} training steps",
                            axes_size=axes_size)
-        for ax in fig.axes:
-            if ax.has_data():
-                ax.set_xlim(*xlim)
-                ax.set_ylim(*ylim)
+        set_frame([ax for ax in fig.axes if ax.has_data()], limits)
         return fig
 
     def show(step: int) -> None:
