@@ -24,21 +24,28 @@ def _load() -> str:
 
 
 def step_seconds(triplets, batch_size: int, *, steps: int = 8, freeze_embeddings: bool = False
-                 ) -> float:
-    """Median seconds per step after 2 warm-up steps."""
+                 ) -> tuple[float, float]:
+    """Median wall seconds per step after 2 warm-up steps, and an idle-machine estimate.
+
+    The estimate is the step's CPU time (all threads of this process) divided by the torch
+    thread count: what the wall time would be if no other process competed for the cores.
+    """
+    import torch
     from transformers import TrainerCallback
 
     from course_utils import training
     from course_utils.models import load_model
 
-    times: list[float] = []
+    wall: list[float] = []
+    cpu: list[float] = []
 
     class Clock(TrainerCallback):
         def on_step_begin(self, args, state, control, **kwargs):
-            self.start = time.perf_counter()
+            self.start, self.cpu_start = time.perf_counter(), time.process_time()
 
         def on_step_end(self, args, state, control, **kwargs):
-            times.append(time.perf_counter() - self.start)
+            wall.append(time.perf_counter() - self.start)
+            cpu.append(time.process_time() - self.cpu_start)
 
     model = load_model()
     if freeze_embeddings:
@@ -46,7 +53,7 @@ def step_seconds(triplets, batch_size: int, *, steps: int = 8, freeze_embeddings
     config = training.TrainingConfig(max_steps=steps + 2, batch_size=batch_size,
                                      progress="none", snapshot_every=None)
     training.train_triplets(triplets, model, config=config, callbacks=[Clock()])
-    return float(np.median(times[2:]))
+    return float(np.median(wall[2:])), float(np.median(cpu[2:])) / torch.get_num_threads()
 
 
 def snapshot_seconds(texts: list[str], repeats: int = 3) -> float:
@@ -93,11 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     train, test = cu.data.load_course_data("train"), cu.data.load_course_data("test")
     triplets = cu.triplets.make_triplets(train, **training.SENTIMENT_RECIPE, seed=0)
 
-    print("\n| batch | s/step | s/step, word embeddings frozen |\n|---|---|---|")
+    print("\n| batch | s/step (wall) | s/step (idle estimate) | idle estimate, word embeddings "
+          "frozen |\n|---|---|---|---|")
     for batch in args.batch_sizes:
-        frozen = step_seconds(triplets, batch, freeze_embeddings=True) if batch == 16 else None
-        frozen_text = f"{frozen:.2f}" if frozen is not None else "-"
-        print(f"| {batch} | {step_seconds(triplets, batch):.2f} | {frozen_text} |", flush=True)
+        wall, idle = step_seconds(triplets, batch)
+        frozen = (f"{step_seconds(triplets, batch, freeze_embeddings=True)[1]:.2f}"
+                  if batch == 16 else "-")
+        print(f"| {batch} | {wall:.2f} | {idle:.2f} | {frozen} |", flush=True)
     print(f"\nsnapshot (encode {len(test)} test sentences): "
           f"{snapshot_seconds(test['text'].tolist()):.2f} s")
     print("\n| steps | train s | sentiment kNN | topic kNN | sentiment sil | topic sil |")

@@ -428,7 +428,7 @@ def plot_triplet_distances(d_ap: Any, d_an: Any, *, margin: float,
     ax.set_aspect("equal", adjustable="box")
     ax.set_xlabel("d(anchor, positive)")
     ax.set_ylabel("d(anchor, negative)")
-    ax.set_title(title or f"margin {margin:g}: the shaded band is still active")
+    ax.set_title(title or f"margin {margin:g}: active (loss > 0) below the dashed line")
     if legend_loc == "outside":
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="triplets")
     else:

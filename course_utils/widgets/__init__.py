@@ -3,6 +3,7 @@
 Tests drive them without a browser: set a control's ``.value`` and read what the explorer
 computed from the returned object's ``.state`` (a plain dict updated on every change).
 
+* ``feature_contrast_explorer`` (notebook 01): pick P and Q in a feature table.
 * ``contrast_explorer`` (notebook 02): anchor vs candidates P and Q, and the anchor's neighbours.
 * ``margin_explorer`` (notebook 04): a margin slider -> which triplets are still active.
 * ``training_timeline`` (notebook 05): a slider over training steps -> the projection then.
@@ -15,6 +16,7 @@ from typing import Any
 
 _FACTORIES = {
     "contrast_explorer": "course_utils.widgets.contrast",
+    "feature_contrast_explorer": "course_utils.widgets.contrast",
     "margin_explorer": "course_utils.widgets.margin",
     "training_timeline": "course_utils.widgets.timeline",
 }
