@@ -10,7 +10,8 @@ A notebook is executed cell by cell in a fresh kernel (nbclient). We record
   time in the same kernel; the slowest of those is the "live feel" figure;
 * ``peak_rss_mb``: the kernel process's peak resident memory (VmHWM from /proc).
 
-Cells tagged ``training`` are excluded from the warm re-run (they are the intended slow step).
+Cells tagged ``training`` or calling a training function are excluded from the warm re-run
+(they are the intended slow step).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from pathlib import Path
 import nbformat
 
 UMAP_CALLS = ("project_2d", "side_by_side", "before_after", "timeline")
+#: Cells that train a model are the intended slow step: excluded from the warm re-run.
+TRAINING_CALLS = ("train_triplets(", "train_with_loss(", "trainer.train(")
 
 
 @dataclass
@@ -83,7 +86,8 @@ def profile_notebook(path: Path, *, timeout: int = 900, warm_rerun: bool = True
         if warm_rerun:
             for index, cell in enumerate(notebook.cells):
                 tags = cell.get("metadata", {}).get("tags", [])
-                if cell.cell_type != "code" or "training" in tags:
+                if cell.cell_type != "code" or "training" in tags or any(
+                        call in cell.source for call in TRAINING_CALLS):
                     continue
                 cell_start = time.perf_counter()
                 client.execute_cell(cell, index)

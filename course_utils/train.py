@@ -148,7 +148,7 @@ def _load_user_csv(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame
 
     try:
         frame = read_csv(args.data)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, DataValidationError) as error:
         raise UsageError(f"--data: {error}") from None
     label_cols = [args.label_col] + ([args.group_col] if args.group_col else [])
     try:

@@ -212,13 +212,15 @@ def check_triplets(triplets: object) -> pd.DataFrame:
     if not isinstance(triplets, pd.DataFrame):
         raise TypeError(
             f"triplets must be a pandas DataFrame with columns {list(TRIPLET_COLUMNS)}, got "
-            f"{type(triplets).__name__}. Build one with cu.triplets.make_triplets(frame)."
+            f"{type(triplets).__name__}. Build one with "
+            "cu.triplets.make_triplets(frame, group_col='topic')."
         )
     missing = [col for col in TRIPLET_COLUMNS if col not in triplets.columns]
     if missing:
         raise ValueError(
             f"triplets lacks column(s) {missing}; it has {list(triplets.columns)}. "
-            "Build it with cu.triplets.make_triplets(frame), or rename your columns."
+            "Build it with cu.triplets.make_triplets(frame, group_col='topic'), or rename your "
+            "columns."
         )
     if len(triplets) == 0:
         raise ValueError("triplets has no rows; there is nothing to train on.")
@@ -462,7 +464,31 @@ def train_triplets(
             trainer.train()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    del trainer
+    release_memory()
     return result
+
+
+def release_memory() -> None:
+    """Give memory freed after training back to the operating system.
+
+    The optimiser's state and the gradients (~400 MB here) are freed when training ends, but
+    glibc keeps the freed pages for reuse, so a notebook kernel would stay that large. On Linux
+    ``malloc_trim`` returns them (measured: 1055 -> 676 MB); elsewhere this only collects
+    garbage.
+    """
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):  # musl or an unusual libc: nothing to trim
+        pass
 
 
 def _build_trainer(model, frame: pd.DataFrame, config: TrainingConfig, scratch: str,

@@ -84,6 +84,15 @@ def test_missing_file(tmp_path, capsys):
     assert code == 2 and "No file at" in err and "nope.csv" in err
 
 
+def test_not_a_csv(tmp_path, capsys):
+    path = tmp_path / "binary.csv"
+    path.write_bytes(b"\xff\xfe\x00garbage\n")
+    code, _, err = run_main(["--data", path, *BASE, "--output", tmp_path / "m"], capsys)
+    assert code == 2 and "Check the delimiter" in err and "Traceback" not in err
+    code, _, err = run_main(["--data", tmp_path, *BASE, "--output", tmp_path / "m"], capsys)
+    assert code == 2 and "is a folder" in err
+
+
 def test_missing_column(tiny_csv, tmp_path, capsys):
     code, _, err = run_main(["--data", tiny_csv, "--text-col", "text", "--label-col", "label",
                              "--output", tmp_path / "m"], capsys)

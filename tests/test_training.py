@@ -115,6 +115,11 @@ def test_offline_hub_restores_the_environment(monkeypatch):
 # ------------------------------------------------------------------ training
 def test_tiny_run_records_losses_and_snapshots(fresh_model, triplets, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the trainer must not leave files in the working folder
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
     texts = ["A lovely stay.", "An awful stay.", "Fast charging.", "Broken screen."]
     result = training.train_triplets(triplets, fresh_model,
                                      config=TrainingConfig(**TINY), eval_texts=texts)
@@ -131,9 +136,11 @@ def test_tiny_run_records_losses_and_snapshots(fresh_model, triplets, tmp_path, 
     assert result.train_seconds > 0 and result.snapshot_seconds > 0
     assert "2 steps" in result.summary()
     assert list(result.loss_frame().columns) == ["step", "loss"]
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["tmp"]
+    assert list((tmp_path / "tmp").iterdir()) == [], "the scratch folder must be removed"
 
 
+@pytest.mark.slow
 def test_same_seed_same_run(model, triplets):
     config = TrainingConfig(**{**TINY, "snapshot_every": None})
     texts = ["A lovely stay.", "An awful stay."]
