@@ -66,16 +66,19 @@ def guard_log_path() -> Path:
     return Path(os.environ[GUARD_LOG_ENV])
 
 
-#: pytest-timeout's limit for one nbval cell: above nbval's own --nbval-cell-timeout (600 s in
-#: pyproject.toml), so a hanging cell is reported by nbval with its source, not killed blind.
-NBVAL_ITEM_TIMEOUT_S = 900
+#: pytest-timeout's limit for one nbval cell is nbval's own --nbval-cell-timeout (set in
+#: pyproject.toml) plus this margin, so a hanging cell is reported by nbval with its source
+#: rather than killed blind by pytest-timeout.
+NBVAL_TIMEOUT_MARGIN_S = 300
 
 
 def pytest_collection_modifyitems(config, items):
+    cell_timeout = config.getoption("nbval_cell_timeout", default=None)
     for item in items:
         if type(item).__name__ == "IPyNbCell":  # a notebook cell executed by nbval
             item.add_marker(pytest.mark.slow)
-            item.add_marker(pytest.mark.timeout(NBVAL_ITEM_TIMEOUT_S))
+            if cell_timeout:
+                item.add_marker(pytest.mark.timeout(int(cell_timeout) + NBVAL_TIMEOUT_MARGIN_S))
 
 
 def pytest_sessionfinish(session, exitstatus):

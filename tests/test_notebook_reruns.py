@@ -17,7 +17,7 @@ from course_utils.notebook_tools import NOTEBOOK_DIR, course_notebooks, student_
 NOTEBOOKS = course_notebooks()
 # A hang, not a slow cell: the slowest cell (training, ~60 s on 2 idle cores) gets 10x headroom,
 # because a busy or slow machine makes torch's threads fight (3-20x slower).
-CELL_TIMEOUT_S = 600
+CELL_TIMEOUT_S = 1200
 STARTUP_TIMEOUT_S = 120
 NOTEBOOK_TIMEOUT_S = 3600  # pytest-timeout for one notebook run twice (the default is 600 s)
 

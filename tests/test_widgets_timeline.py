@@ -41,6 +41,8 @@ def test_slider_drives_state_and_metrics(tmp_cache):
     box = training_timeline(snapshots, labels, seed=0)
     assert box.steps == [0, 10, 20]
     assert box.state["step"] == 0 and box.state["index"] == 0
+    first_png = bytes(box.image.value)
+    assert first_png.startswith(b"\x89PNG")
     start = box.state["metrics"]
     assert start["topic kNN"] > 0.9 and start["topic silhouette"] > start["sentiment silhouette"]
     box.slider.value = 20
@@ -48,6 +50,7 @@ def test_slider_drives_state_and_metrics(tmp_cache):
     end = box.state["metrics"]
     assert end["sentiment kNN"] > 0.9 and end["sentiment silhouette"] > end["topic silhouette"]
     assert "step 20" in box.children[1].value  # the numbers shown above the plot
+    assert bytes(box.image.value) != first_png  # the plot was redrawn
     assert len(box.layouts) == 3 and all(xy.shape == (40, 2) for xy in box.layouts)
     # the play button drives the slider through its index
     assert box.play.max == 2

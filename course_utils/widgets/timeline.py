@@ -12,6 +12,7 @@ Tests drive it without a browser: set ``box.slider.value = step`` and read ``box
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,14 +32,6 @@ def _metrics_html(step: int, metrics: Mapping[str, float], loss: float | None) -
     )
 
 
-def _in_ipython() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - ipykernel is a course dependency
-        return False
-    return get_ipython() is not None
-
-
 def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
                       seed: int = 0, axes_size: float = 3.4) -> Any:
     """A slider over training steps showing the 2-D projection at each step.
@@ -53,8 +46,9 @@ def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
     Returns:
         An ``ipywidgets.VBox``. Its attributes: ``slider`` (a SelectionSlider over the steps),
         ``play`` (animates the slider), ``state`` (dict: ``step``, ``index``, ``metrics`` at
-        that step, ``loss``), ``layouts`` (one (n, 2) array per step), ``steps``, ``metrics``
-        (per step) and ``render(step)`` which returns the matplotlib Figure for a step.
+        that step, ``loss``), ``image`` (the PNG shown), ``layouts`` (one (n, 2) array per
+        step), ``steps``, ``metrics`` (per step) and ``render(step)`` which returns the
+        matplotlib Figure for a step.
     """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
@@ -87,7 +81,10 @@ def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
                         description="play")
     widgets.jslink((play, "value"), (slider, "index"))
     numbers = widgets.HTML()
-    output = widgets.Output()
+    # The plot is a PNG in an Image widget rather than a figure shown in an Output widget:
+    # it needs no display machinery, so it behaves the same in JupyterLab, in a headless run
+    # (nbclient / nbval, where Output-widget capture could stall) and in tests.
+    image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
     state: dict[str, Any] = {}
 
     def render(step: int) -> Any:
@@ -102,19 +99,15 @@ def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
         state.update(step=int(step), index=index, metrics=dict(metrics[index]),
                      loss=losses[index])
         numbers.value = _metrics_html(int(step), metrics[index], losses[index])
-        if not _in_ipython():
-            return  # no frontend (a test, a script): the state is all there is to update
         fig = render(step)
-        with output:
-            output.clear_output(wait=True)
-            from IPython.display import display
-
-            display(fig)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=80)
         plt.close(fig)
+        image.value = buffer.getvalue()
 
     slider.observe(lambda change: show(change["new"]), names="value")
     show(steps[0])
-    box = widgets.VBox([widgets.HBox([play, slider]), numbers, output])
-    box.slider, box.play, box.state, box.output = slider, play, state, output
+    box = widgets.VBox([widgets.HBox([play, slider]), numbers, image])
+    box.slider, box.play, box.state, box.image = slider, play, state, image
     box.layouts, box.steps, box.metrics, box.render = layouts, steps, metrics, render
     return box
