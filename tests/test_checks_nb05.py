@@ -120,13 +120,13 @@ def test_active_fraction_survives_broken_vectors():
     assert not result.passed
 
 
-def test_topic_keeping_negatives():
-    assert nb05.check_topic_keeping_negatives("random").passed
-    assert nb05.check_topic_keeping_negatives("  Random ").passed
-    same = nb05.check_topic_keeping_negatives("same_group")
-    assert not same.passed and "dissolved" in same.message
-    hard = nb05.check_topic_keeping_negatives("hard")
-    assert not hard.passed and "same topic" in hard.message
-    for wrong in (None, "topic", 3):
-        result = nb05.check_topic_keeping_negatives(wrong)
+def test_hard_negatives_like():
+    right = nb05.check_hard_negatives_like("same_group", 0.92)
+    assert right.passed and "92%" in right.message
+    assert nb05.check_hard_negatives_like("  Same_Group ").passed
+    random = nb05.check_hard_negatives_like("random", 0.92)
+    assert not random.passed and "1 time in 5" in random.message and "92%" in random.message
+    for wrong in (None, "hard", "topic", 3):
+        result = nb05.check_hard_negatives_like(wrong, 0.92)
         assert not result.passed and result.message
+    assert not nb05.check_hard_negatives_like("random", hard_same_topic="oops").passed

