@@ -8,7 +8,10 @@ A notebook is executed cell by cell in a fresh kernel (nbclient). We record
   (``project_2d``/``side_by_side``); notebook 02's figure is the DESIGN target (< 15 s);
 * ``slowest_warm_cell_s``: after the full run, every non-training code cell is run a second
   time in the same kernel; the slowest of those is the "live feel" figure;
-* ``peak_rss_mb``: the kernel process's peak resident memory (VmHWM from /proc).
+* ``peak_rss_mb``: the kernel process's peak resident memory (VmHWM from /proc);
+* ``collected``: what small snippets printed when run in the kernel right after the first
+  pass (``collect={"name": "print(...)"}``), so results such as a notebook's before/after
+  table come from the notebook itself rather than from a second training run.
 
 Cells tagged ``training`` or calling a training function are excluded from the warm re-run
 (they are the intended slow step).
@@ -17,7 +20,8 @@ Cells tagged ``training`` or calling a training function are excluded from the w
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -36,6 +40,7 @@ class NotebookProfile:
     slowest_warm_cell_s: float | None
     slowest_warm_cell: str
     peak_rss_mb: float | None
+    collected: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -60,8 +65,20 @@ def _kernel_peak_rss_mb(client) -> float | None:
     return None
 
 
-def profile_notebook(path: Path, *, timeout: int = 900, warm_rerun: bool = True
-                     ) -> NotebookProfile:
+def _printed(cell) -> str:
+    """The stdout a cell printed; raises if it raised (a snippet must not fail silently)."""
+    text = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            raise RuntimeError(f"{cell.source!r} raised {output.get('ename')}: "
+                               f"{output.get('evalue')}")
+        if output.get("output_type") == "stream" and output.get("name") == "stdout":
+            text.append(output.get("text", ""))
+    return "".join(text)
+
+
+def profile_notebook(path: Path, *, timeout: int = 900, warm_rerun: bool = True,
+                     collect: Mapping[str, str] | None = None) -> NotebookProfile:
     """Execute ``path`` in a fresh kernel and return its :class:`NotebookProfile`."""
     from nbclient import NotebookClient
 
@@ -83,6 +100,15 @@ def profile_notebook(path: Path, *, timeout: int = 900, warm_rerun: bool = True
                     call in cell.source for call in UMAP_CALLS):
                 first_umap = now
         wall = time.perf_counter() - start
+        collected = {}
+        for name, source in (collect or {}).items():
+            snippet = nbformat.v4.new_code_cell(source)
+            notebook.cells.append(snippet)  # nbclient writes outputs back by index
+            try:
+                client.execute_cell(snippet, len(notebook.cells) - 1)
+            finally:
+                notebook.cells.pop()
+            collected[name] = _printed(snippet)
         if warm_rerun:
             for index, cell in enumerate(notebook.cells):
                 tags = cell.get("metadata", {}).get("tags", [])
@@ -96,4 +122,5 @@ def profile_notebook(path: Path, *, timeout: int = 900, warm_rerun: bool = True
                     slowest = seconds
                     slowest_source = cell.source.strip().splitlines()[0][:60] if cell.source else ""
         peak = _kernel_peak_rss_mb(client)
-    return NotebookProfile(path.name, wall, first_plot, first_umap, slowest, slowest_source, peak)
+    return NotebookProfile(path.name, wall, first_plot, first_umap, slowest, slowest_source, peak,
+                           collected)

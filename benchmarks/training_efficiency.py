@@ -1,9 +1,11 @@
-"""Training efficiency against the physical limit, and before/after quality.
+"""Training efficiency against the physical limit.
 
 * seconds per step and sentences per second in the fine-tuning configuration of notebook 05;
 * an estimate of the FLOPs of one step from its (padded) token count, divided by the measured
-  float32 matmul throughput of the same machine: the fraction of the physical limit reached;
-* the held-out before/after table for the course dataset and, when cached, for VADER.
+  float32 matmul throughput of the same machine: the fraction of the physical limit reached.
+
+The runs themselves are notebook 05's own training cell, timed inside the notebook
+(``benchmarks.run_all`` collects them), so the benchmark trains nothing twice.
 
 FLOP model (standard for transformer encoders): a forward pass costs about
 2 x (non-embedding parameters) FLOPs per token plus 4 x layers x seq_len x hidden per token
@@ -12,8 +14,6 @@ step is about 3x the forward FLOPs of the step's 3 x batch_size padded sequences
 """
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pandas as pd
@@ -54,57 +54,43 @@ def step_flops(model, tokens_per_step: float, mean_seq_len: float) -> float:
     return 3 * per_token * tokens_per_step
 
 
-def measure_course_training(repeats: int = 3) -> dict:
-    """Train notebook 05's configuration ``repeats`` times; time steps, report quality."""
-    import course_utils as cu
-    from course_utils.training import TrainingConfig, before_after_report, train_triplets
-    from course_utils.triplets import make_triplets
+#: Printed in notebook 05's kernel after its run: the training result of that run.
+TRAINING_SNIPPET = """import json as _json
+print(_json.dumps({"train_s": result.train_seconds, "s_per_step": result.seconds_per_step,
+                   "steps": result.steps, "batch_size": result.config.batch_size,
+                   "learning_rate": result.config.learning_rate,
+                   "margin": result.config.margin, "distance": result.config.distance,
+                   "max_seq_length": result.config.max_seq_length}))"""
 
+
+def parse_training(printed: str) -> dict:
+    """The dictionary :data:`TRAINING_SNIPPET` printed."""
+    import json
+
+    return json.loads(printed.strip().splitlines()[-1])
+
+
+def training_efficiency(runs: list[dict]) -> dict:
+    """Seconds per step of notebook 05's training runs against the step's estimated FLOPs.
+
+    ``runs`` are :func:`parse_training` results, one per execution of notebook 05. The padded
+    token count is estimated on notebook 05's own triplets (``SENTIMENT_RECIPE``) with the
+    batch size and sequence limit of those runs.
+    """
+    import course_utils as cu
+    from course_utils.training import SENTIMENT_RECIPE
+
+    config = runs[0]
+    model = cu.models.load_model()
+    model.max_seq_length = config["max_seq_length"]
     train = cu.data.load_course_data("train")
-    test = cu.data.load_course_data("test")
-    triplets = make_triplets(train, label_col="sentiment", group_col="topic",
-                             negatives="same_group", seed=0)
-    config = TrainingConfig(progress="none", snapshot_every=None)
-    runs = []
-    result = None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = train_triplets(triplets, config=config)
-        runs.append({"wall_s": time.perf_counter() - start,
-                     "train_s": result.train_seconds,
-                     "s_per_step": result.seconds_per_step})
-    model = result.model
-    tokens, seq_len = padded_tokens_per_step(model, triplets, result.config.batch_size)
-    base = cu.models.load_model()
-    table = before_after_report(base, model, train, test)
+    triplets = cu.triplets.make_triplets(train, **SENTIMENT_RECIPE, seed=0)
+    tokens, seq_len = padded_tokens_per_step(model, triplets, config["batch_size"])
     return {
-        "config": result.config,
-        "steps": result.steps,
+        "config": config,
         "runs": runs,
         "tokens_per_step": tokens,
         "mean_padded_len": seq_len,
         "flops_per_step": step_flops(model, tokens, seq_len),
-        "sentences_per_step": 3 * result.config.batch_size,
-        "table": table,
+        "sentences_per_step": 3 * config["batch_size"],
     }
-
-
-def measure_vader_quality(per_class: int = 60) -> pd.DataFrame | None:
-    """Before/after on a balanced VADER sample (same-domain negatives); None if not cached."""
-    import course_utils as cu
-    from course_utils.training import TrainingConfig, before_after_report, train_triplets
-    from course_utils.triplets import make_triplets
-    from course_utils.vader import is_cached
-
-    if not is_cached():
-        return None
-    frame = cu.data.load_vader(per_class=per_class, seed=0)
-    frame["split"] = cu.data.stratified_split(frame, ["domain", "sentiment"], seed=0)
-    train = frame[frame["split"] == "train"].reset_index(drop=True)
-    test = frame[frame["split"] == "test"].reset_index(drop=True)
-    triplets = make_triplets(train, label_col="sentiment", group_col="domain",
-                             negatives="same_group", seed=0)
-    result = train_triplets(triplets, config=TrainingConfig(progress="none",
-                                                            snapshot_every=None))
-    return before_after_report(cu.models.load_model(), result.model, train, test,
-                               label_cols=("domain", "sentiment"))

@@ -1,0 +1,52 @@
+"""The benchmark scripts' own plumbing (not timings): tables and results read from a kernel."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import numpy as np
+import pandas as pd
+
+from benchmarks.notebook_profile import profile_notebook
+from benchmarks.run_all import markdown_table, read_table
+from benchmarks.training_efficiency import parse_training
+
+
+def _report() -> pd.DataFrame:
+    columns = pd.MultiIndex.from_product([["knn_accuracy", "silhouette"],
+                                          ["before", "after", "change"]])
+    return pd.DataFrame(np.arange(12, dtype=float).reshape(2, 6) / 10, columns=columns,
+                        index=pd.Index(["topic", "sentiment"], name="label"))
+
+
+def test_a_before_after_table_survives_csv_and_renders():
+    table = read_table(_report().to_csv())
+    pd.testing.assert_frame_equal(table, _report(), check_names=False)
+    markdown = markdown_table(table)
+    assert markdown.splitlines()[0].startswith("| label | knn_accuracy before |")
+    assert "| sentiment | 0.600 | 0.700 |" in markdown
+
+
+def test_a_flat_table_with_text_renders():
+    flat = pd.DataFrame({"kNN": [0.95, 0.9], "note": ["a", "b"]},
+                        index=pd.Index(["TripletLoss", "MNRL"], name="loss"))
+    table = read_table(flat.to_csv())
+    assert list(table.columns) == ["kNN", "note"]
+    assert "| MNRL | 0.900 | b |" in markdown_table(table)
+
+
+def test_training_results_are_parsed_from_the_last_printed_line():
+    printed = "a progress line\n" + json.dumps({"train_s": 46.0, "steps": 40}) + "\n"
+    assert parse_training(printed) == {"train_s": 46.0, "steps": 40}
+
+
+def test_profile_collects_what_the_kernel_prints(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# tiny"),
+                      nbformat.v4.new_code_cell("answer = 6 * 7")]
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(notebook, path)
+    profile = profile_notebook(path, collect={"answer": "print(answer)"}, timeout=120)
+    assert profile.collected == {"answer": "42\n"}
+    assert profile.wall_s > 0 and profile.slowest_warm_cell_s is not None
