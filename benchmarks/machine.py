@@ -31,7 +31,7 @@ def describe_machine(threads: int) -> dict:
     }
 
 
-def matmul_gflops(threads: int, size: int = 2048, repeats: int = 5) -> float:
+def matmul_gflops(threads: int, size: int = 2048, repeats: int = 20) -> float:
     """Best-of-``repeats`` float32 GFLOP/s of a (size x size) @ (size x size) matmul."""
     import torch
 

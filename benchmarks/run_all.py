@@ -210,7 +210,8 @@ def render(machine: dict, gflops: float, notebooks: list[dict], collected: dict,
         f"- CPU: {machine['cpu']}, {machine['cores_available']} cores available, "
         f"torch threads {machine['torch_threads']}",
         f"- Python {machine['python']}, torch {machine['torch']}, {machine['os']}",
-        f"- Measured float32 matmul throughput (2048x2048, best of 5): **{gflops:.0f} GFLOP/s**",
+        f"- Measured float32 matmul throughput (2048x2048, best of 20, before and after the "
+        f"notebooks): **{gflops:.0f} GFLOP/s**",
         "",
         "## Targets (DESIGN.md and the issues) against measurements",
         "",
@@ -275,6 +276,11 @@ def main(argv: list[str] | None = None) -> int:
         paths = [p for p in paths if any(p.name.startswith(n) for n in args.notebooks)]
     notebooks, collected = bench_notebooks(paths, args.repeats)
     training = training_efficiency(collected["training"]) if collected["training"] else None
+    # A shared virtual machine's throughput drifts (115-174 GFLOP/s seen in one hour), so the
+    # limit is the best of a measurement before and one after the notebooks.
+    gflops_after = matmul_gflops(info.threads)
+    print(f"matmul after the notebooks: {gflops_after:.0f} GFLOP/s", flush=True)
+    gflops = max(gflops, gflops_after)
     text = render(machine, gflops, notebooks, collected, training, args.repeats,
                   time.perf_counter() - start)
     args.output.parent.mkdir(parents=True, exist_ok=True)
