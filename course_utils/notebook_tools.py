@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -114,6 +115,9 @@ def make_student_copies(out_dir: Path | None = None) -> list[Path]:
         target = out_dir / path.name
         nbformat.write(copy, target)
         written.append(target)
+    slide_style = NOTEBOOK_DIR / "rise.css"  # slide mode looks the same from the copies
+    if slide_style.exists():
+        shutil.copyfile(slide_style, out_dir / slide_style.name)
     print(f"Wrote {len(written)} student notebook(s) to {out_dir}/")
     return written
 

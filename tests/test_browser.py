@@ -329,3 +329,101 @@ def test_missing_chromium_skips_here_but_fails_in_ci(monkeypatch, tmp_path):
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true"):
         require_browser()
+
+
+# ------------------------------------------------------------------------------- slide mode
+
+#: The deepest slide on screen: reveal.js marks the visible section (and its parent stack).
+PRESENT_SLIDE_JS = """() => {
+  const present = Array.from(document.querySelectorAll('.reveal .slides section.present'));
+  const slide = present.filter(s => !s.querySelector('section.present')).pop();
+  if (!slide) return null;
+  const images = Array.from(slide.querySelectorAll('.jp-OutputArea-output img'))
+    .filter(img => img.naturalWidth > 200 && img.getBoundingClientRect().width > 100);
+  return {text: slide.innerText, images: images.length};
+}"""
+
+#: Every cell RISE rendered, with whether the viewer could ever see it.
+SLIDE_CELLS_JS = """() => Array.from(document.querySelectorAll('.reveal .jp-Cell')).map(cell => ({
+  skipped: cell.classList.contains('reveal-skip') || getComputedStyle(cell).display === 'none',
+  text: cell.innerText.slice(0, 200)}))"""
+
+SLIDES_LOAD_S = 120
+MAX_SLIDE_STEPS = 80
+
+
+def execute_into(notebook: Path, folder: Path) -> Path:
+    """An executed copy of ``notebook`` in ``folder`` (slides show the saved figures)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    executed = nbformat.read(notebook, as_version=4)
+    NotebookClient(executed, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    target = folder / notebook.name
+    nbformat.write(executed, target)
+    return target
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_slide_mode_shows_title_and_figures_without_the_setup_cell(tmp_path):
+    """Notebook 02 in jupyterlab-rise (what Alt+R opens): title slide first, the setup cell and
+    other skipped cells hidden, the UMAP figure on a slide, nothing loaded from the internet."""
+    sync_api = require_browser()
+    import nbformat
+
+    candidates = sorted(NOTEBOOK_DIR.glob("02_*.ipynb"))
+    if not candidates:
+        pytest.skip("notebook 02 is not in notebooks/ yet")
+    source = nbformat.read(candidates[0], as_version=4)
+    title = source.cells[0].source.splitlines()[0].lstrip("# ").strip()
+    skipped_in_notebook = sum(
+        cell.get("metadata", {}).get("slideshow", {}).get("slide_type") == "skip"
+        for cell in source.cells)
+    root = tmp_path / "notebooks"
+    root.mkdir()
+    shutil.copy(NOTEBOOK_DIR / "rise.css", root / "rise.css")
+    notebook = execute_into(candidates[0], root)
+    outside: list[str] = []
+    with jupyterlab(root, tmp_path) as (base_url, token), sync_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.on("request", lambda request: outside.append(request.url)
+                    if not request.url.startswith((base_url, "data:", "blob:", "about:"))
+                    and not request.url.startswith(base_url.replace("http", "ws"))
+                    else None)
+            page.goto(f"{base_url}/rise/{notebook.name}?token={token}",
+                      timeout=SLIDES_LOAD_S * 1000)
+            page.wait_for_function(PRESENT_SLIDE_JS, timeout=SLIDES_LOAD_S * 1000)
+            page.wait_for_timeout(1000)
+            first = page.evaluate(PRESENT_SLIDE_JS)
+            page.screenshot(path=str(tmp_path / "slide-title.png"))
+            assert title in first["text"] and "Learning goals" in first["text"], first["text"]
+
+            cells = page.evaluate(SLIDE_CELLS_JS)
+            visible_setup = [c["text"] for c in cells
+                             if "cu.setup()" in c["text"] and not c["skipped"]]
+            assert not visible_setup, f"the setup cell shows in slide mode: {visible_setup}"
+            hidden = sum(c["skipped"] for c in cells)
+            assert hidden == skipped_in_notebook, (
+                f"{skipped_in_notebook} cells have slide_type 'skip', but slide mode hides {hidden}")
+
+            figure = None
+            for _ in range(MAX_SLIDE_STEPS):
+                page.keyboard.press("Space")  # next slide or fragment, as a presenter does
+                page.wait_for_timeout(300)
+                slide = page.evaluate(PRESENT_SLIDE_JS)
+                if slide and slide["images"]:
+                    figure = slide
+                    break
+            assert figure, f"no slide with a figure within {MAX_SLIDE_STEPS} steps"
+            page.wait_for_timeout(800)  # the slide transition
+            page.screenshot(path=str(tmp_path / "slide-figure.png"))
+            assert "cu.setup()" not in figure["text"]
+        finally:
+            browser.close()
+    assert not outside, f"slide mode loaded from outside localhost: {outside[:10]}"
+    print(json.dumps({"screenshots": [str(tmp_path / "slide-title.png"),
+                                      str(tmp_path / "slide-figure.png")]}))

@@ -371,3 +371,11 @@ def test_leak_check_allows_recomputed_local_and_magic_cells():
         ("code", "def g(scaled):\n    return scaled\nprint(f(), g(1), data)", []),
     )
     assert solution_leaks(notebook) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_slides_use_the_offline_theme(path):
+    """reveal.js's default theme for RISE ("simple") loads Google fonts; "white" ships its own."""
+    rise = read(path).metadata.get("rise", {})
+    assert rise.get("theme") == "white", (
+        f"set the notebook metadata 'rise' to {{'theme': 'white', 'scroll': true}}; got {rise}")
