@@ -408,7 +408,7 @@ def test_slide_mode_shows_title_and_figures_without_the_setup_cell(tmp_path):
             assert not visible_setup, f"the setup cell shows in slide mode: {visible_setup}"
             hidden = sum(c["skipped"] for c in cells)
             assert hidden == skipped_in_notebook, (
-                f"{skipped_in_notebook} cells have slide_type 'skip', but slide mode hides {hidden}")
+                f"{skipped_in_notebook} cells have slide_type 'skip'; slide mode hides {hidden}")
 
             figure = None
             for _ in range(MAX_SLIDE_STEPS):
