@@ -88,6 +88,7 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    _report_browser_tests(terminalreporter)
     attempts = offline_guard.read_attempts(guard_log_path())
     if attempts:
         terminalreporter.section("offline guard: network access attempted", red=True)
@@ -97,6 +98,21 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             "files (log: " + str(guard_log_path()) + "):"
         )
         terminalreporter.write_line(offline_guard.format_attempts(attempts))
+
+
+def _report_browser_tests(terminalreporter) -> None:
+    """One line per real-browser test with its outcome, so a CI log shows they ran."""
+    lines = []
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if "browser" in getattr(report, "keywords", {}) and report.when in ("call", "setup"):
+                if outcome == "passed" and report.when != "call":
+                    continue
+                lines.append(f"{outcome.upper()} {report.nodeid}")
+    if lines:
+        terminalreporter.section("real-browser tests (Chromium)")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 def pytest_unconfigure(config):
