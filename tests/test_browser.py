@@ -249,62 +249,73 @@ def change_a_control(widget) -> str:
     pytest.fail("the widget has no control (dropdown, text box, slider or button) to change")
 
 
+@contextmanager
+def browser_page(sync_api, root: Path, workdir: Path, viewport: dict):
+    """JupyterLab serving ``root`` and a Chromium page; yields (page, base_url, token, outside).
+
+    ``outside`` collects every URL the page requested from anywhere but the local server.
+    """
+    outside: list[str] = []
+    with jupyterlab(root, workdir) as (base_url, token), sync_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=viewport)
+            page.on("request", lambda request: outside.append(request.url)
+                    if not request.url.startswith((base_url, "data:", "blob:", "about:"))
+                    and not request.url.startswith(base_url.replace("http", "ws"))
+                    else None)
+            yield page, base_url, token, outside
+        finally:
+            browser.close()
+
+
 def run_notebook_in_browser(sync_api, notebook: Path, workdir: Path) -> Path:
     """Open ``notebook`` in JupyterLab, run all cells, check figure and widget. Screenshot path."""
     root = workdir / "notebooks"
     shutil.copytree(notebook.parent, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     screenshot = workdir / f"{notebook.stem}.png"
-    outside: list[str] = []
-    with jupyterlab(root, workdir) as (base_url, token), sync_api.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    viewport = {"width": 1400, "height": 1000}
+    with browser_page(sync_api, root, workdir, viewport) as (page, base_url, token, outside):
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on("request", lambda request: outside.append(request.url)
-                    if not request.url.startswith((base_url, "data:", "blob:", "about:"))
-                    and not request.url.startswith(base_url.replace("http", "ws"))
-                    else None)
-            try:
-                page.goto(f"{base_url}/lab/tree/{notebook.name}?token={token}",
-                          timeout=SERVER_START_S * 1000)
-                page.wait_for_function(KERNEL_IDLE_JS, timeout=SERVER_START_S * 1000)
-                page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-                page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-                state = wait_until_all_cells_ran(page, RUN_ALL_S)
-                assert not errors_in(state), "cells raised in the browser:\n" + "\n".join(
-                    errors_in(state))
-                not_run = [c["source"][:60] for c in state["cells"] if not c["count"]]
-                assert not not_run, f"cells not executed by Run All: {not_run}"
+            page.goto(f"{base_url}/lab/tree/{notebook.name}?token={token}",
+                      timeout=SERVER_START_S * 1000)
+            page.wait_for_function(KERNEL_IDLE_JS, timeout=SERVER_START_S * 1000)
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            state = wait_until_all_cells_ran(page, RUN_ALL_S)
+            assert not errors_in(state), "cells raised in the browser:\n" + "\n".join(
+                errors_in(state))
+            not_run = [c["source"][:60] for c in state["cells"] if not c["count"]]
+            assert not not_run, f"cells not executed by Run All: {not_run}"
 
-                figure = cell_locator(page, UMAP_MARKERS)
-                figure.scroll_into_view_if_needed()
-                image = figure.locator(".jp-OutputArea-output img").first
-                image.wait_for(state="visible", timeout=30_000)
-                size = image.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
-                assert size[0] > 200 and size[1] > 150, f"the UMAP image is only {size} px"
-                figure.screenshot(path=str(workdir / f"{notebook.stem}-umap.png"))
+            figure = cell_locator(page, UMAP_MARKERS)
+            figure.scroll_into_view_if_needed()
+            image = figure.locator(".jp-OutputArea-output img").first
+            image.wait_for(state="visible", timeout=30_000)
+            size = image.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
+            assert size[0] > 200 and size[1] > 150, f"the UMAP image is only {size} px"
+            figure.screenshot(path=str(workdir / f"{notebook.stem}-umap.png"))
 
-                explorer = cell_locator(page, WIDGET_MARKERS)
-                explorer.scroll_into_view_if_needed()
-                widget = explorer.locator(".jp-OutputArea-output .jupyter-widgets").first
-                widget.wait_for(state="visible", timeout=30_000)
-                text = explorer.locator(".jp-OutputArea").inner_text()
-                assert "Error displaying widget" not in text and "Loading widget" not in text, text
-                before = output_snapshot(widget)
-                changed = change_a_control(widget)
-                deadline = time.monotonic() + WIDGET_UPDATE_S
-                while output_snapshot(widget) == before:
-                    assert time.monotonic() < deadline, (
-                        f"changing the widget's {changed} did not update its output within "
-                        f"{WIDGET_UPDATE_S} s")
-                    page.wait_for_timeout(250)
-                errors = errors_in(notebook_state(page))
-                assert not errors, f"the widget raised after the change: {errors}"
-                page.wait_for_timeout(500)
-                explorer.screenshot(path=str(workdir / f"{notebook.stem}-widget.png"))
-            finally:
-                page.screenshot(path=str(screenshot), full_page=True)
+            explorer = cell_locator(page, WIDGET_MARKERS)
+            explorer.scroll_into_view_if_needed()
+            widget = explorer.locator(".jp-OutputArea-output .jupyter-widgets").first
+            widget.wait_for(state="visible", timeout=30_000)
+            text = explorer.locator(".jp-OutputArea").inner_text()
+            assert "Error displaying widget" not in text and "Loading widget" not in text, text
+            before = output_snapshot(widget)
+            changed = change_a_control(widget)
+            deadline = time.monotonic() + WIDGET_UPDATE_S
+            while output_snapshot(widget) == before:
+                assert time.monotonic() < deadline, (
+                    f"changing the widget's {changed} did not update its output within "
+                    f"{WIDGET_UPDATE_S} s")
+                page.wait_for_timeout(250)
+            errors = errors_in(notebook_state(page))
+            assert not errors, f"the widget raised after the change: {errors}"
+            page.wait_for_timeout(500)
+            explorer.screenshot(path=str(workdir / f"{notebook.stem}-widget.png"))
         finally:
-            browser.close()
+            page.screenshot(path=str(screenshot), full_page=True)
     assert not outside, f"the browser tried to load from outside localhost: {outside[:10]}"
     return screenshot
 
@@ -385,45 +396,36 @@ def test_slide_mode_shows_title_and_figures_without_the_setup_cell(tmp_path):
     root.mkdir()
     shutil.copy(NOTEBOOK_DIR / "rise.css", root / "rise.css")
     notebook = execute_into(candidates[0], root)
-    outside: list[str] = []
-    with jupyterlab(root, tmp_path) as (base_url, token), sync_api.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.on("request", lambda request: outside.append(request.url)
-                    if not request.url.startswith((base_url, "data:", "blob:", "about:"))
-                    and not request.url.startswith(base_url.replace("http", "ws"))
-                    else None)
-            page.goto(f"{base_url}/rise/{notebook.name}?token={token}",
-                      timeout=SLIDES_LOAD_S * 1000)
-            page.wait_for_function(PRESENT_SLIDE_JS, timeout=SLIDES_LOAD_S * 1000)
-            page.wait_for_timeout(1000)
-            first = page.evaluate(PRESENT_SLIDE_JS)
-            page.screenshot(path=str(tmp_path / "slide-title.png"))
-            assert title in first["text"] and "Learning goals" in first["text"], first["text"]
+    viewport = {"width": 1280, "height": 800}
+    with browser_page(sync_api, root, tmp_path, viewport) as (page, base_url, token, outside):
+        page.goto(f"{base_url}/rise/{notebook.name}?token={token}",
+                  timeout=SLIDES_LOAD_S * 1000)
+        page.wait_for_function(PRESENT_SLIDE_JS, timeout=SLIDES_LOAD_S * 1000)
+        page.wait_for_timeout(1000)
+        first = page.evaluate(PRESENT_SLIDE_JS)
+        page.screenshot(path=str(tmp_path / "slide-title.png"))
+        assert title in first["text"] and "Learning goals" in first["text"], first["text"]
 
-            cells = page.evaluate(SLIDE_CELLS_JS)
-            visible_setup = [c["text"] for c in cells
-                             if "cu.setup()" in c["text"] and not c["skipped"]]
-            assert not visible_setup, f"the setup cell shows in slide mode: {visible_setup}"
-            hidden = sum(c["skipped"] for c in cells)
-            assert hidden == skipped_in_notebook, (
-                f"{skipped_in_notebook} cells have slide_type 'skip'; slide mode hides {hidden}")
+        cells = page.evaluate(SLIDE_CELLS_JS)
+        visible_setup = [c["text"] for c in cells
+                         if "cu.setup()" in c["text"] and not c["skipped"]]
+        assert not visible_setup, f"the setup cell shows in slide mode: {visible_setup}"
+        hidden = sum(c["skipped"] for c in cells)
+        assert hidden == skipped_in_notebook, (
+            f"{skipped_in_notebook} cells have slide_type 'skip'; slide mode hides {hidden}")
 
-            figure = None
-            for _ in range(MAX_SLIDE_STEPS):
-                page.keyboard.press("Space")  # next slide or fragment, as a presenter does
-                page.wait_for_timeout(300)
-                slide = page.evaluate(PRESENT_SLIDE_JS)
-                if slide and slide["images"]:
-                    figure = slide
-                    break
-            assert figure, f"no slide with a figure within {MAX_SLIDE_STEPS} steps"
-            page.wait_for_timeout(800)  # the slide transition
-            page.screenshot(path=str(tmp_path / "slide-figure.png"))
-            assert "cu.setup()" not in figure["text"]
-        finally:
-            browser.close()
+        figure = None
+        for _ in range(MAX_SLIDE_STEPS):
+            page.keyboard.press("Space")  # next slide or fragment, as a presenter does
+            page.wait_for_timeout(300)
+            slide = page.evaluate(PRESENT_SLIDE_JS)
+            if slide and slide["images"]:
+                figure = slide
+                break
+        assert figure, f"no slide with a figure within {MAX_SLIDE_STEPS} steps"
+        page.wait_for_timeout(800)  # the slide transition
+        page.screenshot(path=str(tmp_path / "slide-figure.png"))
+        assert "cu.setup()" not in figure["text"]
     assert not outside, f"slide mode loaded from outside localhost: {outside[:10]}"
     print(json.dumps({"screenshots": [str(tmp_path / "slide-title.png"),
                                       str(tmp_path / "slide-figure.png")]}))
