@@ -477,6 +477,20 @@ def train_triplets(
 MMAP_THRESHOLD_BYTES = 128 * 1024
 
 
+def _call_glibc(function: str, *args: int) -> None:
+    """Call glibc's ``function(*args)`` on Linux; do nothing on other systems or C libraries."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        getattr(libc, function)(*args)
+    except (OSError, AttributeError):  # musl or another libc without this function
+        pass
+
+
 def return_large_blocks_at_once() -> None:
     """Make glibc hand large freed blocks (activations, gradients) back to the OS at once.
 
@@ -485,16 +499,7 @@ def return_large_blocks_at_once() -> None:
     memory of a notebook kernel about 200 MB lower (measured over 10 steps: 1447 -> 1247 MB)
     at no measurable speed cost. Linux/glibc only; a no-op elsewhere.
     """
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-3, MMAP_THRESHOLD_BYTES)  # -3 = M_MMAP_THRESHOLD
-    except (OSError, AttributeError):  # musl or another libc without mallopt
-        pass
+    _call_glibc("mallopt", -3, MMAP_THRESHOLD_BYTES)  # -3 = M_MMAP_THRESHOLD
 
 
 def release_memory() -> None:
@@ -505,18 +510,10 @@ def release_memory() -> None:
     ``malloc_trim`` returns them (measured: 1055 -> 676 MB); elsewhere this only collects
     garbage.
     """
-    import ctypes
-    import ctypes.util
     import gc
 
     gc.collect()
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):  # musl or an unusual libc: nothing to trim
-        pass
+    _call_glibc("malloc_trim", 0)
 
 
 def _build_trainer(model, frame: pd.DataFrame, config: TrainingConfig, scratch: str,

@@ -105,9 +105,9 @@ def _report_browser_tests(terminalreporter) -> None:
     lines = []
     for outcome in ("passed", "failed", "skipped", "error"):
         for report in terminalreporter.stats.get(outcome, []):
-            if "browser" in getattr(report, "keywords", {}) and report.when in ("call", "setup"):
-                if outcome == "passed" and report.when != "call":
-                    continue
+            # a test's outcome is its call phase, or its setup phase when that did not pass
+            counts = report.when == "call" or (report.when == "setup" and outcome != "passed")
+            if counts and "browser" in getattr(report, "keywords", {}):
                 lines.append(f"{outcome.upper()} {report.nodeid}")
     if lines:
         terminalreporter.section("real-browser tests (Chromium)")

@@ -7,6 +7,7 @@ import json
 import nbformat
 import numpy as np
 import pandas as pd
+import pytest
 
 from benchmarks.notebook_profile import profile_notebook
 from benchmarks.run_all import markdown_table, read_table
@@ -50,3 +51,12 @@ def test_profile_collects_what_the_kernel_prints(tmp_path):
     profile = profile_notebook(path, collect={"answer": "print(answer)"}, timeout=120)
     assert profile.collected == {"answer": "42\n"}
     assert profile.wall_s > 0 and profile.slowest_warm_cell_s is not None
+
+
+def test_a_snippet_that_raises_stops_the_profile(tmp_path):
+    from nbclient.exceptions import CellExecutionError
+
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), path)
+    with pytest.raises(CellExecutionError, match="NameError"):
+        profile_notebook(path, collect={"missing": "print(not_defined)"}, timeout=120)

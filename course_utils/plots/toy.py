@@ -282,14 +282,14 @@ def plot_pair_distances(distances: Any, similar: Any, *, steps: Sequence[int] | 
     return ax
 
 
-def figure_png(fig: Figure) -> bytes:
+def figure_png(fig: Figure, *, dpi: int = 100) -> bytes:
     """The figure as PNG bytes (for an ``ipywidgets.Image``), and close it."""
     import io
 
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
+    fig.savefig(buffer, format="png", dpi=dpi)
     plt.close(fig)
     return buffer.getvalue()
 

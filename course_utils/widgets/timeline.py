@@ -12,7 +12,6 @@ Tests drive it without a browser: set ``box.slider.value = step`` and read ``box
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -51,9 +50,9 @@ def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
         matplotlib Figure for a step.
     """
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
 
     from course_utils.plots.scatter import side_by_side
+    from course_utils.plots.toy import figure_png
     from course_utils.plots.training import (
         _check_label_sets,
         _limits,
@@ -99,11 +98,7 @@ def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
         state.update(step=int(step), index=index, metrics=dict(metrics[index]),
                      loss=losses[index])
         numbers.value = _metrics_html(int(step), metrics[index], losses[index])
-        fig = render(step)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=80)
-        plt.close(fig)
-        image.value = buffer.getvalue()
+        image.value = figure_png(render(step), dpi=80)
 
     slider.observe(lambda change: show(change["new"]), names="value")
     show(steps[0])
