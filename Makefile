@@ -43,6 +43,10 @@ browser-deps:  ## install Debian's chromium for the browser test (needs root; el
 test: $(STAMP) data browser-deps  ## run the whole test suite (unit tests, notebooks, browser)
 	$(PY) -m pytest
 
+.PHONY: test-fast
+test-fast: $(STAMP)  ## unit tests only: no notebooks, kernels or subprocesses (~1-2 min)
+	$(PY) -m pytest tests -m "not slow and not process"
+
 lint: $(STAMP)  ## ruff
 	$(PY) -m ruff check course_utils tests benchmarks assets/data
 

@@ -7,18 +7,27 @@
   connection outside loopback is refused and logged; the session fails at the end, listing
   each attempt and who made it.
 * Notebook cells collected by nbval (``notebooks/`` is in pyproject's testpaths) are marked
-  ``slow`` so ``-m "not slow"`` gives the fast unit tests only.
+  ``slow``, and their kernels start in strict mode (``COURSE_STRICT_CHECKS=1``): these are the
+  solution notebooks, so a checker that says "Not yet" there raises and fails the cell.
+  Everything else (unit tests, the student-copy run) sees the friendly checkers.
+* ``make test-fast`` runs ``-m "not slow and not process"``: a test that starts another
+  process (a kernel, ``python -m``, JupyterLab, a browser) must be marked ``process`` (or
+  ``slow``); an unmarked one that does fails, so the fast loop stays fast.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from course_utils.checks.core import STRICT_ENV
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -79,6 +88,40 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
             if cell_timeout:
                 item.add_marker(pytest.mark.timeout(int(cell_timeout) + NBVAL_TIMEOUT_MARGIN_S))
+            start_kernel_in_strict_mode(item.parent)
+
+
+@contextlib.contextmanager
+def environment_variable(name: str, value: str):
+    """Set ``name`` in this process's environment for the block, then restore it."""
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
+def start_kernel_in_strict_mode(notebook) -> None:
+    """Make nbval start ``notebook``'s kernel with ``COURSE_STRICT_CHECKS=1``.
+
+    nbval starts the kernel in the notebook item's ``setup()``; the kernel copies this
+    process's environment then, so the variable is set only around that call (a conftest's
+    ``pytest_runtest_setup`` would not be called for items outside ``tests/``).
+    """
+    if getattr(notebook, "_course_strict", False):
+        return
+    original_setup = notebook.setup
+
+    def setup():
+        with environment_variable(STRICT_ENV, "1"):
+            original_setup()
+
+    notebook.setup = setup
+    notebook._course_strict = True
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -118,6 +161,42 @@ def _report_browser_tests(terminalreporter) -> None:
 def pytest_unconfigure(config):
     if _created_log is not None and not offline_guard.read_attempts(_created_log):
         _created_log.unlink(missing_ok=True)
+
+
+#: Programs that make a test a ``process`` test: Python (kernels, ``python -m``, pip),
+#: JupyterLab and browsers. Small system helpers a library may call (``fc-list``, ``ldconfig``)
+#: do not count.
+_HEAVY_PROGRAMS = ("python", "jupyter", "chrom", "node", "playwright")
+
+
+def _is_heavy(argv) -> bool:
+    if isinstance(argv, (str, bytes, os.PathLike)):
+        program = os.fsdecode(argv).split()[0] if str(argv).strip() else ""
+    else:
+        program = os.fsdecode(list(argv)[0]) if argv else ""
+    name = Path(program).name.lower()
+    return program == sys.executable or any(h in name for h in _HEAVY_PROGRAMS)
+
+
+@pytest.fixture(autouse=True)
+def _processes_only_in_marked_tests(request, monkeypatch):
+    """Fail an unmarked test that starts a heavy process (``make test-fast`` must not)."""
+    if request.node.get_closest_marker("process") or request.node.get_closest_marker("slow"):
+        yield
+        return
+    started: list[str] = []
+    execute_child = subprocess.Popen._execute_child
+
+    def record(self, args, *rest, **kwargs):
+        if _is_heavy(args):
+            started.append(str(args)[:200])
+        return execute_child(self, args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", record)
+    yield
+    if started:
+        pytest.fail(f"this test started {started[0]}; mark it @pytest.mark.process so that "
+                    "`make test-fast` (no kernels or subprocesses) leaves it out.")
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 Each case feeds one kind of bad input (empty lists, mismatched lengths, NaN embeddings, unknown
 or single-class labels, missing or malformed files, an unusable cache ...) and checks two
 things: the right exception type, and a message that says what to do (the regex matches the
-instruction, not just the complaint). Cases for modules that have not landed yet are skipped.
+instruction, not just the complaint). A module that fails to import fails its cases.
 
 More bad-input cases live next to each module's tests (tests/test_data.py,
 tests/test_models_and_embedding.py, tests/test_evaluation.py, tests/test_setup.py, ...); this
@@ -49,13 +49,9 @@ class Case:
 
 
 def module(name: str):
-    """The course_utils module ``name``, or skip when it has not landed yet."""
-    try:
-        return importlib.import_module(f"course_utils.{name}")
-    except ModuleNotFoundError as error:
-        if error.name == f"course_utils.{name}":
-            pytest.skip(f"course_utils.{name} is not there yet")
-        raise
+    """The course_utils module ``name``, imported when a case runs: a renamed or broken module
+    fails its cases with the import error (it must never turn them into silent skips)."""
+    return importlib.import_module(f"course_utils.{name}")
 
 
 def frame(**overrides) -> pd.DataFrame:

@@ -42,6 +42,7 @@ def test_training_results_are_parsed_from_the_last_printed_line():
     assert parse_training(printed) == {"train_s": 46.0, "steps": 40}
 
 
+@pytest.mark.process
 def test_profile_collects_what_the_kernel_prints(tmp_path):
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_markdown_cell("# tiny"),
@@ -53,6 +54,7 @@ def test_profile_collects_what_the_kernel_prints(tmp_path):
     assert profile.wall_s > 0 and profile.slowest_warm_cell_s is not None
 
 
+@pytest.mark.process
 def test_a_snippet_that_raises_stops_the_profile(tmp_path):
     from nbclient.exceptions import CellExecutionError
 

@@ -1,4 +1,4 @@
-"""The checker building blocks never raise and give specific hints."""
+"""The checker building blocks never raise and give specific hints (except in strict mode)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import pytest
 import torch
 
 from course_utils.checks import (
+    STRICT_ENV,
     CheckResult,
+    StrictCheckError,
     check_array,
     check_callable,
     check_choice,
     check_number,
     checker,
+    fail,
     ok,
 )
 
@@ -74,3 +77,34 @@ def test_checker_that_forgets_to_return_is_reported(value):
         return None
 
     assert not check_silent(value).passed
+
+
+@checker("strict demo")
+def check_is_one(answer):
+    return ok("it is one.") if answer == 1 else fail(f"expected 1, got {answer!r}.")
+
+
+@pytest.mark.parametrize("setting", [None, "", "0"])
+def test_friendly_mode_answers_not_yet(monkeypatch, setting):
+    if setting is None:
+        monkeypatch.delenv(STRICT_ENV, raising=False)
+    else:
+        monkeypatch.setenv(STRICT_ENV, setting)
+    result = check_is_one(None)
+    assert not result.passed and "got None" in result.message
+    assert check_is_one(1).passed
+
+
+def test_strict_mode_raises_where_a_checker_would_say_not_yet(monkeypatch):
+    monkeypatch.setenv(STRICT_ENV, "1")
+    assert check_is_one(1).passed, "a right answer must still pass in strict mode"
+    with pytest.raises(StrictCheckError, match=r"strict demo: expected 1, got 2"):
+        check_is_one(2)
+    crashing = checker("crashing")(lambda answer: answer["key"])
+    with pytest.raises(StrictCheckError, match="TypeError"):  # a crash while checking fails too
+        crashing(None)
+
+
+def test_the_test_process_runs_checkers_in_friendly_mode():
+    """tests/conftest.py switches strict mode on only for the solution notebooks' kernels."""
+    assert not check_is_one(None).passed  # no exception: unit tests see the student behaviour

@@ -2,28 +2,18 @@
 
 Instructors rehearse a notebook and present it later; the prose describes numbers and
 pictures. These tests run each seeded step twice in one process and require identical results
-(and a different seed to change them, so the seed is really used). A test is skipped only
-while the module it needs has not landed.
+(and a different seed to change them, so the seed is really used).
 """
 
 from __future__ import annotations
-
-import importlib
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from course_utils import training, triplets
 from course_utils.data import load_course_data
-
-
-def module(name: str):
-    try:
-        return importlib.import_module(f"course_utils.{name}")
-    except ModuleNotFoundError as error:
-        if error.name == f"course_utils.{name}":
-            pytest.skip(f"course_utils.{name} is not there yet")
-        raise
+from course_utils.plots import projection
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +23,6 @@ def train_frame() -> pd.DataFrame:
 
 @pytest.mark.parametrize("negatives", ["random", "same_group", "hard"])
 def test_same_seed_same_triplets(train_frame, negatives):
-    triplets = module("triplets")
     frame = train_frame.groupby(["topic", "sentiment"]).head(6).reset_index(drop=True)
     kwargs = {"label_col": "sentiment", "group_col": "topic", "negatives": negatives,
               "n_per_anchor": 2}
@@ -48,7 +37,6 @@ def test_same_seed_same_triplets(train_frame, negatives):
 
 
 def test_triplets_do_not_depend_on_global_random_state(train_frame):
-    triplets = module("triplets")
     frame = train_frame.groupby(["topic", "sentiment"]).head(4)
     np.random.seed(1)
     first = triplets.make_triplets(frame, negatives="random", seed=3)
@@ -59,7 +47,6 @@ def test_triplets_do_not_depend_on_global_random_state(train_frame):
 
 @pytest.mark.slow
 def test_same_seed_same_layout_without_the_cache(tmp_cache):
-    projection = module("plots.projection")
     points = np.random.default_rng(0).normal(size=(60, 12)).astype(np.float32)
     first = projection.project_2d(points, seed=0, cache=False)
     again = projection.project_2d(points, seed=0, cache=False)
@@ -72,8 +59,6 @@ def test_same_seed_same_layout_without_the_cache(tmp_cache):
 
 @pytest.mark.slow
 def test_same_seed_same_training_metrics(train_frame):
-    training = module("training")
-    triplets = module("triplets")
     small = train_frame.groupby(["topic", "sentiment"]).head(2).reset_index(drop=True)
     data = triplets.make_triplets(small, label_col="sentiment", group_col="topic", seed=0)
     eval_frame = train_frame.groupby(["topic", "sentiment"]).tail(1).reset_index(drop=True)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import tomllib
 
+import pytest
+
 from course_utils.paths import REPO_ROOT
 
 
@@ -53,6 +55,7 @@ def test_installed_versions_match_the_pins():
         assert installed == pinned, f"{name}: installed {installed}, pinned {pinned}"
 
 
+@pytest.mark.process
 def test_importing_course_utils_has_no_side_effects():
     code = (
         "import os, sys; before = dict(os.environ); import course_utils as cu; "
@@ -63,6 +66,7 @@ def test_importing_course_utils_has_no_side_effects():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
+@pytest.mark.process
 def test_check_env_passes_in_the_installed_environment():
     result = subprocess.run([sys.executable, "-m", "course_utils.check_env"],
                             capture_output=True, text=True, timeout=300)
@@ -71,12 +75,14 @@ def test_check_env_passes_in_the_installed_environment():
     assert "bundled model" in result.stdout and "course dataset" in result.stdout
 
 
+@pytest.mark.process
 def test_pip_check_is_clean():
     result = subprocess.run([sys.executable, "-m", "pip", "check"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout
 
 
+@pytest.mark.process
 def test_ruff_is_clean():
     result = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "course_utils", "tests", "benchmarks",

@@ -73,6 +73,7 @@ def test_student_copy_runs_and_survives_a_rerun(path):
     assert not failures, f"{path.name} (student copy):\n{failures[0]}"
 
 
+@pytest.mark.process
 def test_the_harness_catches_errors_on_the_rerun():
     """A notebook that works once but not twice (a consumed iterator) must fail here."""
     notebook = nbformat.v4.new_notebook(cells=[

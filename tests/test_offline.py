@@ -34,6 +34,7 @@ def run_guarded(code: str, log_path, timeout: int = 60) -> subprocess.CompletedP
                           text=True, timeout=timeout, env=env)
 
 
+@pytest.mark.process
 def test_guard_refuses_and_logs_outbound_connections_in_a_subprocess(tmp_path):
     log = tmp_path / "attempts.jsonl"
     result = run_guarded(f"""
@@ -77,6 +78,7 @@ def test_guard_refuses_and_logs_outbound_connections_in_a_subprocess(tmp_path):
     assert all(a["stack"] for a in attempts), "each attempt should say where it came from"
 
 
+@pytest.mark.process
 def test_guard_lets_loopback_through(tmp_path):
     log = tmp_path / "attempts.jsonl"
     result = run_guarded("""
@@ -119,6 +121,7 @@ def test_the_pytest_process_itself_is_guarded(tmp_path, monkeypatch):
     assert len(log.read_text().splitlines()) == 2
 
 
+@pytest.mark.process
 def test_child_processes_inherit_the_guard():
     assert str(GUARD_DIR) in os.environ["PYTHONPATH"].split(os.pathsep)
     assert os.environ.get(GUARD_LOG_ENV)
@@ -128,6 +131,7 @@ def test_child_processes_inherit_the_guard():
     assert result.stdout.strip() == "True", result.stderr
 
 
+@pytest.mark.process
 def test_a_jupyter_kernel_has_the_guard_loaded():
     from jupyter_client.manager import start_new_kernel
 

@@ -145,6 +145,7 @@ def test_group_with_a_single_label_cannot_make_same_group_negatives(tmp_path, ca
     assert code == 2 and "Cannot build triplets" in err and "'c'" in err
 
 
+@pytest.mark.process
 def test_bad_arguments_print_no_traceback_in_a_real_process(tmp_path):
     completed = subprocess.run(
         [sys.executable, "-m", "course_utils.train", "--data", str(tmp_path / "missing.csv"),

@@ -61,11 +61,23 @@ def test_config_rejects_bad_values(kwargs, message):
         TrainingConfig(**kwargs)
 
 
-def test_config_defaults_are_the_measured_ones():
+def test_the_default_margin_can_be_met_by_unit_vectors():
+    """With the default margin and distance, a perfectly ordered triplet of unit vectors costs
+    nothing, so training can finish triplets (the library's margin 5 never lets it). How long
+    the default training takes is measured by benchmarks/ (docs/benchmarks.md), not here."""
+    import torch
+
+    from course_utils.losses import triplet_loss
+
     config = TrainingConfig()
-    assert config.margin < 2, "a margin above 2 can never be met by unit vectors"
-    assert config.max_steps * 1.2 < 60, "the notebook's training must fit in 60 s on 2 cores"
-    assert config.distance == "euclidean"
+    anchor = torch.nn.functional.normalize(torch.randn(8, 16, generator=torch.Generator()
+                                                       .manual_seed(0)), dim=1)
+    loss = triplet_loss(anchor, anchor.clone(), -anchor, margin=config.margin,
+                        distance=config.distance)
+    assert float(loss) == 0.0
+    library_default = triplet_loss(anchor, anchor.clone(), -anchor, margin=5.0,
+                                   distance=config.distance)
+    assert float(library_default) > 0, "margin 5 stays unmet even by the best possible triplet"
 
 
 def test_check_triplets_errors():

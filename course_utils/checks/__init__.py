@@ -3,14 +3,18 @@
 Every checker returns a :class:`CheckResult` (shown as a green "Correct" or an orange
 "Not yet" box with a hint) and never raises, whatever the learner passes: a wrong value, the
 wrong shape, ``None``, or a function that raises. Notebook-specific checkers live in the
-``nbNN`` modules next to this file and are imported lazily::
+``nbNN`` modules next to this file and are imported lazily (in strict mode,
+``COURSE_STRICT_CHECKS=1``, a "Not yet" raises :class:`StrictCheckError` instead; CI runs the
+solution notebooks that way)::
 
     from course_utils.checks import nb01
     nb01.check_discriminating_features(my_answer)
 """
 
 from course_utils.checks.core import (
+    STRICT_ENV,
     CheckResult,
+    StrictCheckError,
     check_array,
     check_callable,
     check_choice,
@@ -18,10 +22,13 @@ from course_utils.checks.core import (
     checker,
     fail,
     ok,
+    strict_mode,
 )
 
 __all__ = [
+    "STRICT_ENV",
     "CheckResult",
+    "StrictCheckError",
     "check_array",
     "check_callable",
     "check_choice",
@@ -29,4 +36,5 @@ __all__ = [
     "checker",
     "fail",
     "ok",
+    "strict_mode",
 ]

@@ -5,17 +5,36 @@ learner's answer with the expected one and ``return ok(...)`` or ``return fail(.
 hint that says what was expected and what the learner's value was. The decorator turns any
 exception raised while inspecting the answer into a ``fail`` with the exception's message, so
 a checker can never crash a notebook.
+
+Strict mode (``COURSE_STRICT_CHECKS=1``, set only for the run that executes the *solution*
+notebooks; tests/conftest.py sets it for nbval's kernels) turns a "Not yet" from any checker
+built with :func:`checker` into a :class:`StrictCheckError`, so a solution that no longer
+satisfies its checker fails CI instead of showing an orange box nobody reads. Students never
+set it: their checkers keep answering "Not yet" with a hint.
 """
 
 from __future__ import annotations
 
 import functools
 import html
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+#: The environment variable that switches strict mode on ("1"); see the module docstring.
+STRICT_ENV = "COURSE_STRICT_CHECKS"
+
+
+class StrictCheckError(AssertionError):
+    """A checker answered "Not yet" in strict mode: the notebook's solution is wrong."""
+
+
+def strict_mode() -> bool:
+    """True when ``COURSE_STRICT_CHECKS`` is set to 1 (read on every call, so tests can flip it)."""
+    return os.environ.get(STRICT_ENV, "").strip() == "1"
 
 
 @dataclass(frozen=True)
@@ -68,7 +87,11 @@ def describe(value: Any) -> str:
 
 
 def checker(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
-    """Decorate a checker: set its display name and turn any exception into a hint."""
+    """Decorate a checker: set its display name and turn any exception into a hint.
+
+    In strict mode (:func:`strict_mode`) a failed check raises :class:`StrictCheckError`
+    with the hint instead of returning it.
+    """
 
     def wrap(function: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
         @functools.wraps(function)
@@ -82,7 +105,10 @@ def checker(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., C
                 )
             if not isinstance(result, CheckResult):
                 result = fail("the checker could not reach a verdict (internal); tell us.")
-            return CheckResult(result.passed, result.message, name)
+            result = CheckResult(result.passed, result.message, name)
+            if not result.passed and strict_mode():
+                raise StrictCheckError(f"{STRICT_ENV}=1 and the check failed: {result}")
+            return result
 
         return safe
 
