@@ -43,3 +43,8 @@ def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         return importlib.import_module(f"course_utils.{name}")
     raise AttributeError(f"module 'course_utils' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # What `cu.<Tab>` offers in a fresh kernel: the submodules too, before any is imported.
+    return sorted(set(globals()) | _SUBMODULES)

@@ -17,15 +17,27 @@ from typing import Any
 _MODULES = ("projection", "scatter", "training", "toy")
 
 
-def __getattr__(name: str) -> Any:
-    # Look the name up in the submodules on first use (keeps `import course_utils` light).
+def _submodules():
+    """The figure modules that exist, imported (on first attribute use or `<Tab>`)."""
     for module_name in _MODULES:
         try:
-            module = importlib.import_module(f"course_utils.plots.{module_name}")
+            yield importlib.import_module(f"course_utils.plots.{module_name}")
         except ModuleNotFoundError as error:
-            if error.name == f"course_utils.plots.{module_name}":
-                continue
-            raise
+            if error.name != f"course_utils.plots.{module_name}":
+                raise
+
+
+def __getattr__(name: str) -> Any:
+    # Look the name up in the submodules on first use (keeps `import course_utils` light).
+    for module in _submodules():
         if name in getattr(module, "__all__", ()):
             return getattr(module, name)
     raise AttributeError(f"module 'course_utils.plots' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # What `cu.plots.<Tab>` offers: every re-exported figure function.
+    names = set(globals())
+    for module in _submodules():
+        names.update(getattr(module, "__all__", ()))
+    return sorted(names)

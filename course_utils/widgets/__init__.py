@@ -29,3 +29,8 @@ def __getattr__(name: str) -> Any:
     if name in _FACTORIES:
         return getattr(importlib.import_module(_FACTORIES[name]), name)
     raise AttributeError(f"module 'course_utils.widgets' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # What `cu.widgets.<Tab>` offers before any factory has been imported.
+    return sorted(set(globals()) | set(_FACTORIES))
