@@ -39,14 +39,16 @@ RERUN_BUDGET_S = 10
 BUDGET_ERROR = "RerunBudgetReached"
 
 #: Run once in the kernel before the re-run pass: a SIGALRM handler that stops the running cell
-#: with a BaseException (so library code catching Exception cannot swallow it), armed by IPython's
-#: pre_run_cell event and disarmed by post_run_cell. Outside a cell an alarm does nothing.
+#: as the stop button does, with a KeyboardInterrupt (library code catching Exception cannot
+#: swallow it; IPython's event callbacks catch it instead of dying), armed by IPython's
+#: pre_run_cell event and disarmed first thing in post_execute (before matplotlib draws the
+#: cell's figures) and again in post_run_cell. Outside a cell an alarm does nothing.
 _BUDGET_SETUP = textwrap.dedent(f"""
     def _course_rerun_budget(seconds):
         import signal
         from IPython import get_ipython
 
-        class {BUDGET_ERROR}(BaseException):
+        class {BUDGET_ERROR}(KeyboardInterrupt):
             pass
 
         running = [False]
@@ -67,6 +69,7 @@ _BUDGET_SETUP = textwrap.dedent(f"""
         signal.signal(signal.SIGALRM, alarm)
         events = get_ipython().events
         events.register("pre_run_cell", arm)
+        events.callbacks["post_execute"].insert(0, lambda: disarm(None))
         events.register("post_run_cell", disarm)
 
     _course_rerun_budget({{budget}})
