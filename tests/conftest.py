@@ -169,13 +169,15 @@ def pytest_unconfigure(config):
 _HEAVY_PROGRAMS = ("python", "jupyter", "chrom", "node", "playwright")
 
 
-def _is_heavy(argv) -> bool:
-    if isinstance(argv, (str, bytes, os.PathLike)):
-        program = os.fsdecode(argv).split()[0] if str(argv).strip() else ""
+def _is_heavy(args) -> bool:
+    """Does this command (a Popen ``args``) start Python, Jupyter or a browser?"""
+    if isinstance(args, (str, bytes, os.PathLike)):
+        words = os.fsdecode(args).split()
     else:
-        program = os.fsdecode(list(argv)[0]) if argv else ""
+        words = [os.fsdecode(word) for word in args]
+    program = words[0] if words else ""
     name = Path(program).name.lower()
-    return program == sys.executable or any(h in name for h in _HEAVY_PROGRAMS)
+    return program == sys.executable or any(heavy in name for heavy in _HEAVY_PROGRAMS)
 
 
 @pytest.fixture(autouse=True)
