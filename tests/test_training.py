@@ -125,6 +125,7 @@ def test_offline_hub_restores_the_environment(monkeypatch):
 
 
 # ------------------------------------------------------------------ training
+@pytest.mark.slow  # trains a model (seconds on 2 idle cores)
 def test_tiny_run_records_losses_and_snapshots(fresh_model, triplets, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the trainer must not leave files in the working folder
     monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
@@ -166,6 +167,7 @@ def test_same_seed_same_run(model, triplets):
     assert other.losses != runs[0].losses
 
 
+@pytest.mark.slow  # trains a model (seconds on 2 idle cores)
 def test_batch_is_capped_by_the_number_of_triplets(fresh_model, triplets):
     result = training.train_triplets(triplets.head(3), fresh_model,
                                      config=TrainingConfig(max_steps=1, batch_size=16,
@@ -173,6 +175,7 @@ def test_batch_is_capped_by_the_number_of_triplets(fresh_model, triplets):
     assert result.config.batch_size == 3
 
 
+@pytest.mark.slow  # trains a model (seconds on 2 idle cores)
 def test_print_progress_is_compact(fresh_model, triplets, capsys):
     config = TrainingConfig(max_steps=2, batch_size=4, snapshot_every=1, progress="print")
     training.train_triplets(triplets, fresh_model, config=config, eval_texts=["a", "b"])
