@@ -35,7 +35,7 @@ CELL_TIMEOUT_S = 1200
 STARTUP_TIMEOUT_S = 120
 NOTEBOOK_TIMEOUT_S = 3600  # pytest-timeout for one notebook (the default is 600 s)
 #: Seconds each cell may run in the re-run pass before it is stopped (see the module docstring).
-RERUN_BUDGET_S = 10
+RERUN_BUDGET_S: float | None = 10
 BUDGET_ERROR = "RerunBudgetReached"
 
 #: Run once in the kernel before the re-run pass: a SIGALRM handler that stops the running cell
@@ -93,7 +93,7 @@ def describe_failure(pass_number: int, index: int, cell, error: BaseException) -
 
 
 def run_then_rerun(notebook: nbformat.NotebookNode, *, timeout: int = CELL_TIMEOUT_S,
-                   budget: float = RERUN_BUDGET_S) -> tuple[list[str], list[int]]:
+                   budget: float | None = RERUN_BUDGET_S) -> tuple[list[str], list[int]]:
     """Execute all code cells, then re-run each (at most ``budget`` s) in the same kernel.
 
     Returns (failures (at most one), the indices of the cells stopped at the budget). The
@@ -124,11 +124,12 @@ def run_then_rerun(notebook: nbformat.NotebookNode, *, timeout: int = CELL_TIMEO
             except Exception as error:  # CellExecutionError, timeout, dead kernel ...
                 return [describe_failure(1, index, cell, error)], stopped
         first_outputs = {index: cell.outputs for index, cell in code_cells}
-        budget_cell = nbformat.v4.new_code_cell(_BUDGET_SETUP.replace("{budget}",
-                                                                      repr(float(budget))))
-        notebook.cells.append(budget_cell)  # nbclient writes a cell back by its position
-        client.execute_cell(budget_cell, len(notebook.cells) - 1)
-        notebook.cells.pop()
+        if budget is not None:  # None: re-run every cell to its end
+            budget_cell = nbformat.v4.new_code_cell(
+                _BUDGET_SETUP.replace("{budget}", repr(float(budget))))
+            notebook.cells.append(budget_cell)  # nbclient writes a cell back by its position
+            client.execute_cell(budget_cell, len(notebook.cells) - 1)
+            notebook.cells.pop()
         for index, cell in code_cells:
             try:
                 client.execute_cell(cell, index)
