@@ -12,7 +12,9 @@ The rules key on two cell tags, so they apply unchanged to any new notebook that
    never in plain sight in ``notebooks/``;
 2. the checker cell after an exercise is a slide *fragment*: presenting, the verdict appears
    only when the presenter advances, after the room has answered;
-3. the notebook carries its slide style (font sizes for a projector, no prompts or active-cell
+3. a cell marked ``"-"`` (continue the slide) loses its slide type: jupyterlab-slideshow knows
+   only the other types (and none) and hides a ``"-"`` cell while presenting;
+4. the notebook carries its slide style (font sizes for a projector, no prompts or active-cell
    bars) as ``@deathbeds/jupyterlab-fonts`` metadata, which jupyterlab-slideshow applies
    while presenting, with no file beside the notebook and nothing to load.
 
@@ -110,8 +112,13 @@ def apply_teaching_metadata(notebook: nbformat.NotebookNode) -> nbformat.Noteboo
             cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
             cell.metadata.setdefault("slideshow", {})["slide_type"] = "skip"
         cells.append(cell)
+    for cell in cells:
+        if slide_type(cell) == "-":
+            del cell.metadata["slideshow"]["slide_type"]
+            if not cell.metadata["slideshow"]:
+                del cell.metadata["slideshow"]
     for index in checker_indices(cells):
-        if slide_type(cells[index]) in (None, "-"):
+        if slide_type(cells[index]) is None:
             cells[index].metadata.setdefault("slideshow", {})["slide_type"] = "fragment"
     notebook.cells = cells
     style = notebook.metadata.setdefault(STYLE_KEY, {}).setdefault("styles", {})
