@@ -251,8 +251,8 @@ def test_every_cell_has_slide_metadata(path):
         f"{where(i, cell)}: {slide_type(cell)!r}" for i, cell in enumerate(read(path).cells)
         if slide_type(cell) not in SLIDE_TYPES
     ]
-    assert not missing, f"set metadata.slideshow.slide_type to one of {sorted(map(str, SLIDE_TYPES))}: " \
-        f"{missing}"
+    assert not missing, f"set metadata.slideshow.slide_type to one of " \
+        f"{sorted(map(str, SLIDE_TYPES))}: {missing}"
 
 
 def checked_references() -> set[tuple[str, str]]:
