@@ -44,7 +44,7 @@ CHROMIUM_ARGS = [
 UMAP_MARKERS = ("project_2d", "umap")
 WIDGET_MARKERS = ("contrast_explorer",)
 SERVER_START_S = 90
-RUN_ALL_S = 420
+RUN_ALL_S = 900  # a loaded 2-core CI machine runs notebook 05 in several minutes
 WIDGET_UPDATE_S = 60
 
 
@@ -371,6 +371,13 @@ SPOILERS = ("✔ Correct", "VBox(", "HBox(", "Error displaying widget")
 MAX_DECK_STEPS = 120
 #: The figure that must fit the projector: notebook 05 §4 (before/after grid).
 FIT_MARKER = "before_after_grid("
+#: Smallest rendered font sizes (px) of prose and code on the slides on screen.
+FONT_SIZES_JS = """() => {
+  const size = sel => Math.min(...Array.from(document.querySelectorAll(sel))
+    .filter(n => n.getBoundingClientRect().height > 0)
+    .map(n => parseFloat(getComputedStyle(n).fontSize)));
+  return {prose: size('.jp-RenderedMarkdown p'), code: size('.jp-InputArea-editor .cm-line')};
+}"""
 
 
 def start_deck(page) -> None:
@@ -420,6 +427,7 @@ def present_notebook(sync_api, notebook: Path, workdir: Path) -> dict:
         assert not errors_in(state), "cells raised:\n" + "\n".join(errors_in(state))
         widget_sources = {c["source"] for c in state["cells"]
                           if any(WIDGET_MIME in o.get("data", {}) for o in c["outputs"])}
+        page.screenshot(path=str(workdir / f"{notebook.stem[:2]}-lab.png"))
         start_deck(page)
         first = [c for c in page.evaluate(DECK_CELLS_JS) if c["shown"]]
         page.screenshot(path=str(workdir / f"{notebook.stem[:2]}-slide-00.png"))
@@ -445,6 +453,11 @@ def present_notebook(sync_api, notebook: Path, workdir: Path) -> dict:
                 if FIT_MARKER in cell["source"] and cell["images"]:
                     seen["fit"].append(cell["images"][0])
                     page.screenshot(path=str(workdir / f"{notebook.stem[:2]}-fit.png"))
+            fonts = page.evaluate(FONT_SIZES_JS)
+            for kind, smallest in (("prose", 18), ("code", 16)):
+                if fonts[kind] < smallest:  # Infinity when the slide has none
+                    seen["problems"].append(f"slide {step}: {kind} is {fonts[kind]} px "
+                                            f"(< {smallest} px)")
             active = page.evaluate(ACTIVE_JS)
             page.evaluate(NEXT_JS)
             page.wait_for_timeout(600)
