@@ -1,7 +1,7 @@
 # Short commands for "Why P, not Q?". Each target installs what it needs first.
 #   make course   set up (if needed) and run every notebook headless -> build/
 #   make test     set up (if needed) and run the whole test suite
-#   make lab      open JupyterLab on the notebooks
+#   make lab      open JupyterLab on your student copies (build/student/, no solutions)
 # Run `make help` for the rest.
 
 PYTHON ?= python3
@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data course test lab student bench lint browser-deps clean
+.PHONY: help setup data course test lab instructor student bench lint browser-deps clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -30,7 +30,7 @@ data: $(STAMP)  ## fetch the VADER files for notebook 06 into .cache/ (once, onl
 course: $(STAMP) data  ## run every notebook in order; executed copies, HTML, timings in build/
 	$(PY) -m course_utils.notebook_tools course
 
-student: $(STAMP)  ## write student copies (solution cells removed) to build/student/
+student: $(STAMP)  ## write student copies (no solutions) to build/student/; keeps edited ones
 	$(PY) -m course_utils.notebook_tools student
 
 browser-deps:  ## install Debian's chromium for the browser test (needs root; else the test skips)
@@ -50,7 +50,10 @@ test-fast: $(STAMP)  ## unit tests only: no notebooks, kernels or subprocesses (
 lint: $(STAMP)  ## ruff
 	$(PY) -m ruff check course_utils tests benchmarks assets/data
 
-lab: $(STAMP)  ## open JupyterLab on the notebooks
+lab: student  ## open JupyterLab on the student copies in build/student/ (your work stays)
+	$(VENV)/bin/jupyter lab build/student/
+
+instructor: $(STAMP)  ## open JupyterLab on notebooks/ (solutions collapsed, for teaching)
 	$(VENV)/bin/jupyter lab notebooks/
 
 bench: $(STAMP) data  ## measure runtime, memory, training efficiency; rewrites docs/benchmarks.md

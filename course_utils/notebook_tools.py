@@ -7,13 +7,20 @@
 * ``python -m course_utils.notebook_tools course`` executes every notebook in order and writes
   executed copies, HTML and a timing summary into ``build/``; ``... student`` writes student
   copies into ``build/student/``.
+
+Student copies are where learners work (``make lab`` opens them), so ``student`` never
+overwrites a learner's edits: it remembers the hash of every copy it wrote
+(``build/student/.written.json``); a copy whose file no longer has that hash was edited and is
+kept as it is, with a line saying so (delete or rename it to get a fresh copy). Unedited copies
+are refreshed when the course notebook changed.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -21,9 +28,10 @@ from pathlib import Path
 import nbformat
 
 from course_utils.paths import REPO_ROOT, build_dir
+from course_utils.slides import SOLUTION_TAG
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
-SOLUTION_TAG = "solution"
+WRITTEN_MANIFEST = ".written.json"
 
 
 def course_notebooks(folder: Path = NOTEBOOK_DIR) -> list[Path]:
@@ -105,21 +113,53 @@ def run_course(out_dir: Path | None = None, *, html: bool = True) -> int:
     return 1 if failures else 0
 
 
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def make_student_copies(out_dir: Path | None = None) -> list[Path]:
-    """Write student copies (solutions removed) of every notebook into build/student/."""
+    """Write student copies (solutions removed) of every notebook into ``<out>/student/``.
+
+    A copy a learner has edited (its hash differs from the one recorded when it was written)
+    is kept, never overwritten. Returns the paths written now.
+    """
     out_dir = (out_dir or build_dir()) / "student"
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    manifest_path = out_dir / WRITTEN_MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    written, kept = [], []
     for path in course_notebooks():
-        copy = student_copy(nbformat.read(path, as_version=4))
         target = out_dir / path.name
-        nbformat.write(copy, target)
+        if target.exists() and manifest.get(path.name) != file_hash(target):
+            kept.append(target)  # edited by a learner (or written by someone else): keep it
+            continue
+        nbformat.write(student_copy(nbformat.read(path, as_version=4)), target)
+        manifest[path.name] = file_hash(target)
         written.append(target)
-    slide_style = NOTEBOOK_DIR / "rise.css"  # slide mode looks the same from the copies
-    if slide_style.exists():
-        shutil.copyfile(slide_style, out_dir / slide_style.name)
+    manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
     print(f"Wrote {len(written)} student notebook(s) to {out_dir}/")
+    for target in kept:
+        print(f"Kept {target.name}: it has your edits. For a fresh copy, rename or delete it "
+              "and run `make student` again.")
     return written
+
+
+def writable_folder_error(folder: Path) -> str | None:
+    """Why ``folder`` cannot take the build outputs, in one line; None if it can."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing == folder and not folder.is_dir():
+        return f"--out {folder} is a file, not a folder: give a folder (it is created if needed)."
+    if existing != folder and not existing.is_dir():
+        return f"--out {folder}: {existing} is a file, so the folder cannot be created there."
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return (f"--out {folder}: no permission to write in {existing}; choose a folder you "
+                "own, e.g. --out ~/course-build.")
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["course", "student"])
     parser.add_argument("--out", type=Path, default=None, help="output folder (default build/)")
     args = parser.parse_args(argv)
+    args.out = args.out.expanduser() if args.out else None
+    problem = writable_folder_error(args.out) if args.out else None
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if args.command == "course":
         return run_course(args.out)
     make_student_copies(args.out)

@@ -25,7 +25,8 @@ from course_utils.paths import REPO_ROOT
 
 NOTEBOOKS = course_notebooks()
 IDS = [path.name for path in NOTEBOOKS]
-SLIDE_TYPES = {"slide", "subslide", "fragment", "skip", "notes", "-"}
+# None continues the current slide ("-" in nbconvert; jupyterlab-slideshow hides "-" cells).
+SLIDE_TYPES = {"slide", "subslide", "fragment", "skip", "notes", None}
 SETUP_LINES = ("import course_utils as cu", "cu.setup(")
 EXERCISE_HEADING = re.compile(r"^###\s+Exercise\b", re.MULTILINE)
 
@@ -250,8 +251,8 @@ def test_every_cell_has_slide_metadata(path):
         f"{where(i, cell)}: {slide_type(cell)!r}" for i, cell in enumerate(read(path).cells)
         if slide_type(cell) not in SLIDE_TYPES
     ]
-    assert not missing, f"set metadata.slideshow.slide_type to one of {sorted(SLIDE_TYPES)}: " \
-        f"{missing}"
+    assert not missing, f"set metadata.slideshow.slide_type to one of " \
+        f"{sorted(map(str, SLIDE_TYPES))}: {missing}"
 
 
 def checked_references() -> set[tuple[str, str]]:

@@ -1,0 +1,112 @@
+"""A search box (notebook 05): type a sentence, see its nearest course sentences per model.
+
+:func:`neighbour_search` puts the k nearest sentences under each model side by side, so a
+learner can *feel* what fine-tuning changed: under the pretrained model the neighbours of
+"The room was filthy" share its topic (hotels, both opinions); under the fine-tuned one they
+share its opinion (negative, any topic).
+
+Like the other explorers it returns the widget box; ``box.search(text)`` runs a query from code
+and ``box.state`` holds what is shown::
+
+    box = neighbour_search(texts, {"pretrained": base, "fine-tuned": tuned}, labels=frame)
+    box.search("The room was filthy.")
+    box.state["results"]["fine-tuned"][0]   # {'row': 17, 'cosine': 0.71, 'text': ..., ...}
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from course_utils.embedding import encode
+
+__all__ = ["nearest_rows", "neighbour_search"]
+
+PROMPT = "Type a sentence (e.g. a review of your own) and press Enter."
+
+
+def nearest_rows(query: np.ndarray, corpus: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """(row, cosine) of the ``k`` rows of unit-length ``corpus`` (n, dim) closest to ``query``."""
+    scores = corpus @ query
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [(int(row), float(scores[row])) for row in order]
+
+
+def neighbour_search(texts: Sequence[str], models: Mapping[str, Any], *,
+                     labels: pd.DataFrame | None = None, k: int = 5, query: str = ""):
+    """A text box and, per model in ``models`` (name -> SentenceTransformer), the ``k`` nearest
+    of ``texts`` to what was typed, side by side.
+
+    ``labels`` (optional): a DataFrame with one row per text (e.g. ``frame[["topic",
+    "sentiment"]]``), shown next to each neighbour. The texts are embedded once per model
+    (cached on disk); each query is embedded without the cache.
+    """
+    import ipywidgets as widgets
+
+    texts = [str(t) for t in texts]
+    if not models:
+        raise ValueError("models must name at least one model, e.g. {'pretrained': model}.")
+    if not isinstance(k, int) or not 1 <= k <= len(texts):
+        raise ValueError(f"k must be a whole number from 1 to {len(texts)}, got {k!r}.")
+    if labels is not None and len(labels) != len(texts):
+        raise ValueError(f"labels has {len(labels)} rows for {len(texts)} texts; they must "
+                         "match one to one.")
+    label_rows = None if labels is None else labels.reset_index(drop=True)
+    corpora = {name: encode(texts, model) for name, model in models.items()}
+
+    box_input = widgets.Text(value=query, placeholder=PROMPT, description="sentence",
+                             continuous_update=False, layout=widgets.Layout(width="95%"))
+    output = widgets.HTML()
+    box = widgets.VBox([box_input, output])
+    box.text_control, box.state = box_input, {}
+
+    def update(_change: Any = None) -> None:
+        text = box_input.value.strip()
+        box.state.clear()
+        box.state.update({"query": text, "results": {}})
+        if not text:
+            output.value = f"<i>{html.escape(PROMPT)}</i>"
+            return
+        for name, model in models.items():
+            vector = encode([text], model, cache=False)[0]
+            hits = []
+            for row, cosine in nearest_rows(vector, corpora[name], k):
+                hit = {"row": row, "cosine": cosine, "text": texts[row]}
+                if label_rows is not None:
+                    hit.update({str(c): label_rows.iloc[row][c] for c in label_rows.columns})
+                hits.append(hit)
+            box.state["results"][name] = hits
+        output.value = _results_html(box.state["results"])
+
+    def search(text: str) -> dict:
+        """Run a query as if typed; returns ``box.state``."""
+        box_input.value = text
+        if box.state.get("query") != text.strip():
+            update()
+        return box.state
+
+    box.search = search
+    box_input.observe(update, names="value")
+    update()
+    return box
+
+
+def _results_html(results: dict[str, list[dict]]) -> str:
+    columns = []
+    for name, hits in results.items():
+        rows = []
+        for rank, hit in enumerate(hits, start=1):
+            extra = [f"{v}" for key, v in hit.items() if key not in ("row", "cosine", "text")]
+            tag = f' <span style="color:#666">[{html.escape("/".join(extra))}]</span>' if extra \
+                else ""
+            rows.append(f"<tr><td>{rank}</td><td>{hit['cosine']:.2f}</td>"
+                        f"<td>{html.escape(hit['text'])}{tag}</td></tr>")
+        columns.append(
+            f'<div style="flex:1;min-width:300px"><b>{html.escape(name)}</b>'
+            f"<table><tr><th>#</th><th>cosine</th><th>sentence</th></tr>{''.join(rows)}</table>"
+            "</div>")
+    return f'<div style="display:flex;gap:1.5em;flex-wrap:wrap">{"".join(columns)}</div>'
