@@ -54,6 +54,9 @@ browser-deps:  ## install Debian's chromium for the browser test (needs root; el
 test: $(STAMP) data browser-deps  ## run the whole test suite (unit tests, notebooks, browser)
 	$(PY) -m pytest
 
+test-pythons:  ## fresh venv + fast tests + notebooks 02, 05 on each supported Python found (~1 h)
+	$(PYTHON) tests/run_pythons.py
+
 lint: $(STAMP)  ## ruff
 	$(PY) -m ruff check course_utils tests benchmarks assets/data
 
