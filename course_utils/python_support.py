@@ -48,6 +48,13 @@ def spec_from_pyproject(path: Path) -> str:
     return match.group(1)
 
 
+def how_to_get_one(minors: range) -> str:
+    """Where to get a supported Python, and how to point ``make setup`` at it."""
+    newest = f"3.{minors[-1]}"
+    return (f"Install one (python.org, `brew install python@{newest}`, `pyenv install {newest}` "
+            f"or `apt install python{newest}-venv`), then run `make setup PYTHON=python{newest}`.")
+
+
 def verdict(version: tuple[int, ...], spec: str) -> tuple[bool, str]:
     """Whether a Python ``version`` (``sys.version_info``-like) is supported, and one line
     that says so; when it is not, the line names the versions that work and how to get one."""
@@ -55,12 +62,8 @@ def verdict(version: tuple[int, ...], spec: str) -> tuple[bool, str]:
     here = ".".join(map(str, version[:3]))
     if version[0] == 3 and version[1] in minors:
         return True, f"Python {here} (supported: {describe(minors)})"
-    newest = f"3.{minors[-1]}"
-    return False, (
-        f"Python {here} is not supported: the course works on Python {describe(minors)}. "
-        f"Install one (python.org, `brew install python@{newest}`, `pyenv install {newest}` "
-        f"or `apt install python{newest}-venv`), then run `make setup PYTHON=python{newest}`."
-    )
+    return False, (f"Python {here} is not supported: the course works on Python "
+                   f"{describe(minors)}. {how_to_get_one(minors)}")
 
 
 def main(argv: list[str]) -> int:
