@@ -5,8 +5,8 @@ The exit status is 0 when everything passed, 1 otherwise.
 
 What it checks comes from the installed course package's metadata, i.e. from pyproject.toml,
 the one place versions are written: the Python version against ``requires-python``, and every
-``==`` pin (installed, the pinned version, its module present), with the exact ``pip`` command that
-fixes a mismatch. Then the torch build, the bundled model and the course dataset.
+``==`` pin (installed, the pinned version, its module present), with the exact ``pip`` command
+that fixes a mismatch. Then the torch build, the bundled model and the course dataset.
 """
 
 from __future__ import annotations
