@@ -6,7 +6,7 @@ has (``python3.X`` on PATH, or a pyenv install), in ``build/pythons/3.X/``:
 1. copy the project's files (git's tracked and untracked-but-not-ignored files: no .venv,
    no caches) and run ``make setup PYTHON=<that python>`` there: a fresh venv, the pinned
    packages, the VADER data and ``check_env``;
-2. the fast unit tests: ``pytest tests -m "not slow and not browser"``;
+2. the fast unit tests: ``pytest tests -m "not slow and not process"`` (what `make test-fast` runs);
 3. notebooks 02 (UMAP) and 05 (training), executed by nbval under the offline guard.
 
 It prints each step as it ends, then a table (Python, torch build, pass/fail and minutes per
@@ -29,7 +29,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "build" / "pythons"
-FAST_TESTS = ["tests", "-m", "not slow and not browser"]
+FAST_TESTS = ["tests", "-m", "not slow and not process"]  # = make test-fast
 NOTEBOOKS = ("02_*.ipynb", "05_*.ipynb")
 #: Generous per-step limits: a CUDA torch install copies several GB; the machine may be busy.
 STEP_TIMEOUT_S = {"setup": 3600, "fast tests": 3600, "notebooks 02+05": 3600}
