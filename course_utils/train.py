@@ -122,20 +122,12 @@ class Job:
 
 
 def _check_output(path: Path) -> Path:
-    path = path.expanduser()
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"--output {path} is a file; give the path of a new or empty folder.")
-    if path.is_dir() and any(path.iterdir()):
-        raise UsageError(
-            f"--output {path} already exists and is not empty. Choose a new folder (nothing "
-            "is overwritten), or delete the old one first."
-        )
-    parent = path.parent if not path.exists() else path
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise UsageError(f"--output {path} cannot be created: {parent} is not a folder.")
-    return path
+    from course_utils.safe_output import OutputFolderError, validate_writable
+
+    try:
+        return validate_writable(path)
+    except OutputFolderError as error:
+        raise UsageError(f"--output {error}") from None
 
 
 def _load_user_csv(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -219,7 +211,20 @@ def build_triplets(job: Job) -> pd.DataFrame:
 
 
 def run(job: Job) -> int:
-    """Train, save and report (the report and the saving happen on the main process only)."""
+    """Claim ``--output``, then train, save and report (on the main process only)."""
+    from course_utils import training
+    from course_utils.safe_output import OutputFolderError, claim
+
+    if not training.is_main_process():
+        return _train_save_report(job)
+    try:
+        with claim(job.output):
+            return _train_save_report(job)
+    except OutputFolderError as error:
+        raise UsageError(f"--output {error}") from None
+
+
+def _train_save_report(job: Job) -> int:
     from course_utils import training
     from course_utils.models import load_model
 
@@ -239,7 +244,10 @@ def run(job: Job) -> int:
     result = training.train_triplets(triplets, config=job.config)
     if not main:
         return 0
-    path = training.save_model(result.model, job.output)
+    try:
+        path = training.save_model(result.model, job.output)
+    except FileExistsError as error:  # another process filled the folder meanwhile
+        raise UsageError(f"--output {error}") from None
     after = training.embedding_report(result.model, job.train, job.test, text_col=job.text_col,
                              label_cols=label_cols, cache=False)
     from course_utils.evaluation import compare_reports
