@@ -423,3 +423,25 @@ def test_train_command_explains_bad_arguments(name, tmp_path, capsys):
     assert "Traceback" not in err
     assert re.search(says, err), f"{name}: expected the fix {says!r} in: {err}"
     assert not (tmp_path / "out").exists(), "nothing may be written when the arguments are bad"
+
+
+# ---- make clean keeps what needed the network ----------------------------------------------
+
+
+def test_make_clean_keeps_the_fetched_vader_files(tmp_path):
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    shutil.copy(Path(__file__).resolve().parent.parent / "Makefile", tmp_path / "Makefile")
+    for name in (".cache/vader/tweets_GroundTruth.txt", ".cache/embeddings/x.npy",
+                 ".cache/layouts/y.npy", "build/05.html", ".pytest_cache/z"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    done = subprocess.run(["make", "clean"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / ".cache/vader/tweets_GroundTruth.txt").exists(), "VADER needs the network"
+    for gone in (".cache/embeddings", ".cache/layouts", "build", ".pytest_cache"):
+        assert not (tmp_path / gone).exists(), gone
