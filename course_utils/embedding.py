@@ -70,13 +70,34 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms == 0, 1.0, norms)
 
 
+def read_cached_array(path: Path, n_rows: int, n_cols: int | None = None) -> np.ndarray | None:
+    """A float32 (n_rows, n_cols) array from a cache file, or None if it is anything else.
+
+    The header is checked before any data is read (a damaged header claiming a huge shape
+    must not allocate it), and *any* failure to read counts as a miss: a damaged cache costs
+    a recomputation, never a crash.
+    """
+    try:
+        with open(path, "rb") as file:
+            formats = np.lib.format
+            read_header = {(1, 0): formats.read_array_header_1_0,
+                           (2, 0): formats.read_array_header_2_0}[formats.read_magic(file)]
+            shape, fortran, dtype = read_header(file)
+            if (dtype != np.float32 or len(shape) != 2 or shape[0] != n_rows
+                    or (n_cols is not None and shape[1] != n_cols)):
+                return None
+            if os.fstat(file.fileno()).st_size - file.tell() != n_rows * shape[1] * 4:
+                return None
+            array = np.fromfile(file, dtype=dtype, count=n_rows * shape[1])
+        return array.reshape(shape, order="F" if fortran else "C")
+    except Exception:  # noqa: BLE001 - whatever is wrong with the file, recompute
+        return None
+
+
 def _read_entry(path: Path, n_rows: int) -> np.ndarray | None:
     """The cached array if it is intact (loads, right shape, finite, unit rows), else None."""
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError):
-        return None
-    if array.ndim != 2 or array.shape[0] != n_rows or array.dtype != np.float32:
+    array = read_cached_array(path, n_rows)
+    if array is None:
         return None
     if not np.isfinite(array).all():
         return None

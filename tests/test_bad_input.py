@@ -351,7 +351,18 @@ def test_unwritable_cache_from_the_environment_warns_too(model, sentences, tmp_p
         assert embedding.encode(sentences[:2], model).shape == (2, 384)
 
 
-@pytest.mark.parametrize("damage", ["garbage bytes", "truncated", "wrong shape", "pickle"])
+def huge_header(rows: int) -> bytes:
+    """An .npy header that claims ~40 GB of float32 and holds no data (a damaged entry)."""
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": "<f4", "fortran_order": False, "shape": (rows, 10**10)})
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("damage", ["garbage bytes", "truncated", "wrong shape", "pickle",
+                                    "huge shape in the header"])
 def test_a_damaged_cache_entry_is_recomputed_silently(damage, model, sentences, tmp_cache):
     good = embedding.encode(sentences, model)
     entry = next((tmp_cache / "embeddings").glob("*.npy"))
@@ -361,8 +372,10 @@ def test_a_damaged_cache_entry_is_recomputed_silently(damage, model, sentences, 
         entry.write_bytes(entry.read_bytes()[:-50])
     elif damage == "wrong shape":
         np.save(entry, np.ones((2, 384), dtype=np.float32))
-    else:  # an object array needs pickle to load: must be refused, not executed
+    elif damage == "pickle":  # an object array needs pickle to load: refused, not executed
         np.save(entry, np.array([{"x": 1}] * 4, dtype=object), allow_pickle=True)
+    else:
+        entry.write_bytes(huge_header(len(sentences)))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no warning either: the cache just heals
         again = embedding.encode(sentences, model)
@@ -377,8 +390,9 @@ def test_a_damaged_layout_cache_entry_is_recomputed(tmp_cache):
     good = projection.project_2d(points, n_epochs=50)
     entry = projection.layout_cache_path(points, n_epochs=50)
     assert entry.exists()
-    entry.write_bytes(b"\x93NUMPY garbage")
-    assert np.allclose(projection.project_2d(points, n_epochs=50), good)
+    for damage in (b"\x93NUMPY garbage", huge_header(30)):
+        entry.write_bytes(damage)
+        assert np.allclose(projection.project_2d(points, n_epochs=50), good)
 
 
 def test_unwritable_layout_cache_warns_with_the_fix(tmp_path, monkeypatch):
