@@ -50,6 +50,15 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
             f"{sorted({type(texts[i]).__name__ for i in bad})}. Convert them with str() or "
             "drop missing values first."
         )
+    from course_utils.data import invalid_text_positions
+
+    broken = invalid_text_positions(texts)
+    if broken:
+        raise ValueError(
+            f"texts {broken[:5]} contain characters that are not valid Unicode (e.g. a lone "
+            "surrogate such as '\\udc80', left by reading a file with the wrong encoding). "
+            "Read the file as UTF-8, or clean them: text.encode('utf-8', 'replace').decode()."
+        )
     return texts
 
 

@@ -64,6 +64,32 @@ def validate_writable(path: str | os.PathLike) -> Path:
     return path
 
 
+#: Folders the repository's .gitignore ignores at any depth: results may go there.
+IGNORED_RESULT_FOLDERS = ("outputs", "build")
+
+
+def validate_not_committable(path: str | os.PathLike) -> Path:
+    """Raise :class:`OutputFolderError` if ``path`` lies inside the course repository outside
+    a git-ignored results folder (``outputs/``, ``build/``): ``git add .`` would then commit
+    a ~90 MB model."""
+    from course_utils.paths import REPO_ROOT
+
+    path = Path(path).expanduser()
+    try:
+        inside = path.resolve().relative_to(REPO_ROOT.resolve())
+    except ValueError:
+        return path  # outside the repository
+    if not (REPO_ROOT / ".git").exists():
+        return path  # not a git checkout: nothing would be committed
+    if any(part in IGNORED_RESULT_FOLDERS for part in inside.parts):
+        return path
+    suggestion = Path("outputs") / path.name
+    raise OutputFolderError(
+        f"{path} is inside the course repository and not git-ignored, so the model (~90 MB) "
+        f"would end up in a commit. Use --output {suggestion} (git-ignored) or a folder "
+        "outside the repository.")
+
+
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -1,8 +1,8 @@
 """Fine-tune the course's model with triplet loss from the command line.
 
-    python -m course_utils.train --output my_model
+    python -m course_utils.train --output outputs/my_model
     python -m course_utils.train --data reviews.csv --text-col text --label-col sentiment \\
-        --group-col topic --output my_model --max-steps 60
+        --group-col topic --output outputs/my_model --max-steps 60
 
 It trains the bundled all-MiniLM-L6-v2 on triplets built from ``--label-col``. With
 ``--group-col`` each negative comes from the anchor's own group and each positive from another
@@ -122,10 +122,14 @@ class Job:
 
 
 def _check_output(path: Path) -> Path:
-    from course_utils.safe_output import OutputFolderError, validate_writable
+    from course_utils.safe_output import (
+        OutputFolderError,
+        validate_not_committable,
+        validate_writable,
+    )
 
     try:
-        return validate_writable(path)
+        return validate_writable(validate_not_committable(path))
     except OutputFolderError as error:
         raise UsageError(f"--output {error}") from None
 
@@ -200,6 +204,15 @@ def prepare_job(args: argparse.Namespace) -> Job:
 def build_triplets(job: Job) -> pd.DataFrame:
     from course_utils.triplets import make_triplets
 
+    if job.group_col:  # a group with one label has no same-group negative: say the CLI's fix
+        labels_per_group = job.train.groupby(job.group_col)[job.label_col].nunique()
+        single = sorted(map(str, labels_per_group.index[labels_per_group < 2]))
+        if single:
+            raise UsageError(
+                f"Cannot build triplets from the training rows: {job.group_col!r} group(s) "
+                f"{single[:5]} have a single {job.label_col!r} label, so their anchors have no "
+                f"negative in their own group. Leave out --group-col {job.group_col} "
+                "(negatives then come from any group), or drop those rows from the CSV.")
     try:
         return make_triplets(
             job.train, text_col=job.text_col, label_col=job.label_col, group_col=job.group_col,

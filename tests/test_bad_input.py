@@ -13,6 +13,7 @@ file covers the kinds of bad input across modules in one place.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import warnings
 from collections.abc import Callable
@@ -25,6 +26,8 @@ import pytest
 
 import course_utils as cu
 from course_utils import data, embedding, evaluation, models, notebook_setup
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -113,7 +116,12 @@ CASES: dict[str, Case] = {
         data.DataValidationError, r"Check the delimiter is a comma"),
     "csv that is binary, not UTF-8": Case(
         lambda c: data.read_csv(write(c, "binary.csv", b"\xff\xfe\x00\x81garbage\n\x9c")),
-        data.DataValidationError, r"Check the delimiter is a comma and text with commas"),
+        data.DataValidationError, r"Save it as UTF-8"),
+    "csv saved by Excel as Windows-1252": Case(
+        lambda c: data.read_csv(write(c, "excel.csv", "text,label\nok,a\ncafé bon,b\n"
+                                      .encode("cp1252"))),
+        data.DataValidationError,
+        r"byte 0xe9 on line 3.*Windows-1252.*Save it as UTF-8 \(Excel: 'CSV UTF-8'"),
     "csv that is empty": Case(
         lambda c: data.read_csv(write(c, "empty.csv", b"")),
         data.DataValidationError, r"needs a header row and data rows"),
@@ -138,6 +146,21 @@ CASES: dict[str, Case] = {
     "missing labels": Case(
         lambda c: data.validate_dataframe(frame(topic=["food", None, "film", "film", "x", "x"])),
         data.DataValidationError, r"Fill them in or drop those rows"),
+    "texts that are all numbers": Case(
+        lambda c: data.validate_dataframe(frame(text=[1, 2, 3, 4, 5, 6])),
+        data.DataValidationError, r"Name the column with the texts \(text_col / --text-col\)"),
+    "labels spelled two ways (a trailing space)": Case(
+        lambda c: data.validate_dataframe(frame(sentiment=["positive", "negative", "positive ",
+                                                           "negative", "positive", "negative"])),
+        data.DataValidationError, r"\['positive', 'positive '\].*str\.strip\(\)"),
+    "missing texts (NaN) in a DataFrame": Case(
+        lambda c: data.validate_dataframe(frame(text=["a", None, "b", "c", "d", "e"])),
+        data.DataValidationError, r"\(rows \[1\]\)\. Drop them: frame = frame\[frame\['text'\]"
+        r"\.fillna\(''\)"),
+    "empty texts in a CSV are reported by line number": Case(
+        lambda c: data.validate_dataframe(data.read_csv(write(
+            c, "gaps.csv", b"text,topic,sentiment\na,x,p\n,x,n\nb,y,p\n  ,y,n\n"))),
+        data.DataValidationError, r"line\(s\) \[3, 5\] of gaps\.csv\)\. Fill in the text"),
     "empty texts": Case(
         lambda c: data.validate_dataframe(frame(text=["a", "  ", "b", "c", "d", "e"])),
         data.DataValidationError, r"Drop them"),
@@ -154,6 +177,9 @@ CASES: dict[str, Case] = {
     "encode numbers and NaN": Case(
         lambda c: embedding.encode(["fine", 3, float("nan")], c.model, cache=False), TypeError,
         r"Convert them with str\(\) or drop missing values"),
+    "encode a text with a lone surrogate (a mis-decoded file)": Case(
+        lambda c: embedding.encode(["fine", "bad \udc80"], c.model, cache=False), ValueError,
+        r"texts \[1\] contain characters that are not valid Unicode.*Read the file as UTF-8"),
     "encode with a model name instead of a model": Case(
         lambda c: embedding.encode(["fine"], "all-MiniLM-L6-v2", cache=False), TypeError,
         r"Load it first: model = cu\.models\.load_model"),
@@ -408,7 +434,21 @@ def test_unwritable_layout_cache_warns_with_the_fix(tmp_path, monkeypatch):
 
 CLI_CASES = {
     "--data that does not exist": (["--data", "{tmp}/nope.csv"], r"Check the path"),
-    "--data that is not a CSV": (["--data", "{tmp}/binary.csv"], r"Check the delimiter"),
+    "--data that is not a CSV": (["--data", "{tmp}/binary.csv"], r"Save it as UTF-8"),
+    "--data saved as Windows-1252": (["--data", "{tmp}/excel.csv"], r"Save it as UTF-8"),
+    "--data whose text column is numbers": (
+        ["--data", "{tmp}/numbers.csv"], r"Name the column with the texts"),
+    "--data with an empty text": (
+        ["--data", "{tmp}/gaps.csv"], r"line\(s\) \[3\] of gaps\.csv\)\. Fill in the text"),
+    "--data with labels spelled two ways": (
+        ["--data", "{tmp}/spaces.csv"], r"differ only in spaces.*one spelling in the file"),
+    "--group-col where a group has one label": (
+        ["--data", "{tmp}/groups.csv", "--group-col", "topic"],
+        r"Leave out --group-col topic"),
+    "--output inside the repository": (
+        ["--output", "{repo}/assets/my_model"], r"Use --output outputs/my_model \(git-ignored\)"),
+    "--output in a folder that cannot be written": (
+        ["--output", "{unwritable}/my_model"], r"Choose a folder you can write to"),
     "--data without the label column": (
         ["--data", "{tmp}/no_label.csv"], r"rename yours or pass the right names"),
     "--label-col not in the course dataset": (
@@ -424,8 +464,25 @@ def test_train_command_explains_bad_arguments(name, tmp_path, capsys):
     (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00garbage\n")
     (tmp_path / "no_label.csv").write_text("text,topic\na b c,x\nd e f,y\n")
     (tmp_path / "a_file").write_text("not a folder")
+    (tmp_path / "excel.csv").write_bytes("text,sentiment\ncafé bon,positive\n".encode("cp1252"))
+    good = [f"fine text {i}" for i in range(12)]
+    labels = ["positive", "negative"] * 6
+    pd.DataFrame({"text": range(12), "sentiment": labels}).to_csv(tmp_path / "numbers.csv",
+                                                                  index=False)
+    pd.DataFrame({"text": ["a", "", *good[2:]], "sentiment": labels}).to_csv(
+        tmp_path / "gaps.csv", index=False)
+    pd.DataFrame({"text": good, "sentiment": ["positive "] + labels[1:]}).to_csv(
+        tmp_path / "spaces.csv", index=False)
+    pd.DataFrame({"text": [f"text {i}" for i in range(27)],
+                  "sentiment": labels * 2 + ["positive"] * 3,
+                  "topic": ["a"] * 12 + ["b"] * 12 + ["c"] * 3}).to_csv(
+        tmp_path / "groups.csv", index=False)
+    unwritable = Path("/sys") if os.geteuid() == 0 else tmp_path / "locked"
+    if unwritable != Path("/sys"):
+        unwritable.mkdir()
+        unwritable.chmod(0o500)
     args, says = CLI_CASES[name]
-    argv = [arg.format(tmp=tmp_path) for arg in args]
+    argv = [arg.format(tmp=tmp_path, repo=REPO, unwritable=unwritable) for arg in args]
     if "--output" not in argv:
         argv += ["--output", str(tmp_path / "out")]
     try:
@@ -436,7 +493,11 @@ def test_train_command_explains_bad_arguments(name, tmp_path, capsys):
     assert status == 2, err
     assert "Traceback" not in err
     assert re.search(says, err), f"{name}: expected the fix {says!r} in: {err}"
+    lines = [line for line in err.splitlines()
+             if line.strip() and not line.startswith(("usage:", " "))]  # argparse's usage
+    assert len(lines) == 1, f"{name}: one line (after argparse's usage), got: {err}"
     assert not (tmp_path / "out").exists(), "nothing may be written when the arguments are bad"
+    assert not (REPO / "assets" / "my_model").exists()
 
 
 # ---- make clean keeps what needed the network ----------------------------------------------

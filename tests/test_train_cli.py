@@ -88,7 +88,7 @@ def test_not_a_csv(tmp_path, capsys):
     path = tmp_path / "binary.csv"
     path.write_bytes(b"\xff\xfe\x00garbage\n")
     code, _, err = run_main(["--data", path, *BASE, "--output", tmp_path / "m"], capsys)
-    assert code == 2 and "Check the delimiter" in err and "Traceback" not in err
+    assert code == 2 and "Save it as UTF-8" in err and "Traceback" not in err
     code, _, err = run_main(["--data", tmp_path, *BASE, "--output", tmp_path / "m"], capsys)
     assert code == 2 and "is a folder" in err
 
