@@ -195,7 +195,16 @@ CASES: dict[str, Case] = {
     "unknown hub model while offline": Case(
         lambda c: (c.monkeypatch.setenv("HF_HUB_OFFLINE", "1"),
                    models.load_model("nobody/no-such-model")),
-        models.ModelNotFoundError, r"Use load_model\(\) for the default"),
+        models.ModelNotFoundError, r"[Uu]se load_model\(\) for the default"),
+    "a typo in a saved model's folder name": Case(
+        lambda c: ((c.tmp_path / "my_model").mkdir(), c.monkeypatch.chdir(c.tmp_path),
+                   models.load_model("my_modle")),
+        models.ModelNotFoundError, r"There is no folder 'my_modle'.*Did you mean \['my_model'\]"),
+    "a hub name with no network and no cu.setup()": Case(
+        lambda c: (c.monkeypatch.setenv("HF_HUB_OFFLINE", "0"),
+                   c.monkeypatch.setattr(models, "_hub_reachable", lambda: False),
+                   c.monkeypatch.chdir(c.tmp_path), models.load_model("nobody/no-such-model")),
+        models.ModelNotFoundError, r"the Hugging Face hub cannot be reached\. Check the spell"),
     # ---- embeddings and labels in the metrics -----------------------------------------------
     "metrics on empty lists": Case(
         lambda c: evaluation.knn_accuracy([], [], [], []), ValueError,
