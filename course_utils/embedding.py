@@ -33,6 +33,38 @@ class CacheWarning(UserWarning):
     """The embedding cache could not be used; results are computed without it."""
 
 
+class TextWarning(UserWarning):
+    """Some texts were not encoded as written: cut to the model's length, or empty."""
+
+
+def _warn_about_texts(texts: list[str], model: SentenceTransformer) -> None:
+    """Warn once per call when texts are empty or longer than the model reads (both change
+    the embeddings: an empty text still gets a unit vector, a long one loses its end)."""
+    empty = [i for i, text in enumerate(texts) if not text.strip()]
+    limit = getattr(model, "max_seq_length", None)
+    tokenizer = getattr(model, "tokenizer", None)
+    cut: list[int] = []
+    if isinstance(limit, int) and callable(tokenizer):
+        # A word-piece covers at least one character, so only texts this long can be too long.
+        candidates = [i for i, text in enumerate(texts) if len(text) + 2 > limit]
+        if candidates:
+            ids = tokenizer([texts[i] for i in candidates], add_special_tokens=True,
+                            truncation=False)["input_ids"]
+            cut = [i for i, row in zip(candidates, ids, strict=True) if len(row) > limit]
+    problems = []
+    if cut:
+        problems.append(
+            f"{len(cut)} text(s) are longer than the model's {limit} tokens and were cut to "
+            f"that length (e.g. item {cut[0]}); split long texts into sentences or paragraphs "
+            "if their end matters")
+    if empty:
+        problems.append(
+            f"{len(empty)} text(s) are empty or only spaces (e.g. item {empty[0]}) and still "
+            "got an embedding; drop them if they are missing data")
+    if problems:
+        warnings.warn("; ".join(problems) + ".", TextWarning, stacklevel=3)
+
+
 def _check_texts(texts: Sequence[str]) -> list[str]:
     if isinstance(texts, str):
         raise TypeError(
@@ -165,6 +197,7 @@ def encode(
         cached = _read_entry(entry, len(texts)) if entry.exists() else None
         if cached is not None:
             return cached
+    _warn_about_texts(texts, model)
     vectors = model.encode(
         texts,
         batch_size=batch_size,

@@ -529,3 +529,21 @@ def test_make_clean_keeps_the_fetched_vader_files(tmp_path):
     assert (tmp_path / ".cache/vader/tweets_GroundTruth.txt").exists(), "VADER needs the network"
     for gone in (".cache/embeddings", ".cache/layouts", "build", ".pytest_cache"):
         assert not (tmp_path / gone).exists(), gone
+
+
+# ---- texts the model does not read as written: said once, not silently --------------------
+
+
+def test_long_and_empty_texts_are_encoded_with_one_warning(model):
+    long_text = "a very long review " * 200  # ~800 tokens, the model reads 256
+    with pytest.warns(embedding.TextWarning) as caught:
+        vectors = embedding.encode(["fine", long_text, "   "], model, cache=False)
+    assert vectors.shape == (3, 384)
+    assert len(caught) == 1, [str(w.message) for w in caught]
+    message = str(caught[0].message)
+    assert "1 text(s) are longer than the model's 256 tokens and were cut" in message
+    assert "e.g. item 1" in message and "split long texts" in message
+    assert "1 text(s) are empty or only spaces (e.g. item 2)" in message
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # ordinary sentences: no warning
+        embedding.encode(["fine", "a short review"], model, cache=False)
