@@ -166,6 +166,10 @@ def test_tiny_run_saves_a_model_that_loads_offline(tiny_csv, tmp_path, capsys, m
     assert code == 0, err
     assert "held-out report" in stdout and "knn_accuracy" in stdout
     assert "same-kind negatives" in stdout
+    for phase in ("reading and checking", "building triplets from 16 rows ...",
+                  "held-out report before training ...", "saving to",
+                  "held-out report after training ..."):
+        assert phase in stdout, phase  # progress for every long phase
     assert "{'loss'" not in stdout + err  # no trainer log dictionaries
     _assert_loads_offline(out)
 
@@ -292,3 +296,19 @@ def test_a_run_killed_while_saving_leaves_no_model_and_the_next_run_succeeds(tin
     _assert_loads_offline(out)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [], \
         "the killed run's temporary folder and lock are cleaned up"
+
+
+def test_the_report_samples_large_data_deterministically_by_stratum():
+    frame = pd.DataFrame({"text": [f"t{i}" for i in range(1000)],
+                          "label": ["a"] * 900 + ["b"] * 100})
+    sample = cli.report_sample(frame, 100, ["label"], seed=0)
+    assert len(sample) == 100 and (sample["label"] == "b").sum() == 10
+    assert sample.equals(cli.report_sample(frame, 100, ["label"], seed=0))
+    assert cli.report_sample(frame, 5000, ["label"], seed=0) is frame
+
+
+def test_phase_prints_its_name_and_duration(capsys):
+    with cli.phase("building triplets from 3 rows"):
+        pass
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "building triplets from 3 rows ..." and out[1].startswith("  done in ")
