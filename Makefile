@@ -72,5 +72,6 @@ instructor: $(STAMP)  ## open JupyterLab on notebooks/ (solutions collapsed, for
 bench: $(STAMP) data  ## measure runtime, memory, training efficiency; rewrites docs/benchmarks.md
 	$(PY) -m benchmarks.run_all
 
-clean:  ## remove build outputs and caches (keeps .venv)
-	rm -rf build .cache .pytest_cache
+clean:  ## remove build outputs and caches (keeps .venv and the fetched VADER files in .cache/vader)
+	rm -rf build .pytest_cache
+	@if [ -d .cache ]; then find .cache -mindepth 1 -maxdepth 1 ! -name vader -exec rm -rf {} +; fi

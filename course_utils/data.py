@@ -51,7 +51,9 @@ def read_csv(path: str | os.PathLike) -> pd.DataFrame:
         raise DataValidationError(
             f"{path} is empty; it needs a header row and data rows."
         ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError:
+        raise DataValidationError(_not_utf8_message(path)) from None
+    except pd.errors.ParserError as error:
         raise DataValidationError(
             f"{path} could not be read as a UTF-8 CSV ({type(error).__name__}: "
             f"{str(error).strip()}). Check the delimiter is a comma and text with commas "
@@ -59,7 +61,62 @@ def read_csv(path: str | os.PathLike) -> pd.DataFrame:
         ) from None
     if frame.empty:
         raise DataValidationError(f"{path} has a header but no data rows.")
+    frame.attrs["source"] = str(path)  # validate_dataframe then reports CSV line numbers
     return frame
+
+
+def _not_utf8_message(path: Path) -> str:
+    """Say where the first non-UTF-8 byte is and how to re-save the file as UTF-8."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+        start = 0
+    except UnicodeDecodeError as error:
+        start = error.start
+    line = data[:start].count(b"\n") + 1
+    codec = "cp1252"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        kind, codec = "looks like UTF-16 (Excel's 'Unicode Text')", "utf-16"
+    elif b"\x00" in data[:4096]:
+        kind = "looks binary, not like a text file"
+    else:
+        kind = "looks like Windows-1252/Latin-1 (Excel's plain 'CSV')"
+    return (
+        f"{path} is not UTF-8 text (byte 0x{data[start:start + 1].hex()} on line {line}); it "
+        f"{kind}. Save it as UTF-8 (Excel: 'CSV UTF-8'; LibreOffice: character set UTF-8), or "
+        f"convert it: iconv -f {codec} -t utf-8 {path.name} > fixed.csv"
+    )
+
+
+def invalid_text_positions(values: Iterable[object]) -> list[int]:
+    """Positions of values that are not usable text: not a string, or not encodable as UTF-8
+    (a lone surrogate such as '\\udc80', left by a file decoded with the wrong codec)."""
+    bad = []
+    for position, value in enumerate(values):
+        if not isinstance(value, str):
+            bad.append(position)
+            continue
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            bad.append(position)
+    return bad
+
+
+def _rows(frame: pd.DataFrame, mask: pd.Series) -> str:
+    """'CSV line(s) [..]' for a frame read by :func:`read_csv`, else 'rows [..]' (index)."""
+    index = frame.index[mask.to_numpy()][:5]
+    if frame.attrs.get("source") and isinstance(frame.index, pd.RangeIndex):
+        return f"line(s) {[int(i) + 2 for i in index]} of {Path(frame.attrs['source']).name}"
+    return f"rows {list(index)}"
+
+
+def _near_duplicate_labels(labels: pd.Series) -> list[list[str]]:
+    """Groups of distinct labels that differ only in surrounding spaces or letter case."""
+    variants: dict[str, set[str]] = {}
+    for label in labels.dropna().astype(str).unique():
+        variants.setdefault(label.strip().casefold(), set()).add(label)
+    return [sorted(group) for group in variants.values() if len(group) > 1]
 
 
 def validate_dataframe(
@@ -73,9 +130,12 @@ def validate_dataframe(
 ) -> pd.DataFrame:
     """Check a DataFrame is usable for the course; return it unchanged, or raise with a fix.
 
-    Checks: it is a non-empty DataFrame; the text and label columns exist; no text is empty;
-    labels are not missing and (if ``allowed_labels`` is given) known; every label column has at
-    least ``min_classes`` classes; no text appears twice (unless ``allow_duplicates``).
+    Checks: it is a non-empty DataFrame; the text and label columns exist; no text is empty,
+    and every text is a string that can be encoded (no numbers, no lone surrogates); labels are
+    not missing, not spelled two ways (``"positive"`` / ``"positive "``) and (if
+    ``allowed_labels`` is given) known; every label column has at least ``min_classes``
+    classes; no text appears twice (unless ``allow_duplicates``). For a frame read by
+    :func:`read_csv` problems are reported by CSV line number, with a fix for the file.
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"Expected a pandas DataFrame, got {type(frame).__name__}.")
@@ -89,12 +149,27 @@ def validate_dataframe(
             "rename yours or pass the right names (e.g. text_col=..., label_cols=...)."
         )
     texts = frame[text_col]
+    in_file = bool(frame.attrs.get("source"))
     empty = texts.isna() | (texts.astype(str).str.strip() == "")
     if empty.any():
-        rows = list(frame.index[empty][:5])
+        fix = ("Fill in the text on those lines or delete them, and run again." if in_file else
+               f"Drop them: frame = frame[frame[{text_col!r}].fillna('').str.strip() != ''].")
         raise DataValidationError(
-            f"{int(empty.sum())} row(s) have an empty {text_col!r} (first rows: {rows}). "
-            "Drop them, e.g. frame = frame[frame[text_col].str.strip() != '']."
+            f"{int(empty.sum())} empty {text_col!r} value(s) ({_rows(frame, empty)}). {fix}"
+        )
+    if not pd.api.types.is_object_dtype(texts) and not pd.api.types.is_string_dtype(texts):
+        raise DataValidationError(
+            f"Column {text_col!r} holds {texts.dtype} values (e.g. {str(texts.iloc[0])!r}), not "
+            f"sentences. Name the column with the texts (text_col / --text-col); the columns "
+            f"are {list(frame.columns)}."
+        )
+    invalid = pd.Series(False, index=frame.index)
+    invalid.iloc[invalid_text_positions(texts)] = True
+    if invalid.any():
+        raise DataValidationError(
+            f"{int(invalid.sum())} {text_col!r} value(s) are not valid text "
+            f"({_rows(frame, invalid)}): numbers, or characters left by decoding a file with "
+            "the wrong encoding. Make every text a sentence saved as UTF-8, or drop those rows."
         )
     for col in label_cols:
         labels = frame[col]
@@ -112,6 +187,14 @@ def validate_dataframe(
                     f"Column {col!r} has unknown label(s) {unknown}; expected one of "
                     f"{sorted(known)}. Fix the spelling or map them first."
                 )
+        near = _near_duplicate_labels(labels)
+        if near:
+            raise DataValidationError(
+                f"Column {col!r} has labels that differ only in spaces or letter case: "
+                f"{near[:3]}; they would become separate classes. Make each label one spelling "
+                + ("in the file." if in_file else
+                   f"(e.g. frame[{col!r}] = frame[{col!r}].str.strip().str.lower()).")
+            )
         classes = labels.nunique()
         if classes < min_classes:
             raise DataValidationError(

@@ -33,6 +33,38 @@ class CacheWarning(UserWarning):
     """The embedding cache could not be used; results are computed without it."""
 
 
+class TextWarning(UserWarning):
+    """Some texts were not encoded as written: cut to the model's length, or empty."""
+
+
+def _warn_about_texts(texts: list[str], model: SentenceTransformer) -> None:
+    """Warn once per call when texts are empty or longer than the model reads (both change
+    the embeddings: an empty text still gets a unit vector, a long one loses its end)."""
+    empty = [i for i, text in enumerate(texts) if not text.strip()]
+    limit = getattr(model, "max_seq_length", None)
+    tokenizer = getattr(model, "tokenizer", None)
+    cut: list[int] = []
+    if isinstance(limit, int) and callable(tokenizer):
+        # A word-piece covers at least one character, so only texts this long can be too long.
+        candidates = [i for i, text in enumerate(texts) if len(text) + 2 > limit]
+        if candidates:
+            ids = tokenizer([texts[i] for i in candidates], add_special_tokens=True,
+                            truncation=False)["input_ids"]
+            cut = [i for i, row in zip(candidates, ids, strict=True) if len(row) > limit]
+    problems = []
+    if cut:
+        problems.append(
+            f"{len(cut)} text(s) are longer than the model's {limit} tokens and were cut to "
+            f"that length (e.g. item {cut[0]}); split long texts into sentences or paragraphs "
+            "if their end matters")
+    if empty:
+        problems.append(
+            f"{len(empty)} text(s) are empty or only spaces (e.g. item {empty[0]}) and still "
+            "got an embedding; drop them if they are missing data")
+    if problems:
+        warnings.warn("; ".join(problems) + ".", TextWarning, stacklevel=3)
+
+
 def _check_texts(texts: Sequence[str]) -> list[str]:
     if isinstance(texts, str):
         raise TypeError(
@@ -49,6 +81,15 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
             f"texts must all be strings; item(s) {bad[:5]} are "
             f"{sorted({type(texts[i]).__name__ for i in bad})}. Convert them with str() or "
             "drop missing values first."
+        )
+    from course_utils.data import invalid_text_positions
+
+    broken = invalid_text_positions(texts)
+    if broken:
+        raise ValueError(
+            f"texts {broken[:5]} contain characters that are not valid Unicode (e.g. a lone "
+            "surrogate such as '\\udc80', left by reading a file with the wrong encoding). "
+            "Read the file as UTF-8, or clean them: text.encode('utf-8', 'replace').decode()."
         )
     return texts
 
@@ -70,13 +111,34 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms == 0, 1.0, norms)
 
 
+def read_cached_array(path: Path, n_rows: int, n_cols: int | None = None) -> np.ndarray | None:
+    """A float32 (n_rows, n_cols) array from a cache file, or None if it is anything else.
+
+    The header is checked before any data is read (a damaged header claiming a huge shape
+    must not allocate it), and *any* failure to read counts as a miss: a damaged cache costs
+    a recomputation, never a crash.
+    """
+    try:
+        with open(path, "rb") as file:
+            formats = np.lib.format
+            read_header = {(1, 0): formats.read_array_header_1_0,
+                           (2, 0): formats.read_array_header_2_0}[formats.read_magic(file)]
+            shape, fortran, dtype = read_header(file)
+            if (dtype != np.float32 or len(shape) != 2 or shape[0] != n_rows
+                    or (n_cols is not None and shape[1] != n_cols)):
+                return None
+            if os.fstat(file.fileno()).st_size - file.tell() != n_rows * shape[1] * 4:
+                return None
+            array = np.fromfile(file, dtype=dtype, count=n_rows * shape[1])
+        return array.reshape(shape, order="F" if fortran else "C")
+    except Exception:  # noqa: BLE001 - whatever is wrong with the file, recompute
+        return None
+
+
 def _read_entry(path: Path, n_rows: int) -> np.ndarray | None:
     """The cached array if it is intact (loads, right shape, finite, unit rows), else None."""
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError):
-        return None
-    if array.ndim != 2 or array.shape[0] != n_rows or array.dtype != np.float32:
+    array = read_cached_array(path, n_rows)
+    if array is None:
         return None
     if not np.isfinite(array).all():
         return None
@@ -135,6 +197,7 @@ def encode(
         cached = _read_entry(entry, len(texts)) if entry.exists() else None
         if cached is not None:
             return cached
+    _warn_about_texts(texts, model)
     vectors = model.encode(
         texts,
         batch_size=batch_size,

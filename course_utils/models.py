@@ -69,7 +69,66 @@ def resolve_model_source(name_or_path: str | os.PathLike | None) -> str:
                 "`model.save(...)` or `python -m course_utils.train --output` wrote."
             )
         return str(path)
-    return str(name_or_path)
+    name = str(name_or_path)
+    if _looks_like_a_path(name) or not (_in_hub_cache(name) or not _hub_offline()
+                                        and _hub_reachable()):
+        raise ModelNotFoundError(_no_such_folder(path))
+    return name
+
+
+def _in_hub_cache(name: str) -> bool:
+    """Was the hub model ``name`` downloaded before (so it loads offline)?"""
+    from huggingface_hub import try_to_load_from_cache
+
+    repo = name if "/" in name else f"sentence-transformers/{name}"
+    try:
+        return isinstance(try_to_load_from_cache(repo, "config.json"), str)
+    except Exception:  # noqa: BLE001 - an invalid repo id is simply not cached
+        return False
+
+
+def _looks_like_a_path(name: str) -> bool:
+    """True for names that cannot be hub ids (``org/name`` or a bare legacy name)."""
+    return (Path(name).is_absolute() or name.startswith((".", "~")) or "\\" in name
+            or name.endswith("/") or name.count("/") > 1)
+
+
+def _hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("0", "false", "")
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Can the hub be reached at all? Checked once, quickly, instead of the library's ~70 s
+    of retries when there is no network and ``cu.setup()`` did not switch to offline mode."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    try:
+        with socket.create_connection((url.hostname, url.port or 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _no_such_folder(path: Path) -> str:
+    """'No folder ...' with the closest folder names beside it, and what to pass instead."""
+    import difflib
+
+    parent = path.parent if str(path.parent) else Path(".")
+    siblings = [p.name for p in parent.iterdir() if p.is_dir()] if parent.is_dir() else []
+    close = difflib.get_close_matches(path.name, siblings, n=3, cutoff=0.6)
+    mean = f" Did you mean {[str(parent / name) for name in close]}?" if close else ""
+    why = ("you are offline (HF_HUB_OFFLINE=1)" if _hub_offline()
+           else "the Hugging Face hub cannot be reached")
+    hub = "" if _looks_like_a_path(str(path)) else f", and it cannot be a hub model name: {why}"
+    return (
+        f"There is no folder {str(path)!r} (relative paths start at {Path.cwd()}){hub}."
+        f"{mean} Check the spelling, pass the folder that "
+        "`python -m course_utils.train --output` wrote, or use load_model() for the default."
+    )
 
 
 def load_model(name_or_path: str | os.PathLike | None = None, *, device: str = "cpu"
@@ -95,11 +154,10 @@ def load_model(name_or_path: str | os.PathLike | None = None, *, device: str = "
             model_kwargs={"use_safetensors": True},
         )
     except Exception as error:  # the library raises many kinds; translate them into one
-        offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "false", "False", "")
         hint = (
             "You are offline (HF_HUB_OFFLINE=1), so only the bundled model and local folders "
             "can load. Use load_model() for the default, or pass the path of a saved model."
-            if offline
+            if _hub_offline()
             else "Check the spelling, the network, and that the model is a "
             "sentence-transformers model with safetensors weights."
         )

@@ -1,8 +1,8 @@
 """Fine-tune the course's model with triplet loss from the command line.
 
-    python -m course_utils.train --output my_model
+    python -m course_utils.train --output outputs/my_model
     python -m course_utils.train --data reviews.csv --text-col text --label-col sentiment \\
-        --group-col topic --output my_model --max-steps 60
+        --group-col topic --output outputs/my_model --max-steps 60
 
 It trains the bundled all-MiniLM-L6-v2 on triplets built from ``--label-col``. With
 ``--group-col`` each negative comes from the anchor's own group and each positive from another
@@ -20,8 +20,11 @@ Bad arguments end with a one-paragraph message on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +33,31 @@ import pandas as pd
 from course_utils.training import TrainingConfig
 
 EXIT_BAD_ARGUMENTS = 2
+#: The held-out report encodes at most this many training rows (the kNN / probe reference) and
+#: test rows, a deterministic stratified sample: on a 50,000-row CSV encoding every row twice
+#: took most of a 7-minute run (docs/training.md, "Large CSV files").
+MAX_REPORT_TRAIN_ROWS = 4_000
+MAX_REPORT_TEST_ROWS = 2_000
+
+
+@contextlib.contextmanager
+def phase(name: str, *, show: bool = True) -> Iterator[None]:
+    """Print ``name ...`` before a long step and its duration after it (main process only)."""
+    start = time.perf_counter()
+    if show:
+        print(f"{name} ...", flush=True)
+    yield
+    if show:
+        print(f"  done in {time.perf_counter() - start:.1f} s", flush=True)
+
+
+def report_sample(frame: pd.DataFrame, limit: int, by: list[str], seed: int) -> pd.DataFrame:
+    """At most ``limit`` rows of ``frame``, stratified by the ``by`` columns, deterministic."""
+    if len(frame) <= limit:
+        return frame
+    share = limit / len(frame)
+    return (frame.groupby(by, group_keys=False, sort=True)
+            .sample(frac=share, random_state=seed).reset_index(drop=True))
 
 
 class UsageError(ValueError):
@@ -122,20 +150,16 @@ class Job:
 
 
 def _check_output(path: Path) -> Path:
-    path = path.expanduser()
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"--output {path} is a file; give the path of a new or empty folder.")
-    if path.is_dir() and any(path.iterdir()):
-        raise UsageError(
-            f"--output {path} already exists and is not empty. Choose a new folder (nothing "
-            "is overwritten), or delete the old one first."
-        )
-    parent = path.parent if not path.exists() else path
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise UsageError(f"--output {path} cannot be created: {parent} is not a folder.")
-    return path
+    from course_utils.safe_output import (
+        OutputFolderError,
+        validate_not_committable,
+        validate_writable,
+    )
+
+    try:
+        return validate_writable(validate_not_committable(path))
+    except OutputFolderError as error:
+        raise UsageError(f"--output {error}") from None
 
 
 def _load_user_csv(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -188,7 +212,10 @@ def prepare_job(args: argparse.Namespace) -> Job:
         train, test = load_course_data("train"), load_course_data("test")
         source = "course dataset (train split; evaluated on its test split)"
     else:
-        train, test = _load_user_csv(args)
+        from course_utils.training import is_main_process
+
+        with phase(f"reading and checking {args.data}", show=is_main_process()):
+            train, test = _load_user_csv(args)
         source = f"{args.data} ({len(train)} rows to train, {len(test)} held out)"
     if args.group_col is not None and args.group_col == args.label_col:
         raise UsageError("--group-col must differ from --label-col (e.g. --group-col topic).")
@@ -208,6 +235,15 @@ def prepare_job(args: argparse.Namespace) -> Job:
 def build_triplets(job: Job) -> pd.DataFrame:
     from course_utils.triplets import make_triplets
 
+    if job.group_col:  # a group with one label has no same-group negative: say the CLI's fix
+        labels_per_group = job.train.groupby(job.group_col)[job.label_col].nunique()
+        single = sorted(map(str, labels_per_group.index[labels_per_group < 2]))
+        if single:
+            raise UsageError(
+                f"Cannot build triplets from the training rows: {job.group_col!r} group(s) "
+                f"{single[:5]} have a single {job.label_col!r} label, so their anchors have no "
+                f"negative in their own group. Leave out --group-col {job.group_col} "
+                "(negatives then come from any group), or drop those rows from the CSV.")
     try:
         return make_triplets(
             job.train, text_col=job.text_col, label_col=job.label_col, group_col=job.group_col,
@@ -219,29 +255,56 @@ def build_triplets(job: Job) -> pd.DataFrame:
 
 
 def run(job: Job) -> int:
-    """Train, save and report (the report and the saving happen on the main process only)."""
+    """Claim ``--output``, then train, save and report (on the main process only)."""
+    from course_utils import training
+    from course_utils.safe_output import OutputFolderError, claim
+
+    if not training.is_main_process():
+        return _train_save_report(job)
+    try:
+        with claim(job.output):
+            return _train_save_report(job)
+    except OutputFolderError as error:
+        raise UsageError(f"--output {error}") from None
+
+
+def _train_save_report(job: Job) -> int:
     from course_utils import training
     from course_utils.models import load_model
 
-    triplets = build_triplets(job)
     main = training.is_main_process()
     label_cols = [job.label_col] + ([job.group_col] if job.group_col else [])
     if main:
-        print(f"data: {job.source}")
+        print(f"data: {job.source}", flush=True)
+    with phase(f"building triplets from {len(job.train):,} rows", show=main):
+        triplets = build_triplets(job)
+    report_train = report_sample(job.train, MAX_REPORT_TRAIN_ROWS, label_cols, job.config.seed)
+    report_test = report_sample(job.test, MAX_REPORT_TEST_ROWS, label_cols, job.config.seed)
+    sampled = (f" (a stratified sample of {len(report_train):,} + {len(report_test):,} rows)"
+               if len(report_train) < len(job.train) or len(report_test) < len(job.test)
+               else "")
+    if main:
         negatives = (f"same-{job.group_col} negatives, other-{job.group_col} positives"
                      if job.group_col else "random negatives")
         length = (f"{job.config.max_steps} steps" if job.config.max_steps
                   else f"{job.config.epochs:g} epoch(s)")
         print(f"triplets: {len(triplets)} ({negatives}); {length} at lr "
               f"{job.config.learning_rate:g}, batch {job.config.batch_size}")
-        before = training.embedding_report(load_model(), job.train, job.test, text_col=job.text_col,
-                                  label_cols=label_cols)
+        with phase(f"held-out report before training{sampled}"):
+            before = training.embedding_report(load_model(), report_train, report_test,
+                                               text_col=job.text_col, label_cols=label_cols)
     result = training.train_triplets(triplets, config=job.config)
     if not main:
         return 0
-    path = training.save_model(result.model, job.output)
-    after = training.embedding_report(result.model, job.train, job.test, text_col=job.text_col,
-                             label_cols=label_cols, cache=False)
+    with phase(f"saving to {job.output}"):
+        try:
+            path = training.save_model(result.model, job.output)
+        except FileExistsError as error:  # another process filled the folder meanwhile
+            raise UsageError(f"--output {error}") from None
+    with phase("held-out report after training"):
+        after = training.embedding_report(result.model, report_train, report_test,
+                                          text_col=job.text_col, label_cols=label_cols,
+                                          cache=False)
     from course_utils.evaluation import compare_reports
 
     print(result.summary())

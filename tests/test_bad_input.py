@@ -13,6 +13,7 @@ file covers the kinds of bad input across modules in one place.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import warnings
 from collections.abc import Callable
@@ -25,6 +26,8 @@ import pytest
 
 import course_utils as cu
 from course_utils import data, embedding, evaluation, models, notebook_setup
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -109,7 +112,12 @@ CASES: dict[str, Case] = {
         data.DataValidationError, r"Check the delimiter is a comma"),
     "csv that is binary, not UTF-8": Case(
         lambda c: data.read_csv(write(c, "binary.csv", b"\xff\xfe\x00\x81garbage\n\x9c")),
-        data.DataValidationError, r"Check the delimiter is a comma and text with commas"),
+        data.DataValidationError, r"Save it as UTF-8"),
+    "csv saved by Excel as Windows-1252": Case(
+        lambda c: data.read_csv(write(c, "excel.csv", "text,label\nok,a\ncafé bon,b\n"
+                                      .encode("cp1252"))),
+        data.DataValidationError,
+        r"byte 0xe9 on line 3.*Windows-1252.*Save it as UTF-8 \(Excel: 'CSV UTF-8'"),
     "csv that is empty": Case(
         lambda c: data.read_csv(write(c, "empty.csv", b"")),
         data.DataValidationError, r"needs a header row and data rows"),
@@ -134,6 +142,21 @@ CASES: dict[str, Case] = {
     "missing labels": Case(
         lambda c: data.validate_dataframe(frame(topic=["food", None, "film", "film", "x", "x"])),
         data.DataValidationError, r"Fill them in or drop those rows"),
+    "texts that are all numbers": Case(
+        lambda c: data.validate_dataframe(frame(text=[1, 2, 3, 4, 5, 6])),
+        data.DataValidationError, r"Name the column with the texts \(text_col / --text-col\)"),
+    "labels spelled two ways (a trailing space)": Case(
+        lambda c: data.validate_dataframe(frame(sentiment=["positive", "negative", "positive ",
+                                                           "negative", "positive", "negative"])),
+        data.DataValidationError, r"\['positive', 'positive '\].*str\.strip\(\)"),
+    "missing texts (NaN) in a DataFrame": Case(
+        lambda c: data.validate_dataframe(frame(text=["a", None, "b", "c", "d", "e"])),
+        data.DataValidationError, r"\(rows \[1\]\)\. Drop them: frame = frame\[frame\['text'\]"
+        r"\.fillna\(''\)"),
+    "empty texts in a CSV are reported by line number": Case(
+        lambda c: data.validate_dataframe(data.read_csv(write(
+            c, "gaps.csv", b"text,topic,sentiment\na,x,p\n,x,n\nb,y,p\n  ,y,n\n"))),
+        data.DataValidationError, r"line\(s\) \[3, 5\] of gaps\.csv\)\. Fill in the text"),
     "empty texts": Case(
         lambda c: data.validate_dataframe(frame(text=["a", "  ", "b", "c", "d", "e"])),
         data.DataValidationError, r"Drop them"),
@@ -150,6 +173,9 @@ CASES: dict[str, Case] = {
     "encode numbers and NaN": Case(
         lambda c: embedding.encode(["fine", 3, float("nan")], c.model, cache=False), TypeError,
         r"Convert them with str\(\) or drop missing values"),
+    "encode a text with a lone surrogate (a mis-decoded file)": Case(
+        lambda c: embedding.encode(["fine", "bad \udc80"], c.model, cache=False), ValueError,
+        r"texts \[1\] contain characters that are not valid Unicode.*Read the file as UTF-8"),
     "encode with a model name instead of a model": Case(
         lambda c: embedding.encode(["fine"], "all-MiniLM-L6-v2", cache=False), TypeError,
         r"Load it first: model = cu\.models\.load_model"),
@@ -165,7 +191,16 @@ CASES: dict[str, Case] = {
     "unknown hub model while offline": Case(
         lambda c: (c.monkeypatch.setenv("HF_HUB_OFFLINE", "1"),
                    models.load_model("nobody/no-such-model")),
-        models.ModelNotFoundError, r"Use load_model\(\) for the default"),
+        models.ModelNotFoundError, r"[Uu]se load_model\(\) for the default"),
+    "a typo in a saved model's folder name": Case(
+        lambda c: ((c.tmp_path / "my_model").mkdir(), c.monkeypatch.chdir(c.tmp_path),
+                   models.load_model("my_modle")),
+        models.ModelNotFoundError, r"There is no folder 'my_modle'.*Did you mean \['my_model'\]"),
+    "a hub name with no network and no cu.setup()": Case(
+        lambda c: (c.monkeypatch.setenv("HF_HUB_OFFLINE", "0"),
+                   c.monkeypatch.setattr(models, "_hub_reachable", lambda: False),
+                   c.monkeypatch.chdir(c.tmp_path), models.load_model("nobody/no-such-model")),
+        models.ModelNotFoundError, r"the Hugging Face hub cannot be reached\. Check the spell"),
     # ---- embeddings and labels in the metrics -----------------------------------------------
     "metrics on empty lists": Case(
         lambda c: evaluation.knn_accuracy([], [], [], []), ValueError,
@@ -347,7 +382,18 @@ def test_unwritable_cache_from_the_environment_warns_too(model, sentences, tmp_p
         assert embedding.encode(sentences[:2], model).shape == (2, 384)
 
 
-@pytest.mark.parametrize("damage", ["garbage bytes", "truncated", "wrong shape", "pickle"])
+def huge_header(rows: int) -> bytes:
+    """An .npy header that claims ~40 GB of float32 and holds no data (a damaged entry)."""
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": "<f4", "fortran_order": False, "shape": (rows, 10**10)})
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("damage", ["garbage bytes", "truncated", "wrong shape", "pickle",
+                                    "huge shape in the header"])
 def test_a_damaged_cache_entry_is_recomputed_silently(damage, model, sentences, tmp_cache):
     good = embedding.encode(sentences, model)
     entry = next((tmp_cache / "embeddings").glob("*.npy"))
@@ -357,8 +403,10 @@ def test_a_damaged_cache_entry_is_recomputed_silently(damage, model, sentences, 
         entry.write_bytes(entry.read_bytes()[:-50])
     elif damage == "wrong shape":
         np.save(entry, np.ones((2, 384), dtype=np.float32))
-    else:  # an object array needs pickle to load: must be refused, not executed
+    elif damage == "pickle":  # an object array needs pickle to load: refused, not executed
         np.save(entry, np.array([{"x": 1}] * 4, dtype=object), allow_pickle=True)
+    else:
+        entry.write_bytes(huge_header(len(sentences)))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no warning either: the cache just heals
         again = embedding.encode(sentences, model)
@@ -373,8 +421,9 @@ def test_a_damaged_layout_cache_entry_is_recomputed(tmp_cache):
     good = projection.project_2d(points, n_epochs=50)
     entry = projection.layout_cache_path(points, n_epochs=50)
     assert entry.exists()
-    entry.write_bytes(b"\x93NUMPY garbage")
-    assert np.allclose(projection.project_2d(points, n_epochs=50), good)
+    for damage in (b"\x93NUMPY garbage", huge_header(30)):
+        entry.write_bytes(damage)
+        assert np.allclose(projection.project_2d(points, n_epochs=50), good)
 
 
 def test_unwritable_layout_cache_warns_with_the_fix(tmp_path, monkeypatch):
@@ -390,7 +439,21 @@ def test_unwritable_layout_cache_warns_with_the_fix(tmp_path, monkeypatch):
 
 CLI_CASES = {
     "--data that does not exist": (["--data", "{tmp}/nope.csv"], r"Check the path"),
-    "--data that is not a CSV": (["--data", "{tmp}/binary.csv"], r"Check the delimiter"),
+    "--data that is not a CSV": (["--data", "{tmp}/binary.csv"], r"Save it as UTF-8"),
+    "--data saved as Windows-1252": (["--data", "{tmp}/excel.csv"], r"Save it as UTF-8"),
+    "--data whose text column is numbers": (
+        ["--data", "{tmp}/numbers.csv"], r"Name the column with the texts"),
+    "--data with an empty text": (
+        ["--data", "{tmp}/gaps.csv"], r"line\(s\) \[3\] of gaps\.csv\)\. Fill in the text"),
+    "--data with labels spelled two ways": (
+        ["--data", "{tmp}/spaces.csv"], r"differ only in spaces.*one spelling in the file"),
+    "--group-col where a group has one label": (
+        ["--data", "{tmp}/groups.csv", "--group-col", "topic"],
+        r"Leave out --group-col topic"),
+    "--output inside the repository": (
+        ["--output", "{repo}/assets/my_model"], r"Use --output outputs/my_model \(git-ignored\)"),
+    "--output in a folder that cannot be written": (
+        ["--output", "{unwritable}/my_model"], r"Choose a folder you can write to"),
     "--data without the label column": (
         ["--data", "{tmp}/no_label.csv"], r"rename yours or pass the right names"),
     "--label-col not in the course dataset": (
@@ -406,8 +469,25 @@ def test_train_command_explains_bad_arguments(name, tmp_path, capsys):
     (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00garbage\n")
     (tmp_path / "no_label.csv").write_text("text,topic\na b c,x\nd e f,y\n")
     (tmp_path / "a_file").write_text("not a folder")
+    (tmp_path / "excel.csv").write_bytes("text,sentiment\ncafé bon,positive\n".encode("cp1252"))
+    good = [f"fine text {i}" for i in range(12)]
+    labels = ["positive", "negative"] * 6
+    pd.DataFrame({"text": range(12), "sentiment": labels}).to_csv(tmp_path / "numbers.csv",
+                                                                  index=False)
+    pd.DataFrame({"text": ["a", "", *good[2:]], "sentiment": labels}).to_csv(
+        tmp_path / "gaps.csv", index=False)
+    pd.DataFrame({"text": good, "sentiment": ["positive "] + labels[1:]}).to_csv(
+        tmp_path / "spaces.csv", index=False)
+    pd.DataFrame({"text": [f"text {i}" for i in range(27)],
+                  "sentiment": labels * 2 + ["positive"] * 3,
+                  "topic": ["a"] * 12 + ["b"] * 12 + ["c"] * 3}).to_csv(
+        tmp_path / "groups.csv", index=False)
+    unwritable = Path("/sys") if os.geteuid() == 0 else tmp_path / "locked"
+    if unwritable != Path("/sys"):
+        unwritable.mkdir()
+        unwritable.chmod(0o500)
     args, says = CLI_CASES[name]
-    argv = [arg.format(tmp=tmp_path) for arg in args]
+    argv = [arg.format(tmp=tmp_path, repo=REPO, unwritable=unwritable) for arg in args]
     if "--output" not in argv:
         argv += ["--output", str(tmp_path / "out")]
     try:
@@ -418,4 +498,48 @@ def test_train_command_explains_bad_arguments(name, tmp_path, capsys):
     assert status == 2, err
     assert "Traceback" not in err
     assert re.search(says, err), f"{name}: expected the fix {says!r} in: {err}"
+    lines = [line for line in err.splitlines()
+             if line.strip() and not line.startswith(("usage:", " "))]  # argparse's usage
+    assert len(lines) == 1, f"{name}: one line (after argparse's usage), got: {err}"
     assert not (tmp_path / "out").exists(), "nothing may be written when the arguments are bad"
+    assert not (REPO / "assets" / "my_model").exists()
+
+
+# ---- make clean keeps what needed the network ----------------------------------------------
+
+
+def test_make_clean_keeps_the_fetched_vader_files(tmp_path):
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    shutil.copy(Path(__file__).resolve().parent.parent / "Makefile", tmp_path / "Makefile")
+    for name in (".cache/vader/tweets_GroundTruth.txt", ".cache/embeddings/x.npy",
+                 ".cache/layouts/y.npy", "build/05.html", ".pytest_cache/z"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    done = subprocess.run(["make", "clean"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / ".cache/vader/tweets_GroundTruth.txt").exists(), "VADER needs the network"
+    for gone in (".cache/embeddings", ".cache/layouts", "build", ".pytest_cache"):
+        assert not (tmp_path / gone).exists(), gone
+
+
+# ---- texts the model does not read as written: said once, not silently --------------------
+
+
+def test_long_and_empty_texts_are_encoded_with_one_warning(model):
+    long_text = "a very long review " * 200  # ~800 tokens, the model reads 256
+    with pytest.warns(embedding.TextWarning) as caught:
+        vectors = embedding.encode(["fine", long_text, "   "], model, cache=False)
+    assert vectors.shape == (3, 384)
+    assert len(caught) == 1, [str(w.message) for w in caught]
+    message = str(caught[0].message)
+    assert "1 text(s) are longer than the model's 256 tokens and were cut" in message
+    assert "e.g. item 1" in message and "split long texts" in message
+    assert "1 text(s) are empty or only spaces (e.g. item 2)" in message
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # ordinary sentences: no warning
+        embedding.encode(["fine", "a short review"], model, cache=False)

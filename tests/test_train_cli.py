@@ -88,7 +88,7 @@ def test_not_a_csv(tmp_path, capsys):
     path = tmp_path / "binary.csv"
     path.write_bytes(b"\xff\xfe\x00garbage\n")
     code, _, err = run_main(["--data", path, *BASE, "--output", tmp_path / "m"], capsys)
-    assert code == 2 and "Check the delimiter" in err and "Traceback" not in err
+    assert code == 2 and "Save it as UTF-8" in err and "Traceback" not in err
     code, _, err = run_main(["--data", tmp_path, *BASE, "--output", tmp_path / "m"], capsys)
     assert code == 2 and "is a folder" in err
 
@@ -167,6 +167,10 @@ def test_tiny_run_saves_a_model_that_loads_offline(tiny_csv, tmp_path, capsys, m
     assert code == 0, err
     assert "held-out report" in stdout and "knn_accuracy" in stdout
     assert "same-kind negatives" in stdout
+    for phase in ("reading and checking", "building triplets from 16 rows ...",
+                  "held-out report before training ...", "saving to",
+                  "held-out report after training ..."):
+        assert phase in stdout, phase  # progress for every long phase
     assert "{'loss'" not in stdout + err  # no trainer log dictionaries
     _assert_loads_offline(out)
 
@@ -201,3 +205,111 @@ def test_torchrun_two_cpu_processes(tiny_csv, tmp_path):
     assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
     assert done.stdout.count("held-out report") == 1  # rank 0 only
     _assert_loads_offline(out)
+
+
+# ------------------------------------------------------------------ the output folder is safe
+def unwritable_folder(tmp_path: Path) -> Path:
+    """A folder this process cannot create anything in (root ignores mode bits: use /sys)."""
+    if os.geteuid() == 0:
+        if not Path("/sys").is_dir():
+            pytest.skip("needs /sys (Linux) to get an unwritable folder as root")
+        return Path("/sys")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    return locked
+
+
+def test_unwritable_output_is_refused_before_training(tiny_csv, tmp_path, capsys, monkeypatch):
+    trained = []
+    monkeypatch.setattr(cli, "run", lambda job: trained.append(job) or 0)
+    code, _, err = run_main(["--data", tiny_csv, *BASE, "--output",
+                             unwritable_folder(tmp_path) / "my_model"], capsys)
+    assert code == 2 and not trained, err
+    assert "cannot be written" in err and "Choose a folder you can write to" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_second_run_to_the_same_output_stops_at_once(tiny_csv, tmp_path, capsys):
+    from course_utils.safe_output import claim
+
+    out = tmp_path / "model"
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock = tmp_path / ".model.lock"
+        lock.write_text(str(other.pid))  # a live process holds the folder
+        code, _, err = run_main(["--data", tiny_csv, *BASE, "--output", out], capsys)
+        assert code == 2 and f"another training (process {other.pid})" in err
+        assert err.count("\n") == 1 and lock.read_text() == str(other.pid)
+    finally:
+        other.kill()
+        other.wait()
+    with claim(out):  # the holder died: its lock is taken over
+        assert lock.read_text() == str(os.getpid())
+    assert not lock.exists()
+
+
+def test_save_is_atomic(model, tmp_path):
+    from course_utils import training
+    from course_utils.safe_output import atomic_folder
+
+    out = tmp_path / "model"
+    with pytest.raises(RuntimeError), atomic_folder(out) as scratch:
+        (scratch / "config.json").write_text("{}")
+        raise RuntimeError("killed halfway")
+    assert list(tmp_path.iterdir()) == [], "a failed save leaves nothing behind"
+    stale = tmp_path / ".model.partial-999999999-x"  # left by a process that no longer exists
+    stale.mkdir()
+    (stale / "model.safetensors.tmp").write_bytes(b"\0" * 10)
+    training.save_model(model, out)
+    assert (out / "modules.json").exists() and not stale.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+KILL_DURING_SAVE = """
+import os, signal, sys
+from sentence_transformers import SentenceTransformer
+from course_utils import train
+
+original = SentenceTransformer.save
+def save_then_die(self, path, *args, **kwargs):
+    original(self, path, *args, **kwargs)  # every file written, not yet renamed into place
+    os.kill(os.getpid(), signal.SIGKILL)
+SentenceTransformer.save = save_then_die
+sys.exit(train.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_a_run_killed_while_saving_leaves_no_model_and_the_next_run_succeeds(tiny_csv, tmp_path):
+    out = tmp_path / "model"
+    argv = ["--data", str(tiny_csv), *BASE, "--output", str(out), "--max-steps", "1",
+            "--batch-size", "4"]
+    env = {**os.environ, "COURSE_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
+    killed = subprocess.run([sys.executable, "-c", KILL_DURING_SAVE, *argv], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert not out.exists(), "a killed save must not leave a folder that looks like a model"
+    assert (tmp_path / ".model.lock").exists()  # left behind by the killed run
+    again = subprocess.run([sys.executable, "-m", "course_utils.train", *argv], cwd=REPO,
+                           env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    _assert_loads_offline(out)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [], \
+        "the killed run's temporary folder and lock are cleaned up"
+
+
+def test_the_report_samples_large_data_deterministically_by_stratum():
+    frame = pd.DataFrame({"text": [f"t{i}" for i in range(1000)],
+                          "label": ["a"] * 900 + ["b"] * 100})
+    sample = cli.report_sample(frame, 100, ["label"], seed=0)
+    assert len(sample) == 100 and (sample["label"] == "b").sum() == 10
+    assert sample.equals(cli.report_sample(frame, 100, ["label"], seed=0))
+    assert cli.report_sample(frame, 5000, ["label"], seed=0) is frame
+
+
+def test_phase_prints_its_name_and_duration(capsys):
+    with cli.phase("building triplets from 3 rows"):
+        pass
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "building triplets from 3 rows ..." and out[1].startswith("  done in ")

@@ -175,6 +175,24 @@ def test_batch_is_capped_by_the_number_of_triplets(fresh_model, triplets):
     assert result.config.batch_size == 3
 
 
+@pytest.mark.slow  # trains one step
+def test_one_step_run_changes_the_weights(fresh_model, triplets):
+    """The first optimiser step learns: warm-up never runs a step at learning rate 0."""
+    before = [p.detach().clone() for p in fresh_model.parameters()]
+    training.train_triplets(triplets, fresh_model,
+                            config=TrainingConfig(max_steps=1, batch_size=4, progress="none"))
+    changed = [not np.array_equal(b.numpy(), a.detach().numpy())
+               for b, a in zip(before, fresh_model.parameters(), strict=True)]
+    assert sum(changed) > len(changed) // 2, "a 1-step run left the weights as they were"
+
+
+@pytest.mark.parametrize(("warmup", "total"), [(0, 1), (1, 1), (1, 2), (4, 40), (0, 40)])
+def test_warmup_factor_is_never_zero_while_training(warmup, total):
+    factors = [training.warmup_factor(step, warmup, total) for step in range(total)]
+    assert all(0 < f <= 1 for f in factors), factors
+    assert max(factors) == 1 or total <= warmup
+
+
 @pytest.mark.slow  # trains a model (seconds on 2 idle cores)
 def test_print_progress_is_compact(fresh_model, triplets, capsys):
     config = TrainingConfig(max_steps=2, batch_size=4, snapshot_every=1, progress="print")

@@ -182,13 +182,12 @@ def check_callable(function: Any, cases: Sequence[tuple[tuple, Any]], *, toleran
     if not callable(function):
         return fail(f"{what} should be a function, got {describe(function)}. {hint}".strip())
     for index, (args, expected) in enumerate(cases, start=1):
+        from course_utils.checks.student_code import StudentCodeError, call_student
+
         try:
-            got = function(*args)
-        except Exception as error:
-            return fail(
-                f"{what} raised {type(error).__name__}: {error} on test case {index}. "
-                f"{hint}".strip()
-            )
+            got = call_student(function, *args)
+        except StudentCodeError as error:
+            return fail(f"{what} {error} on test case {index}. {hint}".strip())
         result = check_array(got, expected, tolerance=tolerance,
                              what=f"the output on test case {index}")
         if not result.passed:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from course_utils.checks.core import CheckResult, checker, describe, fail, ok
+from course_utils.checks.student_code import StudentCodeError, call_student
 
 __all__ = [
     "EXERCISE1_DISTANCES",
@@ -157,10 +158,9 @@ def _loss_cases() -> list[tuple[Any, Any, Any, float]]:
 def _call(function: Callable[..., Any], args: tuple) -> tuple[float | None, str | None]:
     """Call the learner's function; return (value, None) or (None, a hint)."""
     try:
-        got = function(*args)
-    except Exception as error:  # anything the learner's code raises
-        return None, (f"your function raised {type(error).__name__}: {error}. Test it on the "
-                      "example in the cell above first.")
+        got = call_student(function, *args)
+    except StudentCodeError as error:
+        return None, f"your function {error}. Test it on the example in the cell above first."
     if got is None:
         return None, "your function returned None; did you forget `return`?"
     if hasattr(got, "detach"):

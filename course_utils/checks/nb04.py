@@ -23,6 +23,7 @@ import numpy as np
 
 from course_utils.checks.core import CheckResult, check_number, checker, describe, fail, ok
 from course_utils.checks.nb03 import confirm, confirm_equal
+from course_utils.checks.student_code import StudentCodeError, call_student
 
 __all__ = [
     "check_cosine_triplet_loss",
@@ -113,10 +114,9 @@ def check_grade_triplet(function: Any) -> CheckResult:
         return fail(f"pass your function itself (no brackets), got {describe(function)}.")
     for index, (d_ap, d_an, margin, want) in enumerate(GRADE_CASES, start=1):
         try:
-            got = function(d_ap, d_an, margin)
-        except Exception as error:
-            return fail(f"grade_triplet({d_ap}, {d_an}, {margin}) raised "
-                        f"{type(error).__name__}: {error}.")
+            got = call_student(function, d_ap, d_an, margin)
+        except StudentCodeError as error:
+            return fail(f"grade_triplet({d_ap}, {d_an}, {margin}) {error}.")
         if got is None:
             return fail("your function returned None; return one of 'easy', 'semi-hard', "
                         "'hard'.")
@@ -145,10 +145,9 @@ def _triplet_cases() -> list[tuple[Any, Any, Any, float]]:
 
 def _call_loss(function: Callable[..., Any], args: tuple) -> tuple[float | None, str | None]:
     try:
-        got = function(*args)
-    except Exception as error:
-        return None, (f"your function raised {type(error).__name__}: {error}. Try it on the "
-                      "small example first.")
+        got = call_student(function, *args)
+    except StudentCodeError as error:
+        return None, f"your function {error}. Try it on the small example first."
     if got is None:
         return None, "your function returned None; did you forget `return`?"
     if hasattr(got, "detach"):

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from course_utils.checks.core import CheckResult, checker, describe, fail, ok
+from course_utils.checks.student_code import StudentCodeError, call_student
 
 __all__ = [
     "check_at_least",
@@ -136,11 +137,11 @@ def _as_float(value: Any) -> float | None:
 def _call(function: Callable[..., Any], args: tuple, index: int) -> tuple[Any, CheckResult | None]:
     """Call the learner's function; a raised exception becomes a failing result."""
     try:
-        return function(*args), None
-    except Exception as error:  # the learner's code may raise anything
+        return call_student(function, *args), None
+    except StudentCodeError as error:
         return None, fail(
-            f"your function raised {type(error).__name__}: {error} on test case {index}. "
-            "Run it on that input in a cell of its own to see why."
+            f"your function {error} on test case {index}. Run it on that input in a cell of "
+            "its own to see why."
         )
 
 

@@ -35,7 +35,12 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.embedding import CacheWarning, _write_entry, check_embeddings
+from course_utils.embedding import (
+    CacheWarning,
+    _write_entry,
+    check_embeddings,
+    read_cached_array,
+)
 from course_utils.paths import cache_dir
 
 __all__ = ["layout_cache_path", "project_2d", "warm_up"]
@@ -196,13 +201,8 @@ def _effective_params(n_rows: int, seed: int, n_neighbors: int, min_dist: float,
 
 
 def _read_layout(path: Path, n_rows: int) -> np.ndarray | None:
-    try:
-        layout = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError):
-        return None
-    if layout.shape != (n_rows, 2) or layout.dtype != np.float32 or not np.isfinite(
-        layout
-    ).all():
+    layout = read_cached_array(path, n_rows, 2)
+    if layout is None or not np.isfinite(layout).all():
         return None
     return layout
 

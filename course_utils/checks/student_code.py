@@ -1,0 +1,116 @@
+"""Calling a learner's function from a checker, safely: the one place that does it.
+
+A checker must survive whatever the learner wrote. :func:`call_student` calls the function
+and turns every way it can go wrong into a :class:`StudentCodeError` whose message completes
+the sentence "your function ...":
+
+* it raises: "raised ValueError: <the first 300 characters of the message>";
+* it runs too long (an endless loop): "did not finish within 30 s ..." - a timer interrupts it
+  (Unix, main thread: where notebook cells run; elsewhere there is no limit);
+* it prints a flood: the output is kept, but only its first 2,000 characters reach the cell,
+  with a line saying how much was hidden.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+#: Seconds (wall clock) a learner's function may run per call before the checker gives up:
+#: generous, since a first call may import a library on a busy shared machine.
+TIME_LIMIT_S = 30.0
+#: Characters of the learner's printed output shown in the cell; the rest is counted.
+MAX_OUTPUT_CHARS = 2_000
+#: Characters of an exception's message quoted in a hint.
+MAX_MESSAGE_CHARS = 300
+
+
+class StudentCodeError(Exception):
+    """The learner's function raised, or ran out of time; ``str()`` says which, briefly."""
+
+
+class _OutOfTime(BaseException):
+    """Raised inside the learner's code by the timer; a BaseException so that an
+    ``except Exception`` in their loop cannot swallow it."""
+
+
+def shorten(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
+class _CappedText(io.TextIOBase):
+    """A text stream that keeps the first ``limit`` characters and counts the rest."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.kept, self.dropped = limit, [], 0
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        room = self.limit - self.size
+        if room > 0:
+            self.kept.append(text[:room])
+            self.size += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def text(self) -> str:
+        hidden = (f"\n[... {self.dropped:,} more characters of output hidden]\n"
+                  if self.dropped else "")
+        return "".join(self.kept) + hidden
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`_OutOfTime` in this thread after ``seconds`` (if the platform allows)."""
+    usable = (hasattr(signal, "setitimer") and seconds > 0
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def out_of_time(signum, frame):  # noqa: ARG001 - signal handler signature
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, out_of_time)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def call_student(function: Callable[..., Any], *args: Any, time_limit: float = TIME_LIMIT_S,
+                 **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)`` with a time limit and capped output.
+
+    Returns what it returned; raises :class:`StudentCodeError` if it raised or ran too long.
+    Whatever it printed is passed on to ``sys.stdout``, at most :data:`MAX_OUTPUT_CHARS` of it.
+    """
+    captured = _CappedText(MAX_OUTPUT_CHARS)
+    try:
+        with (_time_limit(time_limit), contextlib.redirect_stdout(captured),
+              contextlib.redirect_stderr(captured)):
+            return function(*args, **kwargs)
+    except _OutOfTime:
+        raise StudentCodeError(
+            f"did not finish within {time_limit:g} s (an endless loop? a `while` whose "
+            "condition never changes?)") from None
+    except Exception as error:  # the learner's code may raise anything
+        raise StudentCodeError(
+            f"raised {type(error).__name__}: {shorten(error)}") from None
+    finally:
+        if captured.size or captured.dropped:
+            sys.stdout.write(captured.text())
