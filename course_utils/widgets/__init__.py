@@ -7,6 +7,7 @@ computed from the returned object's ``.state`` (a plain dict updated on every ch
 * ``contrast_explorer`` (notebook 02): anchor vs candidates P and Q, and the anchor's neighbours.
 * ``margin_explorer`` (notebook 04): a margin slider -> which triplets are still active.
 * ``training_timeline`` (notebook 05): a slider over training steps -> the projection then.
+* ``temperature_explorer`` (notebook 07): InfoNCE's temperature -> the softmax over candidates.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ _FACTORIES = {
     "contrast_explorer": "course_utils.widgets.contrast",
     "feature_contrast_explorer": "course_utils.widgets.contrast",
     "margin_explorer": "course_utils.widgets.margin",
+    "temperature_explorer": "course_utils.widgets.temperature",
     "training_timeline": "course_utils.widgets.timeline",
 }
 
