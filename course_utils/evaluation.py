@@ -8,11 +8,16 @@ Three views, each computed for every label column (topic, sentiment, ...):
   clusters are, from -1 to 1 (0 = no cluster structure for that label).
 * **linear-probe accuracy** - a logistic regression on train, scored on test: "is the label
   linearly readable?", even when it does not shape the neighbourhoods.
+
+And one for search (notebook 07): :func:`retrieval_task` turns labelled sentences into
+queries, a corpus and relevance judgements, and :func:`retrieval_scores` scores a model on it
+with sentence-transformers' ``InformationRetrievalEvaluator`` (recall@k, MRR@k, nDCG@k).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -137,3 +142,116 @@ def compare_reports(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
         parts[(metric, "after")] = after[metric]
         parts[(metric, "change")] = after[metric] - before[metric]
     return pd.DataFrame(parts).round(3)
+
+
+# --------------------------------------------------------------------------------------------
+# Retrieval: queries -> relevant sentences (notebook 07)
+# --------------------------------------------------------------------------------------------
+
+#: The retrieval scores reported by :func:`retrieval_scores`, in display order.
+RETRIEVAL_METRICS = ("recall", "mrr", "ndcg")
+
+
+@dataclass(frozen=True)
+class RetrievalTask:
+    """Queries, a corpus and which corpus sentences are relevant to each query.
+
+    The three dicts are what sentence-transformers' ``InformationRetrievalEvaluator`` takes:
+    ``queries`` id -> text, ``corpus`` id -> text, ``relevant`` query id -> set of corpus ids.
+    """
+
+    queries: dict[str, str]
+    corpus: dict[str, str]
+    relevant: dict[str, set[str]]
+
+    def describe(self) -> str:
+        """One line: how many queries, corpus sentences and relevant sentences per query."""
+        per_query = np.mean([len(ids) for ids in self.relevant.values()])
+        return (f"{len(self.queries)} queries, a corpus of {len(self.corpus)} sentences, "
+                f"{per_query:.0f} relevant per query on average")
+
+
+def retrieval_task(query_frame: pd.DataFrame, corpus_frame: pd.DataFrame, *,
+                   label_cols: Sequence[str] = ("topic", "sentiment"), text_col: str = "text",
+                   per_label: int | None = 10, seed: int = 0) -> RetrievalTask:
+    """A retrieval task from labelled sentences: relevant = the same value in every label column.
+
+    Every row of ``query_frame`` is a query; the corpus is ``per_label`` rows of
+    ``corpus_frame`` for every combination of the labels (``None``: all rows), drawn with
+    ``seed``. With the course data, ``per_label=10`` gives 10 relevant sentences per query among
+    100, so recall@10 can reach 1 and 10 of the others share the topic but not the sentiment.
+    """
+    label_cols = list(label_cols)
+    for frame, name in ((query_frame, "query_frame"), (corpus_frame, "corpus_frame")):
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"{name} must be a DataFrame, got {type(frame).__name__}.")
+        missing = [col for col in [text_col, *label_cols] if col not in frame.columns]
+        if missing:
+            raise ValueError(f"{name} lacks column(s) {missing}; it has {list(frame.columns)}.")
+        if frame.empty:
+            raise ValueError(f"{name} has no rows.")
+    if per_label is not None and (isinstance(per_label, bool) or not isinstance(per_label, int)
+                                  or per_label < 1):
+        raise ValueError(f"per_label must be a whole number >= 1 or None, got {per_label!r}.")
+    corpus_rows = corpus_frame.reset_index(drop=True)
+    if per_label is not None:
+        groups = corpus_rows.groupby(label_cols, sort=True, group_keys=False)
+        smallest = int(groups.size().min())
+        if smallest < per_label:
+            raise ValueError(
+                f"per_label={per_label} but some label combination has only {smallest} corpus "
+                f"rows; pass per_label={smallest} or less."
+            )
+        corpus_rows = groups.sample(n=per_label, random_state=seed).sort_index()
+
+    def key(row: pd.Series) -> tuple[str, ...]:
+        return tuple(str(row[col]) for col in label_cols)
+
+    corpus = {f"d{i}": str(text) for i, text in zip(corpus_rows.index, corpus_rows[text_col],
+                                                     strict=True)}
+    by_label: dict[tuple[str, ...], set[str]] = {}
+    for i, row in corpus_rows.iterrows():
+        by_label.setdefault(key(row), set()).add(f"d{i}")
+    queries, relevant = {}, {}
+    for i, row in query_frame.reset_index(drop=True).iterrows():
+        ids = by_label.get(key(row))
+        if ids:  # a query with nothing to find cannot be scored
+            queries[f"q{i}"] = str(row[text_col])
+            relevant[f"q{i}"] = set(ids)
+    if not queries:
+        raise ValueError("No query shares its labels with any corpus sentence; check label_cols.")
+    return RetrievalTask(queries, corpus, relevant)
+
+
+def retrieval_scores(model, task: RetrievalTask, *, k: int = 10) -> dict[str, float]:
+    """recall@k, MRR@k and nDCG@k of ``model`` on ``task`` (sentence-transformers' evaluator).
+
+    * recall@k: the share of a query's relevant sentences among its k nearest (averaged);
+    * MRR@k: 1 / the rank of the first relevant sentence (0 if none is in the top k);
+    * nDCG@k: how high the relevant sentences rank, 1 = all at the top.
+    Cosine similarity; returns ``{"recall@10": ..., "mrr@10": ..., "ndcg@10": ...}``.
+    """
+    from sentence_transformers.sentence_transformer.evaluation import (
+        InformationRetrievalEvaluator,
+    )
+
+    if not isinstance(task, RetrievalTask):
+        raise TypeError(f"task must be a RetrievalTask (see retrieval_task), got "
+                        f"{type(task).__name__}.")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(task.corpus):
+        raise ValueError(f"k must be a whole number from 1 to {len(task.corpus)}, got {k!r}.")
+    if not hasattr(model, "encode"):
+        raise TypeError(f"model must be a SentenceTransformer, got {type(model).__name__}.")
+    evaluator = InformationRetrievalEvaluator(
+        task.queries, task.corpus, task.relevant, mrr_at_k=[k], ndcg_at_k=[k],
+        accuracy_at_k=[k], precision_recall_at_k=[k], map_at_k=[k], name="course",
+        write_csv=False,
+    )
+    was_training = model.training
+    try:
+        scores = evaluator(model)
+    finally:
+        model.train(was_training)
+    prefix = "course_cosine_"
+    names = {"recall": f"recall@{k}", "mrr": f"mrr@{k}", "ndcg": f"ndcg@{k}"}
+    return {label: float(scores[f"{prefix}{names[m]}"]) for m, label in names.items()}

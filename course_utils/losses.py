@@ -35,12 +35,17 @@ REDUCTIONS = ("mean", "sum", "none")
 #: sentence-transformers' defaults, for reference in the notebooks.
 LIBRARY_CONTRASTIVE_MARGIN = 0.5
 LIBRARY_TRIPLET_MARGIN = 5.0
+#: MultipleNegativesRankingLoss's default ``scale`` (= 1 / temperature, so temperature 0.05).
+LIBRARY_MNRL_SCALE = 20.0
 
 __all__ = [
     "LIBRARY_CONTRASTIVE_MARGIN",
+    "LIBRARY_MNRL_SCALE",
     "LIBRARY_TRIPLET_MARGIN",
     "contrastive_loss",
+    "info_nce_loss",
     "library_contrastive_loss",
+    "library_mnrl_loss",
     "library_triplet_loss",
     "triplet_loss",
 ]
@@ -217,6 +222,62 @@ def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.T
     return _reduce((d_ap - d_an + margin).clamp(min=0), reduction)
 
 
+def _check_temperature(temperature: Any) -> float:
+    import math
+
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        raise TypeError(f"temperature must be a number, got {type(temperature).__name__}.")
+    if not math.isfinite(temperature) or temperature <= 0:
+        raise ValueError(
+            f"temperature must be a finite number above 0, got {temperature!r}; the library's "
+            f"default is 0.05 (its scale {LIBRARY_MNRL_SCALE:g} = 1 / temperature)."
+        )
+    return float(temperature)
+
+
+def info_nce_loss(anchor: torch.Tensor, positive: torch.Tensor,
+                  negative: torch.Tensor | None = None, *, temperature: float = 0.05,
+                  reduction: str = "mean") -> torch.Tensor:
+    """InfoNCE with in-batch negatives (van den Oord et al. 2018; Henderson et al. 2017).
+
+    Anchor i must pick its own positive out of *every* positive in the batch (and every extra
+    ``negative``, if given): the loss is the cross-entropy of a softmax over the cosine
+    similarities divided by ``temperature``, with the right answer on the diagonal::
+
+        logits = cos(anchor, [positive; negative]) / temperature   # (n, n) or (n, 2n)
+        loss_i = -log softmax(logits_i)[i]
+
+    sentence-transformers' ``MultipleNegativesRankingLoss`` computes the same with
+    ``scale = 1 / temperature`` (default 20, i.e. temperature 0.05).
+
+    Args:
+        anchor, positive: float tensors (n, dim); row i of each forms pair i.
+        negative: optional (n, dim) hard negatives, one per anchor; they join the candidates
+            of *every* anchor, as in the library.
+        temperature: divides the similarities; small = a sharp softmax that concentrates on
+            the hardest negatives.
+        reduction: ``"mean"`` (as the library), ``"sum"`` or ``"none"`` (shape (n,)).
+
+    Returns:
+        A scalar tensor (or shape (n,) with ``reduction="none"``), differentiable.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    _check_reduction(reduction)
+    temperature = _check_temperature(temperature)
+    a = _as_float_tensor(anchor, "anchor")
+    p = _as_float_tensor(positive, "positive")
+    candidates = {"anchor": a, "positive": p}
+    if negative is not None:
+        candidates["negative"] = _as_float_tensor(negative, "negative")
+    _check_same_shapes(**candidates)
+    docs = torch.cat([p] if negative is None else [p, candidates["negative"]])
+    logits = F.normalize(a, dim=1) @ F.normalize(docs, dim=1).T / temperature
+    targets = torch.arange(len(a), device=a.device)      # pair i's positive sits in column i
+    return _reduce(F.cross_entropy(logits, targets, reduction="none"), reduction)
+
+
 # --------------------------------------------------------------------------------------------
 # The library's losses on the same tensors (for comparisons in notebooks and tests)
 # --------------------------------------------------------------------------------------------
@@ -269,3 +330,27 @@ def library_triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative:
               "euclidean": TripletDistanceMetric.EUCLIDEAN}[distance]
     loss = TripletLoss(model=None, distance_metric=metric, triplet_margin=margin)
     return loss.compute_loss_from_embeddings([a, p, n], None)
+
+
+def library_mnrl_loss(anchor: torch.Tensor, positive: torch.Tensor,
+                      negative: torch.Tensor | None = None, *,
+                      scale: float = LIBRARY_MNRL_SCALE) -> torch.Tensor:
+    """sentence-transformers' ``MultipleNegativesRankingLoss`` on embeddings -> scalar tensor.
+
+    Runs the library's ``compute_loss_from_embeddings`` with its cosine similarity and
+    ``scale`` (= 1 / temperature); no model is loaded.
+    """
+    import math
+
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (
+        math.isfinite(scale) and scale > 0
+    ):
+        raise ValueError(f"scale must be a finite number above 0 (1 / temperature), got {scale!r}.")
+    a = _as_float_tensor(anchor, "anchor")
+    p = _as_float_tensor(positive, "positive")
+    tensors = [a, p] if negative is None else [a, p, _as_float_tensor(negative, "negative")]
+    _check_same_shapes(**dict(zip(("anchor", "positive", "negative"), tensors, strict=False)))
+    loss = MultipleNegativesRankingLoss(model=None, scale=float(scale))
+    return loss.compute_loss_from_embeddings(tensors, None)

@@ -32,7 +32,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cache, partial
@@ -212,15 +212,15 @@ class TrainingResult:
         )
 
 
-def check_triplets(triplets: object) -> pd.DataFrame:
-    """Return the anchor/positive/negative columns of ``triplets``, or raise with a fix."""
+def check_triplets(triplets: object, columns: Sequence[str] = TRIPLET_COLUMNS) -> pd.DataFrame:
+    """Return the ``columns`` (default anchor/positive/negative) of ``triplets``, or raise."""
     if not isinstance(triplets, pd.DataFrame):
         raise TypeError(
-            f"triplets must be a pandas DataFrame with columns {list(TRIPLET_COLUMNS)}, got "
+            f"triplets must be a pandas DataFrame with columns {list(columns)}, got "
             f"{type(triplets).__name__}. Build one with "
             "cu.triplets.make_triplets(frame, group_col='topic')."
         )
-    missing = [col for col in TRIPLET_COLUMNS if col not in triplets.columns]
+    missing = [col for col in columns if col not in triplets.columns]
     if missing:
         raise ValueError(
             f"triplets lacks column(s) {missing}; it has {list(triplets.columns)}. "
@@ -229,8 +229,8 @@ def check_triplets(triplets: object) -> pd.DataFrame:
         )
     if len(triplets) == 0:
         raise ValueError("triplets has no rows; there is nothing to train on.")
-    frame = triplets.loc[:, list(TRIPLET_COLUMNS)].reset_index(drop=True)
-    for col in TRIPLET_COLUMNS:
+    frame = triplets.loc[:, list(columns)].reset_index(drop=True)
+    for col in columns:
         bad = ~frame[col].map(lambda text: isinstance(text, str) and text.strip() != "")
         if bad.any():
             rows = list(frame.index[bad][:5])
@@ -368,7 +368,8 @@ def _make_recorder(result: TrainingResult, eval_texts: list[str] | None,
     return Recorder()
 
 
-def _training_arguments(config: TrainingConfig, output_dir: str, batch_size: int):
+def _training_arguments(config: TrainingConfig, output_dir: str, batch_size: int,
+                        batch_sampler: str = "batch_sampler"):
     import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
 
@@ -395,6 +396,7 @@ def _training_arguments(config: TrainingConfig, output_dir: str, batch_size: int
         fp16=cuda and not torch.cuda.is_bf16_supported(),
         ddp_backend=None if cuda or world_size() == 1 else "gloo",
         dataloader_drop_last=world_size() > 1,
+        batch_sampler=batch_sampler,
     )
 
 
@@ -418,6 +420,7 @@ def train_triplets(
     config: TrainingConfig | None = None,
     eval_texts: Sequence[str] | None = None,
     callbacks: Sequence[Any] = (),
+    loss: Callable[[SentenceTransformer], Any] | None = None,
 ) -> TrainingResult:
     """Fine-tune ``model`` with triplet loss on ``triplets``; return losses and snapshots.
 
@@ -430,6 +433,11 @@ def train_triplets(
         eval_texts: sentences to encode at step 0, every ``config.snapshot_every`` steps and at
             the end (e.g. the test split), for the timeline. ``None``: no snapshots.
         callbacks: extra ``transformers.TrainerCallback`` objects.
+        loss: a function ``model -> sentence-transformers loss`` used instead of TripletLoss,
+            e.g. ``lambda m: MultipleNegativesRankingLoss(m)`` (notebook 07). Then the
+            ``negative`` column is optional ((anchor, positive) pairs suffice) and batches
+            never repeat a text (the library's no-duplicates sampler), which in-batch-negative
+            losses need: a repeated text would be its own negative.
 
     The trainer's scratch folder is a temporary directory that is removed afterwards; nothing
     is written to the repository. Under ``torchrun`` only rank 0 shows progress and snapshots.
@@ -437,7 +445,10 @@ def train_triplets(
     config = TrainingConfig() if config is None else config
     if not isinstance(config, TrainingConfig):
         raise TypeError(f"config must be a TrainingConfig, got {type(config).__name__}.")
-    frame = check_triplets(triplets)
+    columns = TRIPLET_COLUMNS
+    if loss is not None and isinstance(triplets, pd.DataFrame) and "negative" not in triplets:
+        columns = TRIPLET_COLUMNS[:2]
+    frame = check_triplets(triplets, columns)
     texts = None if eval_texts is None else _check_texts(eval_texts, "eval_texts")
     batch_size = min(config.batch_size, len(frame) // world_size())
     if batch_size < 1:
@@ -465,7 +476,7 @@ def train_triplets(
     scratch = tempfile.mkdtemp(prefix="course-training-")
     try:
         trainer = _build_trainer(model, frame, config, scratch, batch_size,
-                                 [_make_recorder(result, texts, config), *callbacks])
+                                 [_make_recorder(result, texts, config), *callbacks], loss)
         with offline_hub():
             trainer.train()
     finally:
@@ -561,7 +572,7 @@ def course_trainer(**kwargs: Any):
 
 
 def _build_trainer(model, frame: pd.DataFrame, config: TrainingConfig, scratch: str,
-                   batch_size: int, callbacks: list):
+                   batch_size: int, callbacks: list, loss: Callable | None = None):
     from datasets import Dataset
     from transformers import PrinterCallback, ProgressCallback
 
@@ -574,13 +585,14 @@ def _build_trainer(model, frame: pd.DataFrame, config: TrainingConfig, scratch: 
         first = frame.iloc[0]
         model.model_card_data.widget = [{
             "source_sentence": first["anchor"],
-            "sentences": [first["positive"], first["negative"]],
+            "sentences": list(first.iloc[1:]),
         }]
     trainer = course_trainer(
         model=model,
-        args=_training_arguments(config, scratch, batch_size),
+        args=_training_arguments(config, scratch, batch_size,
+                                 "batch_sampler" if loss is None else "no_duplicates"),
         train_dataset=Dataset.from_pandas(frame, preserve_index=False),
-        loss=_make_loss(model, config),
+        loss=_make_loss(model, config) if loss is None else loss(model),
         callbacks=list(callbacks),
     )
     trainer.remove_callback(PrinterCallback)  # the trainer's log-dict printer

@@ -66,3 +66,68 @@ def test_compare_reports_needs_the_same_labels():
     b = evaluation.label_report(x, frame, x, frame, label_cols=["sentiment"])
     with pytest.raises(ValueError, match="different labels"):
         evaluation.compare_reports(a, b)
+
+
+# ------------------------------------------------------------------ retrieval (notebook 07)
+def labelled(n_per: int, prefix: str) -> pd.DataFrame:
+    rows = [{"text": f"{prefix} {topic} {mood} {i}", "topic": topic, "sentiment": mood}
+            for topic in ("hotels", "movies") for mood in ("positive", "negative")
+            for i in range(n_per)]
+    return pd.DataFrame(rows)
+
+
+def test_retrieval_task_relevance_is_the_same_labels():
+    from course_utils.evaluation import retrieval_task
+
+    task = retrieval_task(labelled(2, "q"), labelled(5, "d"), per_label=3)
+    assert len(task.queries) == 8 and len(task.corpus) == 12
+    for query_id, relevant in task.relevant.items():
+        topic, mood = task.queries[query_id].split()[1:3]
+        assert len(relevant) == 3
+        assert all(task.corpus[d].split()[1:3] == [topic, mood] for d in relevant)
+    assert "8 queries, a corpus of 12 sentences, 3 relevant" in task.describe()
+    assert retrieval_task(labelled(2, "q"), labelled(5, "d"), per_label=3).corpus == task.corpus
+    assert len(retrieval_task(labelled(1, "q"), labelled(5, "d"), per_label=None).corpus) == 20
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"per_label": 9}, "per_label=9"),
+        ({"per_label": 0}, "per_label"),
+        ({"label_cols": ("colour",)}, "colour"),
+    ],
+)
+def test_retrieval_task_explains_bad_input(kwargs, message):
+    from course_utils.evaluation import retrieval_task
+
+    with pytest.raises(ValueError, match=message):
+        retrieval_task(labelled(1, "q"), labelled(5, "d"), **kwargs)
+
+
+def test_retrieval_scores_match_a_hand_computation(model):
+    from course_utils.embedding import encode
+    from course_utils.evaluation import RetrievalTask, retrieval_scores
+
+    corpus = {"d0": "The hotel room was spotless.", "d1": "The film was a bore.",
+              "d2": "The pasta was delicious.", "d3": "My phone screen cracked."}
+    queries = {"q0": "A very clean hotel room.", "q1": "A dull movie."}
+    relevant = {"q0": {"d0", "d2"}, "q1": {"d3"}}
+    task = RetrievalTask(queries, corpus, relevant)
+    scores = retrieval_scores(model, task, k=2)
+    assert set(scores) == {"recall@2", "mrr@2", "ndcg@2"}
+    q = encode(list(queries.values()), model, cache=False)
+    d = encode(list(corpus.values()), model, cache=False)
+    ranking = np.argsort(-(q @ d.T), axis=1)[:, :2]
+    ids = list(corpus)
+    recalls, reciprocal = [], []
+    for row, query_id in zip(ranking, queries, strict=True):
+        found = [ids[j] in relevant[query_id] for j in row]
+        recalls.append(sum(found) / len(relevant[query_id]))
+        reciprocal.append(next((1 / (r + 1) for r, hit in enumerate(found) if hit), 0.0))
+    assert scores["recall@2"] == pytest.approx(np.mean(recalls))
+    assert scores["mrr@2"] == pytest.approx(np.mean(reciprocal))
+    with pytest.raises(ValueError, match="k must"):
+        retrieval_scores(model, task, k=5)
+    with pytest.raises(TypeError, match="RetrievalTask"):
+        retrieval_scores(model, {"queries": queries})

@@ -228,3 +228,52 @@ def test_contrastive_loss_rejects_bad_inputs(change, error, message):
 def test_numpy_float_arrays_are_accepted():
     a, b, _ = (x.numpy() for x in random_embeddings())
     assert contrastive_loss(a, b, np.ones(12)).item() >= 0
+
+
+# ------------------------------------------------------------------------------------------
+# InfoNCE (notebook 07) equals MultipleNegativesRankingLoss with scale = 1 / temperature
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("temperature", [0.05, 0.2, 1.0])
+@pytest.mark.parametrize("with_negatives", [False, True])
+def test_info_nce_equals_multiple_negatives_ranking_loss(temperature, with_negatives):
+    from course_utils.losses import info_nce_loss, library_mnrl_loss
+
+    a, p, n = random_embeddings(seed=4)
+    negative = n if with_negatives else None
+    ours = info_nce_loss(a, p, negative, temperature=temperature)
+    theirs = library_mnrl_loss(a, p, negative, scale=1 / temperature)
+    assert abs(ours.item() - theirs.item()) < 1e-5
+
+
+def test_info_nce_behaves_as_the_notebook_says():
+    from course_utils.losses import info_nce_loss
+
+    a, p, _ = random_embeddings(n=6, seed=5)
+    own_row = info_nce_loss(a, a.clone() * 3, temperature=0.05).item()  # its own row wins
+    assert own_row < 0.1 and own_row < info_nce_loss(a, p, temperature=0.05).item() / 10
+    per_pair = info_nce_loss(a, p, reduction="none")
+    assert per_pair.shape == (6,) and (per_pair > 0).all()
+    assert info_nce_loss(a, p, reduction="sum").item() == pytest.approx(per_pair.sum().item())
+    # a very high temperature makes every candidate equally likely: loss -> log(n)
+    assert info_nce_loss(a, p, temperature=1e4).item() == pytest.approx(np.log(6), abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"temperature": 0}, ValueError, "temperature"),
+        ({"temperature": "hot"}, TypeError, "temperature"),
+        ({"reduction": "max"}, ValueError, "reduction"),
+        ({"negative": torch.ones(3, 8)}, ValueError, "same shape"),
+    ],
+)
+def test_info_nce_rejects_bad_input(kwargs, error, match):
+    from course_utils.losses import info_nce_loss
+
+    a, p, _ = random_embeddings(seed=6)
+    with pytest.raises(error, match=match):
+        info_nce_loss(a, p, **kwargs)
+    from course_utils.losses import library_mnrl_loss
+
+    with pytest.raises(ValueError, match="scale"):
+        library_mnrl_loss(a, p, scale=0)

@@ -312,3 +312,31 @@ def test_loss_curve_and_pick_steps():
         loss_curve([])
     assert pick_steps([0, 10, 20, 30, 40, 50, 60], 4) == [0, 20, 40, 60]
     assert pick_steps([0, 5], 5) == [0, 5]
+
+
+def test_a_pair_loss_trains_on_pairs_without_duplicates(fresh_model):
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    pairs = pd.DataFrame({
+        "anchor": ["The soup was wonderful.", "Great rooms.", "This phone charges fast.",
+                   "A moving film.", "The soup was cold.", "Dirty rooms."],
+        "positive": ["Lovely food.", "A fine hotel.", "Quick to charge.", "A touching movie.",
+                     "Awful food.", "A grim hotel."],
+    })
+    seen = []
+
+    def loss(model):
+        made = MultipleNegativesRankingLoss(model)
+        seen.append(made)
+        return made
+
+    result = training.train_triplets(pairs, fresh_model, loss=loss,
+                                     config=TrainingConfig(max_steps=2, batch_size=3,
+                                                           progress="none"))
+    assert len(seen) == 1 and seen[0].model is fresh_model
+    assert [step for step, _ in result.losses] == [1, 2]
+    assert all(np.isfinite(value) and value > 0 for _, value in result.losses)
+    with pytest.raises(ValueError, match="positive"):
+        training.train_triplets(pairs[["anchor"]], fresh_model, loss=loss)
+    with pytest.raises(ValueError, match="negative"):  # triplet loss still needs negatives
+        training.train_triplets(pairs, fresh_model)

@@ -8,6 +8,7 @@ computed from the returned object's ``.state`` (a plain dict updated on every ch
 * ``margin_explorer`` (notebook 04): a margin slider -> which triplets are still active.
 * ``training_timeline`` (notebook 05): a slider over training steps -> the projection then.
 * ``neighbour_search`` (notebook 05): type a sentence -> its nearest sentences per model.
+* ``temperature_explorer`` (notebook 07): InfoNCE's temperature -> the softmax over candidates.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ _FACTORIES = {
     "feature_contrast_explorer": "course_utils.widgets.contrast",
     "margin_explorer": "course_utils.widgets.margin",
     "neighbour_search": "course_utils.widgets.search",
+    "temperature_explorer": "course_utils.widgets.temperature",
     "training_timeline": "course_utils.widgets.timeline",
 }
 

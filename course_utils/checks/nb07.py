@@ -1,0 +1,193 @@
+"""Checkers for notebook 07 (in-batch negatives, temperature, hard negatives, retrieval).
+
+Exercise checkers (return "Correct" or a specific hint, never raise):
+
+* :func:`check_info_nce` - Exercise 1: InfoNCE as cross-entropy over the similarity matrix.
+* :func:`check_flatter_temperature` - Exercise 2: which temperature spreads the softmax most.
+* :func:`check_false_negatives` - Exercise 3: spot the in-batch negatives that share the
+  anchor's label.
+
+The notebook's own claims reuse the claim checks of earlier notebooks, re-exported here:
+:func:`confirm_equal` (two losses agree, notebook 03) and :func:`expect` /
+:func:`check_at_least` (a number clears a bar, notebook 06); they fail loudly if a claim in
+the prose stops holding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from course_utils.checks.core import CheckResult, check_choice, checker, describe, fail, ok
+from course_utils.checks.nb03 import confirm_equal
+from course_utils.checks.nb06 import _as_float, _call, check_at_least, expect
+
+__all__ = [
+    "EXERCISE2_OPTIONS",
+    "check_at_least",
+    "check_false_negatives",
+    "check_flatter_temperature",
+    "check_info_nce",
+    "confirm_equal",
+    "expect",
+    "false_negatives_reference",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 1: InfoNCE from the similarity matrix
+# --------------------------------------------------------------------------------------------
+def _info_nce_cases() -> list[tuple[Any, Any, float]]:
+    """(anchor, positive, temperature) cases: random batches, unnormalised rows on purpose."""
+    import torch
+
+    generator = torch.Generator().manual_seed(7)
+    cases = []
+    for n, dim, temperature in ((4, 3, 0.05), (6, 5, 0.5), (3, 8, 1.0), (8, 4, 0.1)):
+        anchor, positive = torch.randn(2, n, dim, generator=generator).unbind(0)
+        cases.append((anchor * 2.0, positive * 0.5, temperature))
+    return cases
+
+
+def _info_nce_hint(anchor: Any, positive: Any, temperature: float, got: float) -> str:
+    """Name the usual mistake when the learner's number matches it."""
+    import torch
+    import torch.nn.functional as F
+
+    targets = torch.arange(len(anchor))
+    unit = F.normalize(anchor, dim=1) @ F.normalize(positive, dim=1).T
+    raw = anchor @ positive.T
+    mistakes = {
+        "You used the dot product of the raw rows; normalise them first (F.normalize), so the "
+        "similarity is the cosine.": F.cross_entropy(raw / temperature, targets),
+        "You multiplied by the temperature; divide by it (scale = 1 / temperature).":
+            F.cross_entropy(unit * temperature, targets),
+        "The temperature is missing: divide the similarities by it.":
+            F.cross_entropy(unit, targets),
+        "That is the sum over anchors; the loss is the mean.":
+            F.cross_entropy(unit / temperature, targets, reduction="sum"),
+        "The rows and columns are swapped, or the targets are: anchor i's right answer is "
+        "column i of sim(anchors, positives).": F.cross_entropy(unit.T / temperature,
+                                                                targets.flip(0)),
+    }
+    for hint, value in mistakes.items():
+        if abs(float(value) - got) < 1e-4:
+            return hint
+    return ("Compute sim = normalize(anchor) @ normalize(positive).T, divide by the "
+            "temperature, and take F.cross_entropy(sim, torch.arange(len(anchor))).")
+
+
+@checker("Exercise 1: InfoNCE from the similarity matrix")
+def check_info_nce(function: Any) -> CheckResult:
+    """Check ``info_nce(anchor, positive, temperature) -> scalar tensor`` against the course's
+    :func:`course_utils.losses.info_nce_loss` on random batches."""
+    from course_utils.losses import info_nce_loss
+
+    if function is None:
+        return fail("info_nce is None; define the function (replace the stub).")
+    if not callable(function):
+        return fail(f"info_nce should be a function, got {describe(function)}.")
+    for index, (anchor, positive, temperature) in enumerate(_info_nce_cases(), start=1):
+        expected = float(info_nce_loss(anchor, positive, temperature=temperature))
+        answer, error = _call(function, (anchor.clone(), positive.clone(), temperature), index)
+        if error is not None:
+            return error
+        if answer is None:
+            return fail(f"on test case {index} your function returned None; did you forget "
+                        "`return`?")
+        value = _as_float(answer)
+        if value is None:
+            return fail(f"on test case {index} your function should return one number (the mean "
+                        f"over anchors), got {describe(answer)}.")
+        if abs(value - expected) > 1e-4:
+            return fail(
+                f"on test case {index} ({len(anchor)} pairs, temperature {temperature:g}) "
+                f"expected {expected:.4f}, got {value:.4f}. "
+                f"{_info_nce_hint(anchor, positive, temperature, value)}"
+            )
+    return ok(f"all {len(_info_nce_cases())} batches match the course's info_nce_loss (and so "
+              "sentence-transformers' MultipleNegativesRankingLoss).")
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 2: which temperature gives the flatter softmax?
+# --------------------------------------------------------------------------------------------
+#: The temperatures the learner chooses from.
+EXERCISE2_OPTIONS = (0.01, 0.05, 0.5)
+
+
+@checker("Exercise 2: the flatter softmax")
+def check_flatter_temperature(answer: Any) -> CheckResult:
+    """Which of :data:`EXERCISE2_OPTIONS` spreads the softmax (and the gradient) most evenly?"""
+    flattest = max(EXERCISE2_OPTIONS)
+    if isinstance(answer, str):
+        try:
+            answer = float(answer)
+        except ValueError:
+            return fail(f"answer with one of the numbers {list(EXERCISE2_OPTIONS)}, got "
+                        f"{answer!r}.")
+    result = check_choice(answer, flattest, options=EXERCISE2_OPTIONS, what="your temperature",
+                          hint="Dividing by a small temperature stretches the gaps between "
+                               "similarities; which one shrinks them?")
+    if result.passed:
+        return ok(f"temperature {flattest:g}: dividing by a larger number shrinks the gaps "
+                  "between the logits, so the softmax (and the push on the negatives) spreads "
+                  "out.")
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 3: spot the false negatives
+# --------------------------------------------------------------------------------------------
+def false_negatives_reference(labels: Sequence[Any], anchor: int) -> set[int]:
+    """The positions of the in-batch negatives of ``anchor`` that share its label.
+
+    With in-batch negatives, anchor i treats every *other* pair's positive as a negative; one
+    whose label equals ``labels[anchor]`` is a false negative.
+    """
+    labels = list(labels)
+    if not 0 <= anchor < len(labels):
+        raise ValueError(f"anchor must be an index from 0 to {len(labels) - 1}, got {anchor!r}.")
+    return {j for j, label in enumerate(labels) if j != anchor and label == labels[anchor]}
+
+
+FALSE_NEGATIVE_CASES: tuple[tuple[tuple[str, ...], int], ...] = (
+    (("hotels/positive", "movies/negative", "hotels/positive", "hotels/negative"), 0),
+    (("hotels/positive", "movies/negative", "hotels/positive", "hotels/negative"), 3),
+    (("a", "b", "a", "a", "c", "a"), 2),
+    (("a", "b", "c"), 1),
+)
+
+
+@checker("Exercise 3: spot the false negatives")
+def check_false_negatives(function: Any) -> CheckResult:
+    """Check ``false_negatives(labels, anchor) -> set of indices`` on batches with known
+    answers."""
+    if function is None:
+        return fail("false_negatives is None; define the function (replace the stub).")
+    if not callable(function):
+        return fail(f"false_negatives should be a function, got {describe(function)}.")
+    for index, (labels, anchor) in enumerate(FALSE_NEGATIVE_CASES, start=1):
+        expected = false_negatives_reference(labels, anchor)
+        answer, error = _call(function, (list(labels), anchor), index)
+        if error is not None:
+            return error
+        if answer is None:
+            return fail(f"on test case {index} your function returned None; did you forget "
+                        "`return`?")
+        try:
+            got = {int(j) for j in np.asarray(list(answer)).reshape(-1)}
+        except (TypeError, ValueError):
+            return fail(f"on test case {index} return the indices (e.g. a set or list of "
+                        f"ints), got {describe(answer)}.")
+        if got == expected:
+            continue
+        if got == expected | {anchor}:
+            return fail(f"on test case {index} your answer includes the anchor itself ({anchor})"
+                        ": its own positive is the right answer, not a negative.")
+        return fail(f"for labels {list(labels)} and anchor {anchor} expected "
+                    f"{sorted(expected)}, got {sorted(got)}. A false negative is another pair "
+                    "with the anchor's label.")
+    return ok(f"all {len(FALSE_NEGATIVE_CASES)} batches right.")

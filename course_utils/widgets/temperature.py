@@ -1,0 +1,170 @@
+"""The temperature explorer (notebook 07): slide InfoNCE's temperature, watch the softmax.
+
+One anchor and its candidates (its positive plus the batch's other positives): InfoNCE turns
+their cosine similarities into a softmax ``exp(s_j / t) / sum_k exp(s_k / t)`` and pays
+``-log p(positive)``. The gradient of that loss with respect to a negative's similarity is
+``p_j / t``, so the softmax *is* how the loss shares its push among the negatives: a low
+temperature puts almost all of it on the hardest (most similar) negative, a high one spreads
+it evenly. Tests drive it without a browser::
+
+    box = temperature_explorer([0.8, 0.7, 0.2, 0.1], positive=0)
+    box.slider.value = 1.0
+    box.state["p_positive"], box.state["hardest_share"], box.state["effective_negatives"]
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["temperature_explorer", "temperature_state"]
+
+#: The slider's range (a log scale): from very sharp to almost uniform.
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 1.0
+
+
+def _similarities(similarities: Any, positive: Any) -> tuple[np.ndarray, int]:
+    values = np.asarray(similarities, dtype=float)
+    if values.ndim != 1 or len(values) < 2:
+        raise ValueError(
+            "similarities must be a 1-D list of at least 2 cosine similarities (the positive "
+            f"and at least one negative), got shape {values.shape}."
+        )
+    if not np.isfinite(values).all():
+        raise ValueError("similarities contains NaN or infinity.")
+    if isinstance(positive, bool) or not isinstance(positive, (int, np.integer)) or not (
+        0 <= positive < len(values)
+    ):
+        raise ValueError(f"positive must be an index from 0 to {len(values) - 1}, got "
+                         f"{positive!r}.")
+    return values, int(positive)
+
+
+def temperature_state(similarities: Any, positive: int, temperature: float) -> dict[str, Any]:
+    """The softmax over the candidates at ``temperature`` and what it does to the gradient.
+
+    Returns a dict: ``probabilities`` (n,), ``loss`` = -log p(positive), ``p_positive``,
+    ``gradient`` (n,) = d loss / d similarity (negative for the positive: it is pulled in),
+    ``hardest`` (index of the most similar negative), ``hardest_share`` (its share of the
+    total push on the negatives) and ``effective_negatives`` (exp of the entropy of that push:
+    how many negatives effectively receive it; 1 = one negative gets all of it).
+    """
+    values, positive = _similarities(similarities, positive)
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (
+        np.isfinite(temperature) and temperature > 0
+    ):
+        raise ValueError(f"temperature must be a finite number above 0, got {temperature!r}.")
+    logits = values / temperature
+    shifted = np.exp(logits - logits.max())  # numerically stable softmax
+    probabilities = shifted / shifted.sum()
+    target = np.zeros_like(probabilities)
+    target[positive] = 1.0
+    gradient = (probabilities - target) / temperature
+    negatives = np.flatnonzero(np.arange(len(values)) != positive)
+    push = probabilities[negatives] / probabilities[negatives].sum()
+    hardest = int(negatives[np.argmax(values[negatives])])
+    entropy = -float(np.sum(push * np.log(np.clip(push, 1e-300, None))))
+    return {
+        "temperature": float(temperature),
+        "probabilities": probabilities,
+        "loss": float(-np.log(max(probabilities[positive], 1e-300))),
+        "p_positive": float(probabilities[positive]),
+        "gradient": gradient,
+        "hardest": hardest,
+        "hardest_share": float(probabilities[hardest] / probabilities[negatives].sum()),
+        "effective_negatives": float(np.exp(entropy)),
+    }
+
+
+def _summary_html(state: dict[str, Any], labels: Sequence[str] | None) -> str:
+    hardest = state["hardest"]
+    name = html.escape(labels[hardest]) if labels is not None else f"candidate {hardest}"
+    return (
+        f"<p>temperature <b>{state['temperature']:.3f}</b> (scale "
+        f"{1 / state['temperature']:.0f}): p(positive) <b>{state['p_positive']:.2f}</b>, loss "
+        f"<b>{state['loss']:.2f}</b><br>the hardest negative ({name}) gets "
+        f"<b>{state['hardest_share']:.0%}</b> of the push on the negatives; it is spread over "
+        f"about <b>{state['effective_negatives']:.1f}</b> negatives.</p>"
+    )
+
+
+def temperature_explorer(similarities: Any, *, positive: int = 0,
+                         labels: Sequence[str] | None = None, temperature: float = 0.05,
+                         plot: bool = True):
+    """A temperature slider over one anchor's candidates; returns the widget box.
+
+    Args:
+        similarities: (n,) cosine similarities of the anchor to its candidates.
+        positive: the index of the anchor's own positive among them.
+        labels: optional short text per candidate, shown on the bars.
+        temperature: the slider's start value (the library's default is 0.05 = scale 20).
+        plot: draw the bars (turn off for speed in tests).
+
+    Returns:
+        An ``ipywidgets.VBox`` with ``.slider`` (a FloatLogSlider from 0.01 to 1), ``.image``
+        and ``.state`` (the dict of :func:`temperature_state`, updated on every change).
+    """
+    import ipywidgets as widgets
+
+    values, positive = _similarities(similarities, positive)
+    if labels is not None:
+        if isinstance(labels, str):
+            raise TypeError("labels must be one text per candidate, got a single string.")
+        labels = [str(label) for label in labels]
+        if len(labels) != len(values):
+            raise ValueError(f"labels has {len(labels)} entries for {len(values)} candidates; "
+                             "pass one per candidate or leave it out.")
+    if not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:
+        raise ValueError(f"temperature must be between {MIN_TEMPERATURE} and "
+                         f"{MAX_TEMPERATURE}, got {temperature!r}.")
+    slider = widgets.FloatLogSlider(value=float(temperature), base=10,
+                                    min=np.log10(MIN_TEMPERATURE), max=np.log10(MAX_TEMPERATURE),
+                                    step=0.05, description="temperature",
+                                    continuous_update=False, readout_format=".3f")
+    summary = widgets.HTML()
+    image = widgets.Image(format="png")
+    box = widgets.VBox([slider, summary, image])
+    box.slider, box.image, box.state = slider, image, {}
+
+    def update(_change: Any = None) -> None:
+        state = temperature_state(values, positive, slider.value)
+        box.state.clear()
+        box.state.update(state)
+        summary.value = _summary_html(state, labels)
+        if plot:
+            image.value = _draw(values, positive, state, labels)
+
+    slider.observe(update, names="value")
+    update()
+    return box
+
+
+def _draw(values: np.ndarray, positive: int, state: dict[str, Any],
+          labels: Sequence[str] | None) -> bytes:
+    """Bars: each candidate's similarity and its softmax probability, as PNG bytes."""
+    import matplotlib.pyplot as plt
+
+    from course_utils.plots.scatter import OKABE_ITO
+    from course_utils.plots.toy import figure_png
+
+    order = np.argsort(-values, kind="stable")
+    names = [labels[i] if labels is not None else f"candidate {i}" for i in order]
+    names = [name if len(name) <= 38 else name[:37] + "…" for name in names]
+    colours = [OKABE_ITO["blue"] if i == positive else OKABE_ITO["vermillion"] for i in order]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 0.38 * len(values) + 1.2),
+                                      sharey=True, gridspec_kw={"width_ratios": [1, 1.3]})
+    rows = np.arange(len(values))
+    left.barh(rows, values[order], color=colours)
+    left.set_xlabel("cosine similarity")
+    left.set_yticks(rows, names)
+    left.invert_yaxis()
+    right.barh(rows, state["probabilities"][order], color=colours)
+    right.set_xlim(0, 1)
+    right.set_xlabel(f"softmax probability at temperature {state['temperature']:.3f}")
+    fig.suptitle("blue = the anchor's own positive, vermillion = in-batch negatives",
+                 fontsize=9)
+    fig.tight_layout()
+    return figure_png(fig)
