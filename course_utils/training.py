@@ -32,7 +32,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -366,7 +366,8 @@ def _make_recorder(result: TrainingResult, eval_texts: list[str] | None,
     return Recorder()
 
 
-def _training_arguments(config: TrainingConfig, output_dir: str, batch_size: int):
+def _training_arguments(config: TrainingConfig, output_dir: str, batch_size: int, **extra: Any):
+    """The trainer's arguments; ``extra`` adds more (e.g. ``prompts``, notebook 08)."""
     import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
 
@@ -393,6 +394,7 @@ def _training_arguments(config: TrainingConfig, output_dir: str, batch_size: int
         fp16=cuda and not torch.cuda.is_bf16_supported(),
         ddp_backend=None if cuda or world_size() == 1 else "gloo",
         dataloader_drop_last=world_size() > 1,
+        **extra,
     )
 
 
@@ -410,24 +412,28 @@ def _make_loss(model: SentenceTransformer, config: TrainingConfig):
 
 
 def train_triplets(
-    triplets: pd.DataFrame,
+    triplets: pd.DataFrame | Mapping[str, pd.DataFrame],
     model: SentenceTransformer | None = None,
     *,
     config: TrainingConfig | None = None,
     eval_texts: Sequence[str] | None = None,
     callbacks: Sequence[Any] = (),
+    prompts: Mapping[str, str] | None = None,
 ) -> TrainingResult:
     """Fine-tune ``model`` with triplet loss on ``triplets``; return losses and snapshots.
 
     Args:
         triplets: DataFrame with text columns anchor, positive, negative (others are ignored),
-            e.g. from ``cu.triplets.make_triplets``.
+            e.g. from ``cu.triplets.make_triplets``; or a dict of them, one per named task
+            (multi-task training, see :func:`course_utils.multitask.check_triplet_sets`).
         model: the SentenceTransformer to train **in place**; ``None`` loads a fresh copy of the
             course's default model, so re-running a cell never continues an earlier run.
         config: a :class:`TrainingConfig`; ``None`` uses the defaults.
         eval_texts: sentences to encode at step 0, every ``config.snapshot_every`` steps and at
             the end (e.g. the test split), for the timeline. ``None``: no snapshots.
         callbacks: extra ``transformers.TrainerCallback`` objects.
+        prompts: with a dict of tasks, a prompt per task name (e.g. ``{"topic": "topic: "}``),
+            put in front of that task's texts in training and saved with the model.
 
     The trainer's scratch folder is a temporary directory that is removed afterwards; nothing
     is written to the repository. Under ``torchrun`` only rank 0 shows progress and snapshots.
@@ -435,12 +441,17 @@ def train_triplets(
     config = TrainingConfig() if config is None else config
     if not isinstance(config, TrainingConfig):
         raise TypeError(f"config must be a TrainingConfig, got {type(config).__name__}.")
-    frame = check_triplets(triplets)
+    from course_utils.multitask import check_triplet_sets, trainer_extras
+
+    frame = check_triplet_sets(triplets, prompts) if isinstance(triplets, Mapping) else (
+        check_triplets(triplets))
+    extra = trainer_extras(frame, prompts)  # {} for one DataFrame
+    rows = min(len(part) for part in frame.values()) if extra else len(frame)
     texts = None if eval_texts is None else _check_texts(eval_texts, "eval_texts")
-    batch_size = min(config.batch_size, len(frame) // world_size())
+    batch_size = min(config.batch_size, rows // world_size())
     if batch_size < 1:
         raise ValueError(
-            f"{len(frame)} triplet(s) cannot be shared among {world_size()} processes; "
+            f"{rows} triplet(s) cannot be shared among {world_size()} processes; "
             "make more triplets or launch fewer processes."
         )
     config = replace(config, batch_size=batch_size)
@@ -463,13 +474,15 @@ def train_triplets(
     scratch = tempfile.mkdtemp(prefix="course-training-")
     try:
         trainer = _build_trainer(model, frame, config, scratch, batch_size,
-                                 [_make_recorder(result, texts, config), *callbacks])
+                                 [_make_recorder(result, texts, config), *callbacks], **extra)
         with offline_hub():
             trainer.train()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     del trainer
     release_memory()
+    if extra.get("prompts"):  # saved with the model: model.encode(..., prompt_name="topic")
+        model.prompts.update(extra["prompts"])
     return result
 
 
@@ -516,8 +529,10 @@ def release_memory() -> None:
     _call_glibc("malloc_trim", 0)
 
 
-def _build_trainer(model, frame: pd.DataFrame, config: TrainingConfig, scratch: str,
-                   batch_size: int, callbacks: list):
+def _build_trainer(model, frame: pd.DataFrame | dict[str, pd.DataFrame], config: TrainingConfig,
+                   scratch: str, batch_size: int, callbacks: list, **extra: Any):
+    """A quiet trainer. A dict of frames trains one TripletLoss per named set (notebook 08);
+    ``extra`` goes to the training arguments."""
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer
     from transformers import PrinterCallback, ProgressCallback
@@ -528,16 +543,22 @@ def _build_trainer(model, frame: pd.DataFrame, config: TrainingConfig, scratch: 
     # The model card wants "widget examples"; computing them draws a stray progress bar and
     # consumes Python's global random state. One example from our own data is enough.
     if not getattr(model.model_card_data, "widget", None):
-        first = frame.iloc[0]
+        first = (next(iter(frame.values())) if isinstance(frame, dict) else frame).iloc[0]
         model.model_card_data.widget = [{
             "source_sentence": first["anchor"],
             "sentences": [first["positive"], first["negative"]],
         }]
+    if isinstance(frame, dict):
+        dataset = {name: Dataset.from_pandas(part, preserve_index=False)
+                   for name, part in frame.items()}
+        loss = {name: _make_loss(model, config) for name in frame}
+    else:
+        dataset, loss = Dataset.from_pandas(frame, preserve_index=False), _make_loss(model, config)
     trainer = SentenceTransformerTrainer(
         model=model,
-        args=_training_arguments(config, scratch, batch_size),
-        train_dataset=Dataset.from_pandas(frame, preserve_index=False),
-        loss=_make_loss(model, config),
+        args=_training_arguments(config, scratch, batch_size, **extra),
+        train_dataset=dataset,
+        loss=loss,
         callbacks=list(callbacks),
     )
     trainer.remove_callback(PrinterCallback)  # the trainer's log-dict printer
@@ -569,11 +590,12 @@ def save_model(model: SentenceTransformer, output_dir: str | os.PathLike) -> Pat
 def embedding_report(model: SentenceTransformer, train_frame: pd.DataFrame,
                      test_frame: pd.DataFrame, *, text_col: str = "text",
                      label_cols: Sequence[str] = ("topic", "sentiment"),
-                     cache: bool = True) -> pd.DataFrame:
+                     cache: bool = True, prompt: str | None = None) -> pd.DataFrame:
     """``cu.evaluation.label_report`` for ``model``: kNN, silhouette and probe per label.
 
     Train and test texts are encoded with the on-disk cache (keyed by the model's weights, so
-    a fine-tuned model never reuses the base model's embeddings).
+    a fine-tuned model never reuses the base model's embeddings), each with ``prompt`` in
+    front when one is given (e.g. ``"topic: "``, notebook 08).
     """
     from course_utils.embedding import encode
     from course_utils.evaluation import label_report
@@ -585,8 +607,8 @@ def embedding_report(model: SentenceTransformer, train_frame: pd.DataFrame,
             raise ValueError(
                 f"{name} has no text column {text_col!r}; columns are {list(frame.columns)}."
             )
-    train = encode(train_frame[text_col].tolist(), model, cache=cache)
-    test = encode(test_frame[text_col].tolist(), model, cache=cache)
+    train = encode(train_frame[text_col].tolist(), model, cache=cache, prompt=prompt)
+    test = encode(test_frame[text_col].tolist(), model, cache=cache, prompt=prompt)
     return label_report(train, train_frame, test, test_frame, label_cols=label_cols)
 
 
