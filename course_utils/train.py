@@ -334,7 +334,14 @@ def prepare_task_job(args: argparse.Namespace) -> TaskJob:
                              "'topic', 'sentiment']). Pass --data PATH.csv to use your own file.")
         source = "course dataset (train split; evaluated on its test split)"
     else:
-        train, test = _load_user_csv(args, columns)
+        first = argparse.Namespace(**{**vars(args), "label_col": tasks[0].label_col})
+        train, test = _load_user_csv(first, columns)
+        for task in tasks[1:]:
+            if min(train[task.label_col].nunique(), test[task.label_col].nunique()) < 2:
+                raise UsageError(
+                    f"--data {args.data}: after holding out a third for evaluation, a part has "
+                    f"a single {task.label_col!r} class (task {task.name!r}). Add more rows per "
+                    "class (at least 3 of each).")
         source = f"{args.data} ({len(train)} rows to train, {len(test)} held out)"
     max_steps = args.max_steps
     if max_steps is None and args.epochs is None:
