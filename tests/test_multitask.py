@@ -125,9 +125,11 @@ def test_two_tasks_train_in_turn_with_their_prompts(model, task_sets, monkeypatc
     config = TrainingConfig(**{**TINY, "max_steps": 4})
     result = training.train_triplets(task_sets, fresh, config=config, prompts=prompts)
     assert [step for step, _ in result.losses] == [1, 2, 3, 4]
-    # three columns per batch, one task per batch, the tasks in turn
-    per_batch = [set(seen[i:i + 3]) for i in range(0, len(seen), 3)]
-    assert per_batch[:4] in ([{"mood: "}, {"thing: "}] * 2, [{"thing: "}, {"mood: "}] * 2)
+    # The model card's dataset statistics tokenize each column once without a prompt; the
+    # training batches follow: three columns per batch, one task per batch, tasks in turn.
+    prompted = [prompt for prompt in seen if prompt is not None]
+    per_batch = [set(prompted[i:i + 3]) for i in range(0, len(prompted), 3)]
+    assert per_batch in ([{"mood: "}, {"thing: "}] * 2, [{"thing: "}, {"mood: "}] * 2)
     assert fresh.prompts["mood"] == "mood: " and fresh.prompts["thing"] == "thing: "
     vector = fresh.encode(["A fine film."], prompt_name="thing")
     assert vector.shape == (1, 384)

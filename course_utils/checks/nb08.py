@@ -1,8 +1,8 @@
 """Checkers for notebook 08 (the question picks the contrast). Each returns a CheckResult.
 
-* :func:`check_closer_under` - Exercise 1: for two pairs of notebook 01's teaser sentences,
+* :func:`check_closer_under` - Exercise 2: for two pairs of notebook 01's teaser sentences,
   which prompt ("topic" or "sentiment") makes the pair more similar?
-* :func:`check_topic_recipe` - Exercise 2: triplets for the *topic* question in which
+* :func:`check_topic_recipe` - Exercise 1: triplets for the *topic* question in which
   sentiment never separates the positive from the negative.
 
 The notebook's own claims are printed by ``check_at_least`` through ``expect`` (shared with
@@ -33,7 +33,7 @@ __all__ = [
 #: The two questions of notebook 08 and the prompt that asks each of them.
 PROMPTS = {"sentiment": "sentiment: ", "topic": "topic: "}
 
-#: Exercise 1's pairs of notebook 01's teaser sentences: A and B share a dish and differ in
+#: Exercise 2's pairs of notebook 01's teaser sentences: A and B share a dish and differ in
 #: opinion; A and C share an opinion and are about different things.
 PAIRS = (("A", "B"), ("A", "C"))
 
@@ -54,7 +54,7 @@ def pair_similarities(model: Any, pairs: Sequence[tuple[str, str]] = PAIRS) -> p
     return pd.DataFrame.from_dict(rows, orient="index").round(3)
 
 
-@checker("Exercise 1: which question brings them together?")
+@checker("Exercise 2: which question brings them together?")
 def check_closer_under(answer: Any, model: Any) -> CheckResult:
     """``answer`` maps each pair ("A-B", "A-C") to the prompt ("topic" or "sentiment") under
     which the two sentences are more similar in ``model``'s space."""
@@ -93,7 +93,7 @@ def _triplet_shares(triplets: pd.DataFrame, frame: pd.DataFrame) -> dict[str, fl
             "sentiment helps": float(np.mean(helps))}
 
 
-@checker("Exercise 2: triplets for the topic question")
+@checker("Exercise 1: triplets for the topic question")
 def check_topic_recipe(recipe: Any, frame: pd.DataFrame | None = None) -> CheckResult:
     """``recipe`` is the keyword arguments of ``cu.triplets.make_triplets`` for the topic
     question: the triplets must teach topic, and sentiment must never separate the positive
