@@ -169,14 +169,18 @@ def encode(
     batch_size: int = 64,
     cache: bool = True,
     cache_directory: str | os.PathLike | None = None,
+    prompt: str | None = None,
 ) -> np.ndarray:
     """Embed ``texts`` with ``model`` (default: the bundled model) -> float32 array (n, dim).
 
     Rows are L2-normalised, so a dot product is the cosine similarity. With ``cache=True``
     results are stored in ``<cache>/embeddings/`` and reused when the same model and texts
     come again; if the cache folder is not writable a CacheWarning says so and encoding goes on.
+    ``prompt`` (e.g. ``"topic: "``) is put in front of every text, as sentence-transformers'
+    ``encode(..., prompt=...)`` does; it is part of the cache key (notebook 08).
     """
     texts = _check_texts(texts)
+    prompt = check_prompt(prompt)
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}.")
     if model is None:
@@ -193,7 +197,8 @@ def encode(
         from course_utils.models import model_identity
 
         folder = Path(cache_directory) if cache_directory is not None else cache_dir()
-        entry = folder / CACHE_SUBDIR / f"{cache_key(model_identity(model), texts)}.npy"
+        identity = model_identity(model) + (f"|prompt={prompt!r}" if prompt else "")
+        entry = folder / CACHE_SUBDIR / f"{cache_key(identity, texts)}.npy"
         cached = _read_entry(entry, len(texts)) if entry.exists() else None
         if cached is not None:
             return cached
@@ -204,6 +209,7 @@ def encode(
         convert_to_numpy=True,
         normalize_embeddings=True,
         show_progress_bar=False,
+        **({"prompt": prompt} if prompt else {}),
     )
     vectors = l2_normalise(vectors)
     if entry is not None:
@@ -217,6 +223,17 @@ def encode(
                 stacklevel=2,
             )
     return vectors
+
+
+def check_prompt(prompt: object) -> str | None:
+    """Return ``prompt`` (``""`` becomes None: no prompt), or raise if it is not text."""
+    if prompt is None or prompt == "":
+        return None
+    if not isinstance(prompt, str):
+        raise TypeError(
+            f"prompt must be a string such as 'topic: ' (or None), got {type(prompt).__name__}."
+        )
+    return prompt
 
 
 def cosine_similarity_matrix(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:

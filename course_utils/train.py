@@ -12,6 +12,12 @@ and prints held-out numbers before and after. Without ``--data`` it uses the cou
 train split and evaluates on its test split; with ``--data`` it holds out a deterministic
 stratified third of the CSV.
 
+Several questions in one model (notebook 08): repeat ``--task NAME:LABEL_COL[:GROUP_COL]``,
+e.g. ``--task sentiment:sentiment:topic --task topic:topic:sentiment``. Each task gets its own
+triplets (built as above from its label and group) and its prompt, ``"NAME: "`` unless
+``--prompt NAME=TEXT`` says otherwise; ``--no-prompts`` trains the tasks without prompts. The
+prompts are saved with the model: ``model.encode(texts, prompt_name="sentiment")``.
+
 It runs unchanged under ``torchrun --nproc_per_node=N -m course_utils.train ...`` (on CPU the
 processes talk over gloo); only the first process prints the report and saves the model.
 Bad arguments end with a one-paragraph message on stderr and exit code 2.
@@ -132,6 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"triplets per step and process (default {defaults.batch_size})")
     parser.add_argument("--seed", type=_non_negative_int, default=0,
                         help="seed for triplets, data order and dropout (default 0)")
+    parser.add_argument("--task", action="append", default=[],
+                        metavar="NAME:LABEL_COL[:GROUP_COL]",
+                        help="train several questions into one model; repeat it, e.g. --task "
+                        "sentiment:sentiment:topic --task topic:topic:sentiment (replaces "
+                        "--label-col and --group-col)")
+    parser.add_argument("--prompt", action="append", default=[], metavar="NAME=TEXT",
+                        help="the prompt of task NAME (default 'NAME: ')")
+    parser.add_argument("--no-prompts", action="store_true",
+                        help="train the tasks without prompts (plain multi-task training)")
     return parser
 
 
@@ -162,7 +177,8 @@ def _check_output(path: Path) -> Path:
         raise UsageError(f"--output {error}") from None
 
 
-def _load_user_csv(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _load_user_csv(args: argparse.Namespace, label_cols: list[str] | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     from course_utils.data import (
         DataValidationError,
         read_csv,
@@ -174,7 +190,7 @@ def _load_user_csv(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame
         frame = read_csv(args.data)
     except (FileNotFoundError, DataValidationError) as error:
         raise UsageError(f"--data: {error}") from None
-    label_cols = [args.label_col] + ([args.group_col] if args.group_col else [])
+    label_cols = label_cols or [args.label_col] + ([args.group_col] if args.group_col else [])
     try:
         validate_dataframe(frame, text_col=args.text_col, label_cols=label_cols)
         frame = frame.reset_index(drop=True)
@@ -316,6 +332,141 @@ def _train_save_report(job: Job) -> int:
     return 0
 
 
+@dataclass
+class TaskJob:
+    """A validated multi-task run: one triplet set (and prompt) per task."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    text_col: str
+    tasks: list  # of course_utils.multitask.TaskSpec
+    prompts: dict[str, str]
+    output: Path
+    config: TrainingConfig
+    source: str
+
+    @property
+    def label_cols(self) -> list[str]:
+        """Every label and group column of the tasks, in order, once each."""
+        columns = [col for task in self.tasks for col in (task.label_col, task.group_col) if col]
+        return list(dict.fromkeys(columns))
+
+
+def _parse_tasks(args: argparse.Namespace) -> tuple[list, dict[str, str]]:
+    """The --task specs and the prompt of each task, or a UsageError naming the bad one."""
+    from course_utils.multitask import TaskSpec
+
+    if not args.task:
+        raise UsageError("--prompt and --no-prompts need at least one --task "
+                         "NAME:LABEL_COL[:GROUP_COL], e.g. --task topic:topic:sentiment.")
+    if args.group_col is not None or args.label_col != build_parser().get_default("label_col"):
+        raise UsageError("--task replaces --label-col and --group-col; give the columns in "
+                         "each --task NAME:LABEL_COL[:GROUP_COL] instead.")
+    try:
+        tasks = [TaskSpec.parse(text) for text in args.task]
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    names = [task.name for task in tasks]
+    if len(set(names)) < len(names):
+        raise UsageError(f"task names must differ, got {names}; e.g. --task "
+                         "sentiment:sentiment:topic --task topic:topic:sentiment.")
+    prompts = {} if args.no_prompts else {name: f"{name}: " for name in names}
+    for text in args.prompt:
+        name, equals, prompt = text.partition("=")
+        if args.no_prompts:
+            raise UsageError("--prompt and --no-prompts contradict each other; drop one.")
+        if not equals or name not in names or not prompt.strip():
+            raise UsageError(f"--prompt {text!r} must be NAME=TEXT with NAME one of the tasks "
+                             f"{names}, e.g. --prompt \"{names[0]}=Represent the {names[0]}: \".")
+        prompts[name] = prompt
+    return tasks, prompts
+
+
+def prepare_task_job(args: argparse.Namespace) -> TaskJob:
+    """Check a multi-task command line (``--task ...``) and load the data."""
+    output = _check_output(args.output)
+    tasks, prompts = _parse_tasks(args)
+    columns = list(dict.fromkeys(c for t in tasks for c in (t.label_col, t.group_col) if c))
+    if args.data is None:
+        from course_utils.data import load_course_data
+
+        train, test = load_course_data("train"), load_course_data("test")
+        unknown = [col for col in [args.text_col, *columns] if col not in train.columns]
+        if unknown:
+            raise UsageError(f"{unknown} not a column of the course dataset (it has ['text', "
+                             "'topic', 'sentiment']). Pass --data PATH.csv to use your own file.")
+        source = "course dataset (train split; evaluated on its test split)"
+    else:
+        first = argparse.Namespace(**{**vars(args), "label_col": tasks[0].label_col})
+        train, test = _load_user_csv(first, columns)
+        for task in tasks[1:]:
+            if min(train[task.label_col].nunique(), test[task.label_col].nunique()) < 2:
+                raise UsageError(
+                    f"--data {args.data}: after holding out a third for evaluation, a part has "
+                    f"a single {task.label_col!r} class (task {task.name!r}). Add more rows per "
+                    "class (at least 3 of each).")
+        source = f"{args.data} ({len(train)} rows to train, {len(test)} held out)"
+    max_steps = args.max_steps
+    if max_steps is None and args.epochs is None:
+        max_steps = TrainingConfig().max_steps
+    try:
+        config = TrainingConfig(max_steps=max_steps, epochs=args.epochs, learning_rate=args.lr,
+                                batch_size=args.batch_size, seed=args.seed,
+                                snapshot_every=None, progress="bar")
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    return TaskJob(train, test, args.text_col, tasks, prompts, output, config, source)
+
+
+def run_tasks(job: TaskJob) -> int:
+    """Train one model on every task's triplets; report per prompt; save (main process)."""
+    from course_utils import training
+    from course_utils.evaluation import compare_reports
+    from course_utils.models import load_model
+    from course_utils.triplets import make_triplets
+
+    triplets = {}
+    for task in job.tasks:
+        try:
+            triplets[task.name] = make_triplets(job.train, text_col=job.text_col,
+                                                seed=job.config.seed, **task.recipe())
+        except ValueError as error:
+            raise UsageError(f"Cannot build triplets for task {task.name!r}: {error}") from None
+    main = training.is_main_process()
+    prompts = {task.name: job.prompts.get(task.name) for task in job.tasks}
+    if main:
+        print(f"data: {job.source}")
+        for task in job.tasks:
+            how = (f"same-{task.group_col} negatives, other-{task.group_col} positives"
+                   if task.group_col else "random negatives")
+            print(f"task {task.name}: {len(triplets[task.name])} triplets by {task.label_col} "
+                  f"({how}); prompt {prompts[task.name]!r}")
+        print(f"{job.config.max_steps or job.config.epochs} "
+              f"{'steps' if job.config.max_steps else 'epoch(s)'} at lr "
+              f"{job.config.learning_rate:g}, batch {job.config.batch_size}, tasks in turn")
+        base = load_model()
+        before = {name: training.embedding_report(base, job.train, job.test,
+                                                  text_col=job.text_col,
+                                                  label_cols=job.label_cols, prompt=prompt)
+                  for name, prompt in prompts.items()}
+    result = training.train_triplets(triplets, config=job.config, prompts=job.prompts or None)
+    if not main:
+        return 0
+    path = training.save_model(result.model, job.output)
+    print(result.summary())
+    for name, prompt in prompts.items():
+        after = training.embedding_report(result.model, job.train, job.test,
+                                          text_col=job.text_col, label_cols=job.label_cols,
+                                          prompt=prompt, cache=False)
+        print(f"\nheld-out report, texts encoded with the prompt {prompt!r} (task {name}):")
+        with pd.option_context("display.width", 120, "display.max_columns", 20):
+            print(compare_reports(before[name], after).to_string())
+    example = next((name for name, prompt in prompts.items() if prompt), None)
+    usage = f", then model.encode(texts, prompt_name={example!r})" if example else ""
+    print(f"\nsaved to {path}; load it with SentenceTransformer({str(path)!r}){usage}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with code 2 and a usage message on its own errors
@@ -324,6 +475,8 @@ def main(argv: list[str] | None = None) -> int:
     apply_quiet_offline_env()
     quiet_logging()
     try:
+        if args.task or args.prompt or args.no_prompts:  # several questions (notebook 08)
+            return run_tasks(prepare_task_job(args))
         job = prepare_job(args)
         return run(job)
     except UsageError as error:

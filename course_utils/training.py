@@ -32,7 +32,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cache, partial
@@ -369,7 +369,8 @@ def _make_recorder(result: TrainingResult, eval_texts: list[str] | None,
 
 
 def _training_arguments(config: TrainingConfig, output_dir: str, batch_size: int,
-                        batch_sampler: str = "batch_sampler"):
+                        batch_sampler: str = "batch_sampler", **extra: Any):
+    """The trainer's arguments; ``extra`` adds more (e.g. ``prompts``, notebook 08)."""
     import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
 
@@ -397,6 +398,7 @@ def _training_arguments(config: TrainingConfig, output_dir: str, batch_size: int
         ddp_backend=None if cuda or world_size() == 1 else "gloo",
         dataloader_drop_last=world_size() > 1,
         batch_sampler=batch_sampler,
+        **extra,
     )
 
 
@@ -414,19 +416,21 @@ def _make_loss(model: SentenceTransformer, config: TrainingConfig):
 
 
 def train_triplets(
-    triplets: pd.DataFrame,
+    triplets: pd.DataFrame | Mapping[str, pd.DataFrame],
     model: SentenceTransformer | None = None,
     *,
     config: TrainingConfig | None = None,
     eval_texts: Sequence[str] | None = None,
     callbacks: Sequence[Any] = (),
     loss: Callable[[SentenceTransformer], Any] | None = None,
+    prompts: Mapping[str, str] | None = None,
 ) -> TrainingResult:
     """Fine-tune ``model`` with triplet loss on ``triplets``; return losses and snapshots.
 
     Args:
         triplets: DataFrame with text columns anchor, positive, negative (others are ignored),
-            e.g. from ``cu.triplets.make_triplets``.
+            e.g. from ``cu.triplets.make_triplets``; or a dict of them, one per named task
+            (multi-task training, see :func:`course_utils.multitask.check_triplet_sets`).
         model: the SentenceTransformer to train **in place**; ``None`` loads a fresh copy of the
             course's default model, so re-running a cell never continues an earlier run.
         config: a :class:`TrainingConfig`; ``None`` uses the defaults.
@@ -438,6 +442,8 @@ def train_triplets(
             ``negative`` column is optional ((anchor, positive) pairs suffice) and batches
             never repeat a text (the library's no-duplicates sampler), which in-batch-negative
             losses need: a repeated text would be its own negative.
+        prompts: with a dict of tasks, a prompt per task name (e.g. ``{"topic": "topic: "}``),
+            put in front of that task's texts in training and saved with the model.
 
     The trainer's scratch folder is a temporary directory that is removed afterwards; nothing
     is written to the repository. Under ``torchrun`` only rank 0 shows progress and snapshots.
@@ -445,15 +451,22 @@ def train_triplets(
     config = TrainingConfig() if config is None else config
     if not isinstance(config, TrainingConfig):
         raise TypeError(f"config must be a TrainingConfig, got {type(config).__name__}.")
-    columns = TRIPLET_COLUMNS
-    if loss is not None and isinstance(triplets, pd.DataFrame) and "negative" not in triplets:
-        columns = TRIPLET_COLUMNS[:2]
-    frame = check_triplets(triplets, columns)
+    from course_utils.multitask import check_triplet_sets, trainer_extras
+
+    if isinstance(triplets, Mapping):
+        frame = check_triplet_sets(triplets, prompts)
+    else:
+        columns = TRIPLET_COLUMNS
+        if loss is not None and isinstance(triplets, pd.DataFrame) and "negative" not in triplets:
+            columns = TRIPLET_COLUMNS[:2]
+        frame = check_triplets(triplets, columns)
+    extra = trainer_extras(frame, prompts)  # {} for one DataFrame
+    rows = min(len(part) for part in frame.values()) if extra else len(frame)
     texts = None if eval_texts is None else _check_texts(eval_texts, "eval_texts")
-    batch_size = min(config.batch_size, len(frame) // world_size())
+    batch_size = min(config.batch_size, rows // world_size())
     if batch_size < 1:
         raise ValueError(
-            f"{len(frame)} triplet(s) cannot be shared among {world_size()} processes; "
+            f"{rows} triplet(s) cannot be shared among {world_size()} processes; "
             "make more triplets or launch fewer processes."
         )
     config = replace(config, batch_size=batch_size)
@@ -476,13 +489,16 @@ def train_triplets(
     scratch = tempfile.mkdtemp(prefix="course-training-")
     try:
         trainer = _build_trainer(model, frame, config, scratch, batch_size,
-                                 [_make_recorder(result, texts, config), *callbacks], loss)
+                                 [_make_recorder(result, texts, config), *callbacks], loss,
+                                 **extra)
         with offline_hub():
             trainer.train()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     del trainer
     release_memory()
+    if extra.get("prompts"):  # saved with the model: model.encode(..., prompt_name="topic")
+        model.prompts.update(extra["prompts"])
     return result
 
 
@@ -571,8 +587,12 @@ def course_trainer(**kwargs: Any):
     return _trainer_class()(**kwargs)
 
 
-def _build_trainer(model, frame: pd.DataFrame, config: TrainingConfig, scratch: str,
-                   batch_size: int, callbacks: list, loss: Callable | None = None):
+def _build_trainer(model, frame: pd.DataFrame | dict[str, pd.DataFrame], config: TrainingConfig,
+                   scratch: str, batch_size: int, callbacks: list, loss: Callable | None = None,
+                   **extra: Any):
+    """A quiet trainer. A dict of frames trains one TripletLoss per named set (notebook 08);
+    ``loss`` replaces TripletLoss for one frame (notebook 07); ``extra`` goes to the training
+    arguments."""
     from datasets import Dataset
     from transformers import PrinterCallback, ProgressCallback
 
@@ -582,17 +602,24 @@ def _build_trainer(model, frame: pd.DataFrame, config: TrainingConfig, scratch: 
     # The model card wants "widget examples"; computing them draws a stray progress bar and
     # consumes Python's global random state. One example from our own data is enough.
     if not getattr(model.model_card_data, "widget", None):
-        first = frame.iloc[0]
+        first = (next(iter(frame.values())) if isinstance(frame, dict) else frame).iloc[0]
         model.model_card_data.widget = [{
             "source_sentence": first["anchor"],
             "sentences": list(first.iloc[1:]),
         }]
+    if isinstance(frame, dict):
+        dataset = {name: Dataset.from_pandas(part, preserve_index=False)
+                   for name, part in frame.items()}
+        losses = {name: _make_loss(model, config) for name in frame}
+    else:
+        dataset = Dataset.from_pandas(frame, preserve_index=False)
+        losses = _make_loss(model, config) if loss is None else loss(model)
     trainer = course_trainer(
         model=model,
         args=_training_arguments(config, scratch, batch_size,
-                                 "batch_sampler" if loss is None else "no_duplicates"),
-        train_dataset=Dataset.from_pandas(frame, preserve_index=False),
-        loss=_make_loss(model, config) if loss is None else loss(model),
+                                 "batch_sampler" if loss is None else "no_duplicates", **extra),
+        train_dataset=dataset,
+        loss=losses,
         callbacks=list(callbacks),
     )
     trainer.remove_callback(PrinterCallback)  # the trainer's log-dict printer
@@ -627,11 +654,12 @@ def save_model(model: SentenceTransformer, output_dir: str | os.PathLike) -> Pat
 def embedding_report(model: SentenceTransformer, train_frame: pd.DataFrame,
                      test_frame: pd.DataFrame, *, text_col: str = "text",
                      label_cols: Sequence[str] = ("topic", "sentiment"),
-                     cache: bool = True) -> pd.DataFrame:
+                     cache: bool = True, prompt: str | None = None) -> pd.DataFrame:
     """``cu.evaluation.label_report`` for ``model``: kNN, silhouette and probe per label.
 
     Train and test texts are encoded with the on-disk cache (keyed by the model's weights, so
-    a fine-tuned model never reuses the base model's embeddings).
+    a fine-tuned model never reuses the base model's embeddings), each with ``prompt`` in
+    front when one is given (e.g. ``"topic: "``, notebook 08).
     """
     from course_utils.embedding import encode
     from course_utils.evaluation import label_report
@@ -643,8 +671,8 @@ def embedding_report(model: SentenceTransformer, train_frame: pd.DataFrame,
             raise ValueError(
                 f"{name} has no text column {text_col!r}; columns are {list(frame.columns)}."
             )
-    train = encode(train_frame[text_col].tolist(), model, cache=cache)
-    test = encode(test_frame[text_col].tolist(), model, cache=cache)
+    train = encode(train_frame[text_col].tolist(), model, cache=cache, prompt=prompt)
+    test = encode(test_frame[text_col].tolist(), model, cache=cache, prompt=prompt)
     return label_report(train, train_frame, test, test_frame, label_cols=label_cols)
 
 

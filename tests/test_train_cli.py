@@ -313,3 +313,81 @@ def test_phase_prints_its_name_and_duration(capsys):
         pass
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "building triplets from 3 rows ..." and out[1].startswith("  done in ")
+
+# ------------------------------------------------------------------ several questions (notebook 08)
+# --task NAME:LABEL_COL[:GROUP_COL], repeated, each with its prompt. A bad spec exits 2 with one
+# actionable line; a tiny two-task run saves a model that reloads offline and knows its prompts.
+TASKS = ["--task", "sentiment:label:kind", "--task", "topic:kind:label"]
+
+
+def data_args(tiny_csv, tmp_path):
+    return ["--data", tiny_csv, "--text-col", "review", "--output", tmp_path / "m"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--task", "sentiment"], "is not NAME:LABEL_COL[:GROUP_COL]"),
+        (["--task", "a:b:c:d"], "is not NAME:LABEL_COL[:GROUP_COL]"),
+        (["--task", "9lives:label"], "must start with a letter"),
+        (["--task", "s:label:label"], "must differ"),
+        (["--task", "s:label", "--task", "s:kind"], "task names must differ"),
+        (["--task", "s:stars"], "Missing column(s) ['stars']"),
+        (["--task", "s:label", "--prompt", "t=topic: "], "NAME one of the tasks"),
+        (["--task", "s:label", "--prompt", "s"], "must be NAME=TEXT"),
+        (["--task", "s:label", "--prompt", "s=x", "--no-prompts"], "contradict"),
+        (["--prompt", "s=x"], "need at least one --task"),
+        (["--task", "s:label", "--group-col", "kind"], "--task replaces"),
+        (["--task", "s:label", "--label-col", "kind"], "--task replaces"),
+    ],
+)
+def test_bad_task_arguments_exit_2_with_one_line(tiny_csv, tmp_path, capsys, extra, message):
+    code, _, err = run_main([*data_args(tiny_csv, tmp_path), *extra], capsys)
+    assert code == 2, err
+    assert message in err and "Traceback" not in err
+    assert err.strip().count("\n") == 0, err  # one line
+    assert not (tmp_path / "m").exists()
+
+
+def test_unknown_course_column_in_a_task(tmp_path, capsys):
+    code, _, err = run_main(["--task", "stars:stars", "--output", tmp_path / "m"], capsys)
+    assert code == 2 and "not a column of the course dataset" in err
+
+
+def test_a_task_whose_group_has_one_label_says_which_task(tmp_path, capsys):
+    rows = [{"review": f"text {i}", "label": "pos" if i % 2 else "neg",
+             "kind": "a" if i < 12 else "b"} for i in range(24)]
+    rows += [{"review": f"only positive {i}", "label": "pos", "kind": "c"} for i in range(6)]
+    path = tmp_path / "groups.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    code, _, err = run_main(["--data", path, "--text-col", "review", "--output",
+                             tmp_path / "m", "--task", "mood:label:kind"], capsys)
+    assert code == 2 and "task 'mood'" in err and "'c'" in err
+
+
+@pytest.mark.slow
+def test_two_tasks_with_prompts_train_save_and_reload_offline(tiny_csv, tmp_path, capsys,
+                                                              monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "m"
+    code, stdout, err = run_main([*data_args(tiny_csv, tmp_path), *TASKS, "--prompt",
+                                  "topic=Represent the topic: ", "--max-steps", "2",
+                                  "--batch-size", "4"], capsys)
+    assert code == 0, err
+    assert "task sentiment:" in stdout and "prompt 'sentiment: '" in stdout
+    assert "prompt 'Represent the topic: '" in stdout
+    assert stdout.count("held-out report") == 2 and "knn_accuracy" in stdout
+    assert "prompt_name='sentiment'" in stdout
+    code = (
+        "import sys; from sentence_transformers import SentenceTransformer; "
+        "m = SentenceTransformer(sys.argv[1], device='cpu'); "
+        "print(sorted(m.prompts.items())); "
+        "print(m.encode(['a fine hotel'], prompt_name='topic').shape)"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True,
+                          text=True, env=env, timeout=300, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "('sentiment', 'sentiment: ')" in done.stdout
+    assert "('topic', 'Represent the topic: ')" in done.stdout
+    assert "(1, 384)" in done.stdout

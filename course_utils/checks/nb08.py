@@ -1,0 +1,133 @@
+"""Checkers for notebook 08 (the question picks the contrast). Each returns a CheckResult.
+
+* :func:`check_closer_under` - Exercise 2: for two pairs of notebook 01's teaser sentences,
+  which prompt ("topic" or "sentiment") makes the pair more similar?
+* :func:`check_topic_recipe` - Exercise 1: triplets for the *topic* question in which
+  sentiment never separates the positive from the negative.
+
+The notebook's own claims are printed by ``check_at_least`` through ``expect`` (shared with
+notebook 06, re-exported here), which raise if a claim stops being true.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from course_utils.checks.core import CheckResult, checker, describe, fail, ok
+from course_utils.checks.nb06 import check_at_least, expect
+
+__all__ = [
+    "PAIRS",
+    "PROMPTS",
+    "check_at_least",
+    "check_closer_under",
+    "check_topic_recipe",
+    "expect",
+    "pair_similarities",
+]
+
+#: The two questions of notebook 08 and the prompt that asks each of them.
+PROMPTS = {"sentiment": "sentiment: ", "topic": "topic: "}
+
+#: Exercise 2's pairs of notebook 01's teaser sentences: A and B share a dish and differ in
+#: opinion; A and C share an opinion and are about different things.
+PAIRS = (("A", "B"), ("A", "C"))
+
+
+def pair_similarities(model: Any, pairs: Sequence[tuple[str, str]] = PAIRS) -> pd.DataFrame:
+    """Cosine similarity of each teaser pair under each prompt: rows "A-B", columns prompts."""
+    from course_utils.checks.nb01 import teaser_sentences
+    from course_utils.embedding import encode
+
+    teaser = teaser_sentences()
+    rows = {}
+    for question, prompt in PROMPTS.items():
+        vectors = dict(zip(teaser.index, encode(teaser["text"].tolist(), model, prompt=prompt),
+                           strict=True))
+        for first, second in pairs:
+            rows.setdefault(f"{first}-{second}", {})[question] = float(
+                vectors[first] @ vectors[second])
+    return pd.DataFrame.from_dict(rows, orient="index").round(3)
+
+
+@checker("Exercise 2: which question brings them together?")
+def check_closer_under(answer: Any, model: Any) -> CheckResult:
+    """``answer`` maps each pair ("A-B", "A-C") to the prompt ("topic" or "sentiment") under
+    which the two sentences are more similar in ``model``'s space."""
+    if not isinstance(answer, Mapping):
+        return fail(f"closer_under should be a dict like {{'A-B': 'topic', 'A-C': ...}}, got "
+                    f"{describe(answer)}.")
+    similarities = pair_similarities(model)
+    for pair, row in similarities.iterrows():
+        given = answer.get(pair)
+        if given is None:
+            return fail(f"closer_under[{pair!r}] is missing or None; set it to 'topic' or "
+                        "'sentiment'.")
+        if not isinstance(given, str) or given.strip().lower() not in PROMPTS:
+            return fail(f"closer_under[{pair!r}] = {given!r}; use 'topic' or 'sentiment'.")
+        expected = row.idxmax()
+        if given.strip().lower() != expected:
+            first, second = pair.split("-")
+            return fail(
+                f"not for {pair}. Look at what {first} and {second} share in the table of "
+                "notebook 01 (topic? opinion?): the prompt that asks about the shared thing "
+                "puts them close, the other one pulls them apart."
+            )
+    numbers = "; ".join(f"{pair}: " + ", ".join(f"{q} {row[q]:.2f}" for q in PROMPTS)
+                        for pair, row in similarities.iterrows())
+    return ok(f"the same two sentences are near or far depending on the question ({numbers}).")
+
+
+def _triplet_shares(triplets: pd.DataFrame, frame: pd.DataFrame) -> dict[str, float]:
+    topic, sentiment = frame["topic"].to_numpy(), frame["sentiment"].to_numpy()
+    a, p, n = (triplets[f"{role}_index"].to_numpy() for role in ("anchor", "positive",
+                                                                   "negative"))
+    helps = (sentiment[p] == sentiment[a]) & (sentiment[n] != sentiment[a])
+    return {"positive same topic": float(np.mean(topic[p] == topic[a])),
+            "negative other topic": float(np.mean(topic[n] != topic[a])),
+            "negative same sentiment": float(np.mean(sentiment[n] == sentiment[a])),
+            "sentiment helps": float(np.mean(helps))}
+
+
+@checker("Exercise 1: triplets for the topic question")
+def check_topic_recipe(recipe: Any, frame: pd.DataFrame | None = None) -> CheckResult:
+    """``recipe`` is the keyword arguments of ``cu.triplets.make_triplets`` for the topic
+    question: the triplets must teach topic, and sentiment must never separate the positive
+    from the negative (no triplet whose positive shares the anchor's sentiment while its
+    negative does not)."""
+    from course_utils.triplets import make_triplets
+
+    if not isinstance(recipe, Mapping):
+        return fail(f"topic_recipe should be a dict of make_triplets arguments, e.g. "
+                    f"{{'label_col': ..., 'negatives': ...}}; got {describe(recipe)}.")
+    if frame is None:
+        from course_utils.data import load_course_data
+
+        frame = load_course_data("train")
+    frame = frame.reset_index(drop=True)
+    try:
+        triplets = make_triplets(frame, seed=0, **recipe)
+    except (TypeError, ValueError) as error:
+        return fail(f"make_triplets(train, **topic_recipe) raised: {error}")
+    shares = _triplet_shares(triplets, frame)
+    if shares["positive same topic"] < 1 or shares["negative other topic"] < 1:
+        return fail(f"these triplets do not teach topic: {shares['positive same topic']:.0%} "
+                    f"of positives share the anchor's topic and "
+                    f"{shares['negative other topic']:.0%} of negatives differ in it. The label "
+                    "the triplets teach is label_col.")
+    if shares["sentiment helps"] > 0:
+        return fail(
+            f"in {shares['sentiment helps']:.0%} of the triplets sentiment alone tells the "
+            "positive from the negative (same sentiment as the anchor vs the other one), so "
+            "the model can answer with sentiment. Keep the negative's sentiment equal to the "
+            "anchor's: which column is the group, and which negatives= keeps it?"
+        )
+    extra = ("" if recipe.get("positives") == "other_group" else
+             " With positives='other_group' sentiment even points the wrong way in every "
+             "triplet, which pushes it out of the topic answer (the notebook uses that).")
+    return ok(f"every negative has another topic and the anchor's sentiment "
+              f"({shares['negative same sentiment']:.0%}); sentiment never helps.{extra}")
