@@ -206,7 +206,10 @@ def cell_locator(page, markers: tuple[str, ...]):
     """The first code cell whose source mentions one of ``markers`` (case-insensitive)."""
     cells = page.locator(".jp-Notebook .jp-CodeCell")
     for index in range(cells.count()):
-        source = cells.nth(index).locator(".jp-InputArea-editor").inner_text().lower()
+        editor = cells.nth(index).locator(".jp-InputArea-editor")
+        if not editor.count():  # a collapsed (source_hidden) solution cell shows no editor
+            continue
+        source = editor.inner_text().lower()
         if any(marker in source for marker in markers):
             return cells.nth(index)
     pytest.fail(f"no code cell mentions any of {markers}")
