@@ -72,6 +72,7 @@ instructor: $(STAMP)  ## open JupyterLab on notebooks/ (solutions collapsed, for
 bench: $(STAMP) data  ## measure runtime, memory, training efficiency; rewrites docs/benchmarks.md
 	$(PY) -m benchmarks.run_all
 
-clean:  ## remove build outputs and caches (keeps .venv and the fetched VADER files in .cache/vader)
-	rm -rf build .pytest_cache
+clean:  ## remove build outputs and caches (keeps .venv, .cache/vader and your build/student/ work)
+	rm -rf .pytest_cache
+	@if [ -d build ]; then find build -mindepth 1 -maxdepth 1 ! -name student -exec rm -rf {} +; fi
 	@if [ -d .cache ]; then find .cache -mindepth 1 -maxdepth 1 ! -name vader -exec rm -rf {} +; fi

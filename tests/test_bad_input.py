@@ -508,7 +508,7 @@ def test_train_command_explains_bad_arguments(name, tmp_path, capsys):
 # ---- make clean keeps what needed the network ----------------------------------------------
 
 
-def test_make_clean_keeps_the_fetched_vader_files(tmp_path):
+def test_make_clean_keeps_the_fetched_vader_files_and_student_work(tmp_path):
     import shutil
     import subprocess
 
@@ -516,14 +516,16 @@ def test_make_clean_keeps_the_fetched_vader_files(tmp_path):
         pytest.skip("make is not installed")
     shutil.copy(Path(__file__).resolve().parent.parent / "Makefile", tmp_path / "Makefile")
     for name in (".cache/vader/tweets_GroundTruth.txt", ".cache/embeddings/x.npy",
-                 ".cache/layouts/y.npy", "build/05.html", ".pytest_cache/z"):
+                 ".cache/layouts/y.npy", "build/05.html", "build/student/05.ipynb",
+                 ".pytest_cache/z"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x")
     done = subprocess.run(["make", "clean"], cwd=tmp_path, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / ".cache/vader/tweets_GroundTruth.txt").exists(), "VADER needs the network"
-    for gone in (".cache/embeddings", ".cache/layouts", "build", ".pytest_cache"):
+    assert (tmp_path / "build/student/05.ipynb").exists(), "a learner's work is never cleaned"
+    for gone in (".cache/embeddings", ".cache/layouts", "build/05.html", ".pytest_cache"):
         assert not (tmp_path / gone).exists(), gone
 
 
