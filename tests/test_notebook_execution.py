@@ -87,7 +87,8 @@ def test_nbval_under_this_configuration_fails_on_errors_and_hangs(tmp_path):
 def first_exercise(notebook: nbformat.NotebookNode) -> tuple[int, int, int] | None:
     """(stub, solution, checker) cell positions of the notebook's first exercise, or None."""
     for index, cell in enumerate(notebook.cells):
-        if "solution" in cell.metadata.get("tags", []):
+        # the solution's code cell (its "#### Solution" heading is tagged too, but markdown)
+        if "solution" in cell.metadata.get("tags", []) and cell.cell_type == "code":
             code = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
             stub = max(i for i in code if i < index)
             checker = min(i for i in code if i > index)
