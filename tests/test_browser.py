@@ -392,6 +392,20 @@ def start_deck(page) -> None:
     page.wait_for_timeout(1500)
 
 
+#: What a user can change in a widget (see change_a_control).
+CONTROLS = "select, input, textarea, button, .noUi-handle, .slider-handle, .ui-slider-handle"
+
+
+def shows_only_progress(page, index: int) -> bool:
+    """True when cell ``index``'s widget is a progress bar with nothing to change (the tqdm
+    bar of a training cell): it must render, but there is no control to operate."""
+    widget = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(
+        ".jp-OutputArea-output .jupyter-widgets").first
+    widget.wait_for(state="visible", timeout=30_000)
+    return bool(widget.locator(".widget-hprogress, .widget-progress, progress").count()
+                and not widget.locator(CONTROLS).count())
+
+
 def operate_widget(page, index: int) -> str:
     """Change the first control of the widget in cell ``index``; wait until its output changes."""
     cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
@@ -449,6 +463,8 @@ def present_notebook(sync_api, notebook: Path, workdir: Path) -> dict:
                     if not cell["widgets"]:
                         seen["problems"].append(f"slide {step}: widget of cell {cell['index']} "
                                                 f"did not render: {cell['text'][:120]!r}")
+                    elif shows_only_progress(page, cell["index"]):
+                        seen.setdefault("progress_bars", []).append(cell["index"])  # tqdm
                     else:
                         seen["operated"][cell["index"]] = operate_widget(page, cell["index"])
                         page.screenshot(path=str(workdir / f"{notebook.stem[:2]}-widget-"

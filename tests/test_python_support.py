@@ -58,6 +58,7 @@ def test_an_old_python_gets_one_line_with_the_versions_and_how_to_get_one():
     assert not verdict((4, 11, 0), ">=3.11,<3.14")[0]
 
 
+@pytest.mark.process  # runs a Python subprocess
 def test_the_script_exits_1_with_one_line_on_an_unsupported_python(tmp_path):
     result = subprocess.run([sys.executable, str(SCRIPT),
                              str(_pyproject_without_this_python(tmp_path))],
@@ -67,6 +68,7 @@ def test_the_script_exits_1_with_one_line_on_an_unsupported_python(tmp_path):
     assert f"Python {HERE.major}.{HERE.minor}.{HERE.micro} is not supported" in result.stderr
 
 
+@pytest.mark.process  # runs a Python subprocess
 def test_the_script_is_silent_on_a_supported_python():
     result = subprocess.run([sys.executable, str(SCRIPT), str(REPO_ROOT / "pyproject.toml")],
                             capture_output=True, text=True, timeout=60)
@@ -106,6 +108,7 @@ def test_the_readme_needs_line_names_exactly_the_supported_versions():
     assert named == list(supported_minors(spec_from_pyproject(REPO_ROOT / "pyproject.toml")))
 
 
+@pytest.mark.process  # runs a Python subprocess
 def test_test_pythons_finds_this_python():
     sys.path.insert(0, str(REPO_ROOT / "tests"))
     try:
