@@ -145,6 +145,34 @@ def _call(function: Callable[..., Any], args: tuple, index: int) -> tuple[Any, C
         )
 
 
+def first_wrong_number(function: Callable[..., Any], cases: Sequence[tuple], *,
+                       arguments: Callable[..., tuple], expected: Callable[..., float],
+                       tolerance: float, returns: str, describe_case: Callable[..., str],
+                       hint: Callable[..., str]) -> CheckResult | None:
+    """Call the learner's ``function(*arguments(*case))`` on every case and compare the one
+    number it returns with ``expected(*case)``; the first failure, or None when all match.
+
+    ``returns`` says what the number is (e.g. "the mean over rows"); ``describe_case(*case)``
+    and ``hint(*case, value)`` word the failure.
+    """
+    for index, case in enumerate(cases, start=1):
+        want = expected(*case)
+        answer, error = _call(function, arguments(*case), index)
+        if error is not None:
+            return error
+        if answer is None:
+            return fail(f"on test case {index} your function returned None; did you forget "
+                        "`return`?")
+        value = _as_float(answer)
+        if value is None:
+            return fail(f"on test case {index} your function should return one number "
+                        f"({returns}), got {describe(answer)}.")
+        if abs(value - want) > tolerance:
+            return fail(f"on test case {index} ({describe_case(*case)}) expected {want:.4f}, "
+                        f"got {value:.4f}. {hint(*case, value)}")
+    return None
+
+
 # --------------------------------------------------------------------------------------------
 # Exercise 1: false negatives among in-batch negatives
 # --------------------------------------------------------------------------------------------
@@ -261,21 +289,13 @@ def check_precision_at_k(function: Any) -> CheckResult:
         return fail("precision_at_k is None; define the function (replace the stub).")
     if not callable(function):
         return fail(f"precision_at_k should be a function, got {describe(function)}.")
-    for index, (embeddings, labels, k) in enumerate(_precision_cases(), start=1):
-        expected = precision_at_k_reference(embeddings, labels, k)
-        answer, error = _call(function, (embeddings.copy(), list(labels), k), index)
-        if error is not None:
-            return error
-        if answer is None:
-            return fail(f"on test case {index} your function returned None; did you forget "
-                        "`return`?")
-        value = _as_float(answer)
-        if value is None:
-            return fail(f"on test case {index} your function should return one number (the "
-                        f"mean over rows), got {describe(answer)}.")
-        if abs(value - expected) > 1e-6:
-            return fail(
-                f"on test case {index} ({len(labels)} rows, k={k}) expected {expected:.4f}, got "
-                f"{value:.4f}. {_precision_hint(embeddings, list(labels), k, value)}"
-            )
+    wrong = first_wrong_number(
+        function, _precision_cases(),
+        arguments=lambda embeddings, labels, k: (embeddings.copy(), list(labels), k),
+        expected=precision_at_k_reference, tolerance=1e-6, returns="the mean over rows",
+        describe_case=lambda embeddings, labels, k: f"{len(labels)} rows, k={k}",
+        hint=lambda embeddings, labels, k, value: _precision_hint(embeddings, list(labels), k,
+                                                                  value))
+    if wrong is not None:
+        return wrong
     return ok(f"all {len(_precision_cases())} cases right.")

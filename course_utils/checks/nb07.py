@@ -22,7 +22,7 @@ import numpy as np
 
 from course_utils.checks.core import CheckResult, check_choice, checker, describe, fail, ok
 from course_utils.checks.nb03 import confirm_equal
-from course_utils.checks.nb06 import _as_float, _call, check_at_least, expect
+from course_utils.checks.nb06 import _call, check_at_least, expect, first_wrong_number
 
 __all__ = [
     "EXERCISE2_OPTIONS",
@@ -89,24 +89,18 @@ def check_info_nce(function: Any) -> CheckResult:
         return fail("info_nce is None; define the function (replace the stub).")
     if not callable(function):
         return fail(f"info_nce should be a function, got {describe(function)}.")
-    for index, (anchor, positive, temperature) in enumerate(_info_nce_cases(), start=1):
-        expected = float(info_nce_loss(anchor, positive, temperature=temperature))
-        answer, error = _call(function, (anchor.clone(), positive.clone(), temperature), index)
-        if error is not None:
-            return error
-        if answer is None:
-            return fail(f"on test case {index} your function returned None; did you forget "
-                        "`return`?")
-        value = _as_float(answer)
-        if value is None:
-            return fail(f"on test case {index} your function should return one number (the mean "
-                        f"over anchors), got {describe(answer)}.")
-        if abs(value - expected) > 1e-4:
-            return fail(
-                f"on test case {index} ({len(anchor)} pairs, temperature {temperature:g}) "
-                f"expected {expected:.4f}, got {value:.4f}. "
-                f"{_info_nce_hint(anchor, positive, temperature, value)}"
-            )
+    wrong = first_wrong_number(
+        function, _info_nce_cases(),
+        arguments=lambda anchor, positive, temperature: (anchor.clone(), positive.clone(),
+                                                         temperature),
+        expected=lambda anchor, positive, temperature: float(
+            info_nce_loss(anchor, positive, temperature=temperature)),
+        tolerance=1e-4, returns="the mean over anchors",
+        describe_case=lambda anchor, positive, temperature: (
+            f"{len(anchor)} pairs, temperature {temperature:g}"),
+        hint=_info_nce_hint)
+    if wrong is not None:
+        return wrong
     return ok(f"all {len(_info_nce_cases())} batches match the course's info_nce_loss (and so "
               "sentence-transformers' MultipleNegativesRankingLoss).")
 
