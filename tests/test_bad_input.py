@@ -465,6 +465,9 @@ CLI_CASES = {
 
 @pytest.mark.parametrize("name", list(CLI_CASES))
 def test_train_command_explains_bad_arguments(name, tmp_path, capsys):
+    if "inside the repository" in name and not (REPO / ".git").exists():
+        pytest.skip("a copy without .git (make test-pythons): nothing there would be committed, "
+                    "so an --output inside it is allowed")
     train = module("train")
     (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00garbage\n")
     (tmp_path / "no_label.csv").write_text("text,topic\na b c,x\nd e f,y\n")

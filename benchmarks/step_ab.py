@@ -1,0 +1,170 @@
+"""Side-by-side timings of notebook 05's training step under candidate changes (issue 18).
+
+    python -m benchmarks.step_ab [--steps 12] [--repeats 3] [--variants baseline no_mmap_threshold]
+
+Each run is a fresh process (some settings, such as glibc's mmap threshold, cannot be undone
+inside a process) that trains notebook 05's configuration for ``--steps`` steps and reports the
+median seconds per step after the first two, its CPU time split into user and system, and its
+peak memory. Variants are interleaved (A B A B ...) so that a change in the machine's load
+hits all of them alike; the table gives min and median over the repeats and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+#: name -> what the child process changes before training (see :func:`_apply_variant`).
+VARIANTS = {
+    "baseline": "the course's training step as it is",
+    "no_mmap_threshold": "glibc's default (dynamic) mmap threshold instead of a fixed 128 kB",
+    "mmap_4mb": "fixed mmap threshold 4 MB, trim threshold 8 MB",
+    "mmap_16mb": "fixed mmap threshold 16 MB, trim threshold 32 MB",
+    "mmap_1mb": "fixed mmap threshold 1 MB, trim threshold 2 MB",
+    "arena_1": "one malloc arena (M_ARENA_MAX=1), default mmap threshold",
+}
+
+
+def _apply_variant(name: str) -> None:
+    """Change the course's code in this process as variant ``name`` says."""
+    from course_utils import training
+
+    if name == "baseline":  # the fixed 128 kB threshold the course used before issue 18
+        training._call_glibc("mallopt", -3, 128 * 1024)  # M_MMAP_THRESHOLD
+    elif name == "no_mmap_threshold":
+        pass  # glibc's default: the course's step since issue 18
+    elif name.startswith("mmap_"):
+        megabytes = int(name.removeprefix("mmap_").removesuffix("mb"))
+
+        training._call_glibc("mallopt", -3, megabytes << 20)  # M_MMAP_THRESHOLD
+        training._call_glibc("mallopt", -1, megabytes << 21)  # M_TRIM_THRESHOLD
+    elif name == "arena_1":
+        training._call_glibc("mallopt", -8, 1)  # M_ARENA_MAX
+    else:
+        raise SystemExit(f"unknown variant {name!r}; choose from {', '.join(VARIANTS)}")
+
+
+def child(name: str, steps: int) -> dict:
+    """Train ``steps`` steps under variant ``name``; one result row."""
+    import resource
+
+    from transformers import TrainerCallback
+
+    import course_utils as cu
+    from course_utils import training
+
+    _apply_variant(name)
+    walls: list[float] = []
+
+    class Clock(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            self.start = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            walls.append(time.perf_counter() - self.start)
+
+    train = cu.data.load_course_data("train")
+    triplets = cu.triplets.make_triplets(train, **training.SENTIMENT_RECIPE, seed=0)
+    test = cu.data.load_course_data("test")
+    config = training.TrainingConfig(max_steps=steps, progress="none", snapshot_every=None)
+    before = os.times()
+    start = time.perf_counter()
+    result = training.train_triplets(triplets, config=config, callbacks=[Clock()])
+    total = time.perf_counter() - start
+    after = os.times()
+    train_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report = training.embedding_report(result.model, train, test)
+    return {
+        "variant": name,
+        "s_per_step": float(np.median(walls[2:])),
+        "first_two_s": float(sum(walls[:2])),
+        "train_s": total,
+        "user_s": after.user - before.user,
+        "sys_s": after.system - before.system,
+        "peak_mb": train_peak,
+        "sentiment_knn": float(report.loc["sentiment", "knn_accuracy"]),
+        "topic_knn": float(report.loc["topic", "knn_accuracy"]),
+    }
+
+
+def run(variants: list[str], steps: int, repeats: int) -> list[dict]:
+    rows = []
+    for repeat in range(repeats):
+        for name in variants:
+            load = os.getloadavg()[0]
+            command = [sys.executable, "-m", "benchmarks.step_ab", "--child", name,
+                       "--steps", str(steps)]
+            out = subprocess.run(command, capture_output=True, text=True, check=False)
+            if out.returncode != 0:
+                raise SystemExit(f"variant {name} failed:\n{out.stderr[-3000:]}")
+            row = json.loads(out.stdout.strip().splitlines()[-1])
+            row.update(repeat=repeat, load=load)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    return rows
+
+
+def step_gflop() -> float:
+    """Estimated GFLOP of one notebook-05 step (see benchmarks.training_efficiency)."""
+    import course_utils as cu
+    from benchmarks.training_efficiency import padded_tokens_per_step, step_flops
+    from course_utils import training
+
+    config = training.TrainingConfig()
+    model = cu.models.load_model()
+    model.max_seq_length = config.max_seq_length
+    train = cu.data.load_course_data("train")
+    triplets = cu.triplets.make_triplets(train, **training.SENTIMENT_RECIPE, seed=0)
+    tokens, seq_len = padded_tokens_per_step(model, triplets, config.batch_size)
+    return step_flops(model, tokens, seq_len) / 1e9
+
+
+def table(rows: list[dict], matmul_gflops: float, gflop_per_step: float,
+          batch_size: int = 16) -> str:
+    lines = [f"Matmul limit {matmul_gflops:.0f} GFLOP/s (best of before and after the runs); "
+             f"one step is about {gflop_per_step:.1f} GFLOP.", "",
+             "| variant | s/step min | s/step median | sentences/s (median) | share of matmul "
+             "limit | user s | sys s | peak MB | sentiment kNN | topic kNN | load |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name in dict.fromkeys(row["variant"] for row in rows):
+        mine = pd.DataFrame([row for row in rows if row["variant"] == name])
+        med = mine.median(numeric_only=True)
+        lines.append(
+            f"| {name} | {mine.s_per_step.min():.3f} | {med.s_per_step:.3f} | "
+            f"{3 * batch_size / med.s_per_step:.0f} | "
+            f"{gflop_per_step / med.s_per_step / matmul_gflops:.0%} | "
+            f"{med.user_s:.1f} | {med.sys_s:.1f} | "
+            f"{med.peak_mb:.0f} | {med.sentiment_knn:.3f} | {med.topic_knn:.3f} | "
+            f"{mine.load.min():.1f}-{mine.load.max():.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--variants", nargs="+", default=["baseline", "no_mmap_threshold"],
+                        choices=sorted(VARIANTS))
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.child, args.steps)))
+        return 0
+    from benchmarks.machine import matmul_gflops
+
+    limit = matmul_gflops(2)
+    rows = run(args.variants, args.steps, args.repeats)
+    limit = max(limit, matmul_gflops(2))
+    print(table(rows, limit, step_gflop()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
