@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from course_utils.checks.core import STRICT_ENV
+from course_utils.training_cache import ENV as TRAINING_CACHE_ENV
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -69,6 +70,24 @@ def _turn_on_offline_guard():
 
 
 offline_guard = _turn_on_offline_guard()
+
+#: Where this session keeps finished training runs (course_utils.training_cache): notebook
+#: kernels (nbval's, the student-copy run's, the browser tests') share it, so each notebook's
+#: model is trained once per session although every notebook runs twice. Unit tests never see
+#: it (``_unit_tests_always_train``), so the tests of training itself always train.
+SUITE_TRAINING_CACHE = tempfile.mkdtemp(prefix="course-training-cache-")
+os.environ[TRAINING_CACHE_ENV] = SUITE_TRAINING_CACHE
+
+
+def notebook_kernel_env(env: dict[str, str]) -> dict[str, str]:
+    """``env`` for a notebook kernel or JupyterLab server the suite starts: with the shared
+    training cache."""
+    return {**env, TRAINING_CACHE_ENV: SUITE_TRAINING_CACHE}
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_always_train(monkeypatch):
+    monkeypatch.delenv(TRAINING_CACHE_ENV, raising=False)
 
 
 def guard_log_path() -> Path:
@@ -159,6 +178,9 @@ def _report_browser_tests(terminalreporter) -> None:
 
 
 def pytest_unconfigure(config):
+    import shutil
+
+    shutil.rmtree(SUITE_TRAINING_CACHE, ignore_errors=True)
     if _created_log is not None and not offline_guard.read_attempts(_created_log):
         _created_log.unlink(missing_ok=True)
 

@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from conftest import notebook_kernel_env
 
 from course_utils.notebook_tools import NOTEBOOK_DIR
 
@@ -87,7 +88,7 @@ def api(base_url: str, token: str, path: str, method: str = "GET") -> int:
 def jupyterlab(root: Path, workdir: Path):
     """A JupyterLab server on 127.0.0.1 serving ``root``; yields (base_url, token)."""
     port, token = free_port(), secrets.token_hex(16)
-    env = dict(os.environ)
+    env = notebook_kernel_env(dict(os.environ))
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
         folder = workdir / name.lower()
         folder.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ import textwrap
 
 import nbformat
 import pytest
+from conftest import notebook_kernel_env
 
 from course_utils.checks.core import STRICT_ENV
 from course_utils.notebook_tools import NOTEBOOK_DIR, SOLUTION_TAG, course_notebooks, student_copy
@@ -115,7 +116,7 @@ def run_then_rerun(notebook: nbformat.NotebookNode, *, timeout: int = CELL_TIMEO
     # (observed in ~1 of 4 runs). Outputs are not checked here, so turn the imitation off.
     client.widget_registry = {}
     code_cells = [(i, c) for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
-    friendly = {k: v for k, v in os.environ.items() if k != STRICT_ENV}
+    friendly = notebook_kernel_env({k: v for k, v in os.environ.items() if k != STRICT_ENV})
     stopped: list[int] = []
     with client.setup_kernel(env=friendly):
         for index, cell in code_cells:

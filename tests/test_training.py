@@ -186,6 +186,39 @@ def test_one_step_run_changes_the_weights(fresh_model, triplets):
     assert sum(changed) > len(changed) // 2, "a 1-step run left the weights as they were"
 
 
+@pytest.mark.slow  # trains twice for one step
+def test_the_suites_training_cache_replays_a_run_only_when_nothing_changed(
+        model, triplets, tmp_path, monkeypatch):
+    """With COURSE_TRAINING_CACHE set (the test suite only), the same run is loaded, not
+    trained: same weights, losses and snapshots; a changed input trains again."""
+    from course_utils import training_cache
+
+    monkeypatch.setenv(training_cache.ENV, str(tmp_path / "runs"))
+    config = TrainingConfig(**{**TINY, "max_steps": 1})
+    texts = ["A lovely stay.", "An awful stay."]
+    first = training.train_triplets(triplets, copy.deepcopy(model), config=config,
+                                    eval_texts=texts)
+    assert len(list((tmp_path / "runs").glob("*.pt"))) == 1
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the stored run should have been loaded")
+
+    monkeypatch.setattr(training, "_build_trainer", no_training)
+    again = training.train_triplets(triplets, copy.deepcopy(model), config=config,
+                                    eval_texts=texts)
+    assert again.losses == first.losses and again.train_seconds == first.train_seconds
+    np.testing.assert_array_equal(again.snapshots[-1].embeddings, first.snapshots[-1].embeddings)
+    for trained, loaded in zip(first.model.parameters(), again.model.parameters(), strict=True):
+        assert np.array_equal(trained.detach().numpy(), loaded.detach().numpy())
+    for changed in ({"config": TrainingConfig(**{**TINY, "max_steps": 1, "seed": 1})},
+                    {"triplets": triplets.iloc[::-1]}, {"eval_texts": texts[:1]}):
+        arguments = {"triplets": triplets, "config": config, "eval_texts": texts, **changed}
+        with pytest.raises(AssertionError, match="should have been loaded"):
+            training.train_triplets(arguments.pop("triplets"), copy.deepcopy(model), **arguments)
+    monkeypatch.delenv(training_cache.ENV)
+    assert training_cache.folder() is None  # a learner's kernel: never cached
+
+
 @pytest.mark.parametrize(("warmup", "total"), [(0, 1), (1, 1), (1, 2), (4, 40), (0, 40)])
 def test_warmup_factor_is_never_zero_while_training(warmup, total):
     factors = [training.warmup_factor(step, warmup, total) for step in range(total)]

@@ -1,0 +1,84 @@
+"""Finished training runs kept on disk, so the test suite trains each notebook's model once.
+
+The full test suite executes every notebook twice: the solutions under nbval, then the student
+copy (see ``tests/test_notebook_reruns.py``); the slide-mode browser test presents notebook 05
+a third time. Their training cells are identical, and training is deterministic, so the second
+and third executions need not train again. When the environment variable
+``COURSE_TRAINING_CACHE`` names a folder, :func:`course_utils.training.train_triplets` looks
+there first and stores each finished run: the trained weights and everything the
+``TrainingResult`` holds.
+
+Nothing sets the variable outside the test suite (which points it at a temporary folder it
+deletes afterwards): a learner always trains. A run is found again only when everything that
+decides it is the same: the triplets, the configuration, the loss, the prompts, the evaluation
+texts and the starting weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+ENV = "COURSE_TRAINING_CACHE"
+
+
+def folder() -> Path | None:
+    """The cache folder named by ``COURSE_TRAINING_CACHE``, or None (no caching)."""
+    value = os.environ.get(ENV)
+    return Path(value) if value else None
+
+
+def run_key(frame: pd.DataFrame | dict[str, pd.DataFrame], config: Any, loss: Any,
+            prompts: Any, eval_texts: list[str] | None, model: Any) -> str:
+    """A digest of everything that decides a training run's outcome."""
+    import torch
+
+    digest = hashlib.sha256()
+    frames = frame if isinstance(frame, dict) else {"": frame}
+    for name, part in sorted(frames.items()):
+        digest.update(name.encode())
+        digest.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+        digest.update(repr(list(part.columns)).encode())
+    loss_name = getattr(loss, "__qualname__", None) or repr(loss)
+    digest.update(repr((config, loss_name, sorted((prompts or {}).items()), eval_texts,
+                        torch.__version__)).encode())
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
+def load(key: str, model: Any) -> dict | None:
+    """The stored run ``key`` with its weights loaded into ``model``, or None if absent."""
+    import torch
+
+    where = folder()
+    if where is None or not (where / f"{key}.pkl").exists():
+        return None
+    try:
+        fields = pickle.loads((where / f"{key}.pkl").read_bytes())
+        state = torch.load(where / f"{key}.pt", map_location="cpu", weights_only=True)
+    except Exception:  # a half-written or unreadable entry is a miss
+        return None
+    model.load_state_dict(state)
+    return fields
+
+
+def store(key: str, model: Any, fields: dict) -> None:
+    """Keep the finished run ``key``: the model's weights and the result's other fields."""
+    import torch
+
+    where = folder()
+    if where is None:
+        return
+    where.mkdir(parents=True, exist_ok=True)
+    partial = where / f".{key}.{os.getpid()}"
+    torch.save(model.state_dict(), f"{partial}.pt")
+    Path(f"{partial}.pkl").write_bytes(pickle.dumps(fields))
+    os.replace(f"{partial}.pt", where / f"{key}.pt")  # weights first: .pkl marks it complete
+    os.replace(f"{partial}.pkl", where / f"{key}.pkl")
