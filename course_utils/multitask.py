@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from course_utils.training import TRIPLET_COLUMNS, TrainingConfig, check_triplets, embedding_report
+from course_utils.evaluation import embedding_report
+from course_utils.training import TRIPLET_COLUMNS, TrainingConfig, check_triplets
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
