@@ -45,12 +45,17 @@ import pandas as pd
 # release_memory is also public here: notebooks 06 and 07 call cu.training.release_memory()
 # after dropping a model (a notebook should not reach into the private _memory module).
 from course_utils._memory import release_memory
+from course_utils.training_data import (
+    TRIPLET_COLUMNS,
+    check_triplet_sets,
+    check_triplets,
+    trainer_extras,
+)
 from course_utils.training_record import TrainingResult, make_recorder
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
 
-TRIPLET_COLUMNS = ("anchor", "positive", "negative")
 DISTANCES = ("euclidean", "cosine")
 PROGRESS_MODES = ("bar", "print", "none")
 
@@ -143,35 +148,6 @@ class TrainingConfig:
         _positive_int("snapshot_every", self.snapshot_every, allow_none=True)
         if self.progress not in PROGRESS_MODES:
             raise ValueError(f"progress must be one of {PROGRESS_MODES}, got {self.progress!r}.")
-
-
-def check_triplets(triplets: object, columns: Sequence[str] = TRIPLET_COLUMNS) -> pd.DataFrame:
-    """Return the ``columns`` (default anchor/positive/negative) of ``triplets``, or raise."""
-    if not isinstance(triplets, pd.DataFrame):
-        raise TypeError(
-            f"triplets must be a pandas DataFrame with columns {list(columns)}, got "
-            f"{type(triplets).__name__}. Build one with "
-            "cu.triplets.make_triplets(frame, group_col='topic')."
-        )
-    missing = [col for col in columns if col not in triplets.columns]
-    if missing:
-        raise ValueError(
-            f"triplets lacks column(s) {missing}; it has {list(triplets.columns)}. "
-            "Build it with cu.triplets.make_triplets(frame, group_col='topic'), or rename your "
-            "columns."
-        )
-    if len(triplets) == 0:
-        raise ValueError("triplets has no rows; there is nothing to train on.")
-    frame = triplets.loc[:, list(columns)].reset_index(drop=True)
-    for col in columns:
-        bad = ~frame[col].map(lambda text: isinstance(text, str) and text.strip() != "")
-        if bad.any():
-            rows = list(frame.index[bad][:5])
-            raise ValueError(
-                f"triplets[{col!r}] has {int(bad.sum())} empty or non-text value(s) "
-                f"(rows {rows}). Every cell must be a sentence; drop those rows."
-            )
-    return frame
 
 
 def _check_texts(texts: object, name: str) -> list[str]:
@@ -279,7 +255,7 @@ def train_triplets(
     Args:
         triplets: DataFrame with text columns anchor, positive, negative (others are ignored),
             e.g. from ``cu.triplets.make_triplets``; or a dict of them, one per named task
-            (multi-task training, see :func:`course_utils.multitask.check_triplet_sets`).
+            (multi-task training, see :func:`course_utils.training_data.check_triplet_sets`).
         model: the SentenceTransformer to train **in place**; ``None`` loads a fresh copy of the
             course's default model, so re-running a cell never continues an earlier run.
         config: a :class:`TrainingConfig`; ``None`` uses the defaults.
@@ -300,8 +276,6 @@ def train_triplets(
     config = TrainingConfig() if config is None else config
     if not isinstance(config, TrainingConfig):
         raise TypeError(f"config must be a TrainingConfig, got {type(config).__name__}.")
-    from course_utils.multitask import check_triplet_sets, trainer_extras
-
     if isinstance(triplets, Mapping):
         frame = check_triplet_sets(triplets, prompts)
     else:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import training
+from course_utils import training, training_data
 from course_utils.training import TrainingConfig
 
 TINY = dict(max_steps=2, batch_size=4, snapshot_every=1, progress="none")
@@ -82,13 +82,13 @@ def test_the_default_margin_can_be_met_by_unit_vectors():
 
 def test_check_triplets_errors():
     with pytest.raises(TypeError, match="DataFrame"):
-        training.check_triplets([("a", "b", "c")])
+        training_data.check_triplets([("a", "b", "c")])
     with pytest.raises(ValueError, match="negative"):
-        training.check_triplets(pd.DataFrame({"anchor": ["a"], "positive": ["b"]}))
+        training_data.check_triplets(pd.DataFrame({"anchor": ["a"], "positive": ["b"]}))
     with pytest.raises(ValueError, match="no rows"):
-        training.check_triplets(pd.DataFrame(columns=["anchor", "positive", "negative"]))
+        training_data.check_triplets(pd.DataFrame(columns=["anchor", "positive", "negative"]))
     with pytest.raises(ValueError, match="empty or non-text"):
-        training.check_triplets(pd.DataFrame({"anchor": ["a", " "], "positive": ["b", "c"],
+        training_data.check_triplets(pd.DataFrame({"anchor": ["a", " "], "positive": ["b", "c"],
                                               "negative": ["c", None]}))
 
 
