@@ -52,8 +52,8 @@ def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
     import ipywidgets as widgets
 
     from course_utils.evaluation import snapshot_metrics
+    from course_utils.plots.figures import figure_png
     from course_utils.plots.scatter import side_by_side
-    from course_utils.plots.toy import figure_png
     from course_utils.plots.training import (
         _check_label_sets,
         _limits,
