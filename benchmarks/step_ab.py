@@ -34,19 +34,19 @@ VARIANTS = {
 
 def _apply_variant(name: str) -> None:
     """Change the course's code in this process as variant ``name`` says."""
-    from course_utils import training
+    from course_utils._memory import call_glibc
 
     if name == "baseline":  # the fixed 128 kB threshold the course used before issue 18
-        training._call_glibc("mallopt", -3, 128 * 1024)  # M_MMAP_THRESHOLD
+        call_glibc("mallopt", -3, 128 * 1024)  # M_MMAP_THRESHOLD
     elif name == "no_mmap_threshold":
         pass  # glibc's default: the course's step since issue 18
     elif name.startswith("mmap_"):
         megabytes = int(name.removeprefix("mmap_").removesuffix("mb"))
 
-        training._call_glibc("mallopt", -3, megabytes << 20)  # M_MMAP_THRESHOLD
-        training._call_glibc("mallopt", -1, megabytes << 21)  # M_TRIM_THRESHOLD
+        call_glibc("mallopt", -3, megabytes << 20)  # M_MMAP_THRESHOLD
+        call_glibc("mallopt", -1, megabytes << 21)  # M_TRIM_THRESHOLD
     elif name == "arena_1":
-        training._call_glibc("mallopt", -8, 1)  # M_ARENA_MAX
+        call_glibc("mallopt", -8, 1)  # M_ARENA_MAX
     else:
         raise SystemExit(f"unknown variant {name!r}; choose from {', '.join(VARIANTS)}")
 
@@ -80,7 +80,7 @@ def child(name: str, steps: int) -> dict:
     total = time.perf_counter() - start
     after = os.times()
     train_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    report = training.embedding_report(result.model, train, test)
+    report = cu.evaluation.embedding_report(result.model, train, test)
     return {
         "variant": name,
         "s_per_step": float(np.median(walls[2:])),

@@ -71,11 +71,11 @@ def snapshot_seconds(texts: list[str], repeats: int = 3) -> float:
 
 
 def quality_after(triplets, train, test, steps: int) -> dict:
-    from course_utils import training
+    from course_utils import evaluation, training
 
     config = training.TrainingConfig(max_steps=steps, progress="none", snapshot_every=None)
     result = training.train_triplets(triplets, config=config)
-    after = training.embedding_report(result.model, train, test, cache=False)
+    after = evaluation.embedding_report(result.model, train, test, cache=False)
     return {
         "steps": steps,
         "train_s": round(result.train_seconds, 1),

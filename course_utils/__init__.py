@@ -34,6 +34,7 @@ _SUBMODULES = {
     "plots",
     "training",
     "triplets",
+    "vader",
     "widgets",
 }
 

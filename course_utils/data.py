@@ -286,13 +286,3 @@ def stratified_split(
         test_index = order.loc[group.index].sort_values(kind="stable").index[:n_test]
         split.loc[test_index] = "test"
     return split
-
-
-def load_vader(*args, **kwargs) -> pd.DataFrame:
-    """The VADER human-rated sentiment sentences; see :func:`course_utils.vader.load_vader`.
-
-    Re-exported here so that every dataset the course uses is loaded from ``cu.data``.
-    """
-    from course_utils.vader import load_vader as _load_vader
-
-    return _load_vader(*args, **kwargs)

@@ -12,19 +12,39 @@ Three views, each computed for every label column (topic, sentiment, ...):
 And one for search (notebook 07): :func:`retrieval_task` turns labelled sentences into
 queries, a corpus and relevance judgements, and :func:`retrieval_scores` scores a model on it
 with sentence-transformers' ``InformationRetrievalEvaluator`` (recall@k, MRR@k, nDCG@k).
+
+For a model (notebooks 05-08 and ``python -m course_utils.train``): :func:`embedding_report`
+encodes the train and test splits and reports the three views per label;
+:func:`before_after_report` puts two reports side by side; :func:`check_shift` and
+:func:`assert_shift` fail loudly when training did not move the space to the target label;
+:func:`snapshot_metrics` scores one training snapshot (the timeline widget).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from course_utils.embedding import check_embeddings
+from course_utils.checks.core import CheckResult, fail, ok
+from course_utils.embedding import check_embeddings, encode
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sentence_transformers import SentenceTransformer
 
 DEFAULT_K = 5
+
+#: The acceptance thresholds of notebook 05 on the course test split (see docs/training.md).
+MIN_SENTIMENT_KNN = 0.88
+MAX_TOPIC_KNN = 0.45
+
+
+class ShiftNotReachedError(AssertionError):
+    """Training did not move the space to the target label; the message says what to try."""
 
 
 def _labels(labels: object, n_rows: int, name: str) -> np.ndarray:
@@ -255,3 +275,121 @@ def retrieval_scores(model, task: RetrievalTask, *, k: int = 10) -> dict[str, fl
     prefix = "course_cosine_"
     names = {"recall": f"recall@{k}", "mrr": f"mrr@{k}", "ndcg": f"ndcg@{k}"}
     return {label: float(scores[f"{prefix}{names[m]}"]) for m, label in names.items()}
+
+
+def embedding_report(model: SentenceTransformer, train_frame: pd.DataFrame,
+                     test_frame: pd.DataFrame, *, text_col: str = "text",
+                     label_cols: Sequence[str] = ("topic", "sentiment"),
+                     cache: bool = True, prompt: str | None = None) -> pd.DataFrame:
+    """``cu.evaluation.label_report`` for ``model``: kNN, silhouette and probe per label.
+
+    Train and test texts are encoded with the on-disk cache (keyed by the model's weights, so
+    a fine-tuned model never reuses the base model's embeddings), each with ``prompt`` in
+    front when one is given (e.g. ``"topic: "``, notebook 08).
+    """
+    for frame, name in ((train_frame, "train_frame"), (test_frame, "test_frame")):
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"{name} must be a DataFrame, got {type(frame).__name__}.")
+        if text_col not in frame.columns:
+            raise ValueError(
+                f"{name} has no text column {text_col!r}; columns are {list(frame.columns)}."
+            )
+    train = encode(train_frame[text_col].tolist(), model, cache=cache, prompt=prompt)
+    test = encode(test_frame[text_col].tolist(), model, cache=cache, prompt=prompt)
+    return label_report(train, train_frame, test, test_frame, label_cols=label_cols)
+
+
+def before_after_report(before: SentenceTransformer | pd.DataFrame,
+                        after: SentenceTransformer | pd.DataFrame,
+                        train_frame: pd.DataFrame, test_frame: pd.DataFrame, *,
+                        text_col: str = "text",
+                        label_cols: Sequence[str] = ("topic", "sentiment")) -> pd.DataFrame:
+    """The held-out report before and after training, side by side.
+
+    ``before`` and ``after`` are models (encoded here) or reports already made with
+    :func:`embedding_report`. Returns ``cu.evaluation.compare_reports``: columns
+    (metric, before/after/change), one row per label column.
+    """
+    reports = []
+    for value in (before, after):
+        if isinstance(value, pd.DataFrame):
+            reports.append(value)
+        else:
+            reports.append(embedding_report(value, train_frame, test_frame, text_col=text_col,
+                                            label_cols=label_cols))
+    return compare_reports(*reports)
+
+
+def check_shift(comparison: pd.DataFrame, *, target: str = "sentiment", other: str = "topic",
+                min_target_knn: float = MIN_SENTIMENT_KNN,
+                max_other_knn: float = MAX_TOPIC_KNN) -> CheckResult:
+    """Did training reorganise the space from ``other`` to ``target``? Three conditions:
+
+    the target's kNN accuracy after training is at least ``min_target_knn``; the other label's
+    kNN accuracy after is at most ``max_other_knn``; the target's silhouette after is above the
+    other's. ``comparison`` is :func:`before_after_report`'s table.
+    """
+    try:
+        knn = comparison["knn_accuracy"]
+        sil = comparison["silhouette"]
+        t_before, t_after = float(knn.loc[target, "before"]), float(knn.loc[target, "after"])
+        o_before, o_after = float(knn.loc[other, "before"]), float(knn.loc[other, "after"])
+        ts, os_ = float(sil.loc[target, "after"]), float(sil.loc[other, "after"])
+    except (KeyError, TypeError) as error:
+        return fail(f"the table lacks {error}; pass the output of before_after_report().",
+                    name="shift")
+    problems = []
+    if t_after < min_target_knn:
+        problems.append(f"{target} kNN accuracy is {t_after:.3f} (< {min_target_knn})")
+    if o_after > max_other_knn:
+        problems.append(f"{other} kNN accuracy is still {o_after:.3f} (> {max_other_knn})")
+    if ts <= os_:
+        problems.append(f"{target} silhouette {ts:.3f} is not above {other}'s {os_:.3f}")
+    numbers = (
+        f"{target} kNN {t_before:.3f} -> {t_after:.3f}; {other} kNN {o_before:.3f} -> "
+        f"{o_after:.3f}; silhouette after: {target} {ts:.3f} vs {other} {os_:.3f}"
+    )
+    if problems:
+        return fail(
+            f"{'; '.join(problems)}. ({numbers}.) Try more steps or a higher learning rate, "
+            "and negatives from the same group (negatives='same_group').", name="shift")
+    return ok(f"the space now follows {target}, not {other}: {numbers}.", name="shift")
+
+
+def assert_shift(comparison: pd.DataFrame, **kwargs: Any) -> CheckResult:
+    """:func:`check_shift`, printed; raises :class:`ShiftNotReachedError` if it failed."""
+    result = check_shift(comparison, **kwargs)
+    print(result, file=sys.stdout)
+    if not result.passed:
+        raise ShiftNotReachedError(result.message)
+    return result
+
+
+def snapshot_metrics(embeddings: np.ndarray, labels: dict[str, Sequence], *, k: int = 5
+                     ) -> dict[str, float]:
+    """Per label: silhouette and leave-one-out kNN accuracy within one snapshot's texts.
+
+    Snapshots only hold the evaluation texts, so kNN here predicts each text from its ``k``
+    nearest other evaluation texts (not from the train split as in the held-out report).
+    Returns e.g. ``{"topic silhouette": 0.08, "topic kNN": 0.86, ...}``.
+    """
+    from sklearn.neighbors import KNeighborsClassifier
+
+    array = check_embeddings(embeddings)
+    if not isinstance(labels, dict) or not labels:
+        raise TypeError("labels must be a dict like {'topic': [...], 'sentiment': [...]}.")
+    metrics: dict[str, float] = {}
+    for name, values in labels.items():
+        y = np.asarray(values).astype(str)
+        if len(y) != len(array):
+            raise ValueError(
+                f"labels[{name!r}] has {len(y)} values for {len(array)} embeddings; they must "
+                "match one to one."
+            )
+        metrics[f"{name} silhouette"] = silhouette(array, y)
+        neighbours = KNeighborsClassifier(n_neighbors=min(k + 1, len(y)), metric="cosine")
+        neighbours.fit(array, y)
+        index = neighbours.kneighbors(array, return_distance=False)[:, 1:]  # drop self
+        votes = [pd.Series(y[row]).value_counts().index[0] for row in index]
+        metrics[f"{name} kNN"] = float(np.mean(np.asarray(votes) == y))
+    return metrics

@@ -3,10 +3,10 @@
 Notebook 05 trained on one set of triplets, and the space kept only what those triplets asked
 for. Here several named triplet sets ("tasks") train one model together:
 
-* :func:`check_triplet_sets` validates a dict ``{task name: triplets}`` and the optional
-  ``{task name: prompt}``; ``cu.training.train_triplets`` accepts such a dict and trains it
-  with sentence-transformers' multi-dataset training (one TripletLoss per task, batches taken
-  from the tasks in turn, so neither dominates).
+* ``course_utils.training_data.check_triplet_sets`` validates a dict ``{task name: triplets}``
+  and the optional ``{task name: prompt}``; ``cu.training.train_triplets`` accepts such a dict
+  and trains it with sentence-transformers' multi-dataset training (one TripletLoss per task,
+  batches taken from the tasks in turn, so neither dominates).
 * With a prompt per task (e.g. ``"topic: "``) each task's texts are trained with that prefix,
   so the tasks may even contradict each other: the prompt tells the model which question is
   being asked. The prompts are saved with the model (``model.encode(x, prompt_name="topic")``).
@@ -16,14 +16,15 @@ for. Here several named triplet sets ("tasks") train one model together:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from course_utils.training import TRIPLET_COLUMNS, TrainingConfig, check_triplets, embedding_report
+from course_utils.evaluation import embedding_report
+from course_utils.training import TrainingConfig
+from course_utils.training_data import check_task_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
@@ -58,77 +59,6 @@ MIN_KNN = {
     "sentiment prompt: sentiment": 0.88,
     "topic prompt: topic": 0.90,
 }
-
-#: Batches come from the tasks in turn (sentence-transformers' "round_robin"), so each task
-#: gets the same number of steps whatever its size.
-TASK_SAMPLER = "round_robin"
-
-#: A task name: letters, digits, ``_`` and ``-`` (it names a prompt and a dataset).
-TASK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
-
-
-def check_task_name(name: object) -> str:
-    """Return ``name`` if it can name a task, else raise a ValueError that says why."""
-    if not isinstance(name, str) or not TASK_NAME.match(name):
-        raise ValueError(
-            f"task name {name!r} must start with a letter and use only letters, digits, '_' "
-            "and '-' (e.g. 'sentiment')."
-        )
-    if name in TRIPLET_COLUMNS:
-        raise ValueError(f"task name {name!r} is a column name; call the task after its "
-                         "question instead (e.g. 'topic').")
-    return name
-
-
-def check_prompts(prompts: object, task_names: Sequence[str]) -> dict[str, str]:
-    """Return ``{task: prompt}`` (empty if ``prompts`` is None), or raise with a fix."""
-    if prompts is None:
-        return {}
-    if not isinstance(prompts, Mapping):
-        raise TypeError(
-            f"prompts must be a dict {{task name: prompt}}, e.g. {{'topic': 'topic: '}}; got "
-            f"{type(prompts).__name__}."
-        )
-    unknown = [name for name in prompts if name not in task_names]
-    if unknown:
-        raise ValueError(f"prompts name task(s) {unknown} that are not in the triplet sets "
-                         f"{list(task_names)}.")
-    for name, prompt in prompts.items():
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise ValueError(f"the prompt of task {name!r} must be non-empty text such as "
-                             f"'{name}: ', got {prompt!r}.")
-    return dict(prompts)
-
-
-def check_triplet_sets(sets: object, prompts: object = None) -> dict[str, pd.DataFrame]:
-    """Validate ``{task name: triplets}`` (and the prompts); return the checked frames."""
-    if not isinstance(sets, Mapping) or not sets:
-        raise TypeError(
-            "pass the triplet sets as a non-empty dict {task name: triplets DataFrame}, e.g. "
-            "{'sentiment': sentiment_triplets, 'topic': topic_triplets}."
-        )
-    checked = {}
-    for name, triplets in sets.items():
-        try:
-            checked[check_task_name(name)] = check_triplets(triplets)
-        except (TypeError, ValueError) as error:
-            raise type(error)(f"task {name!r}: {error}") from None
-    check_prompts(prompts, list(checked))
-    return checked
-
-
-def trainer_extras(frames: pd.DataFrame | Mapping[str, pd.DataFrame],
-                   prompts: Mapping[str, str] | None) -> dict[str, Any]:
-    """Extra training arguments for checked triplets: none for one DataFrame; for a dict of
-    tasks the multi-dataset sampler and the prompts."""
-    if not isinstance(frames, Mapping):
-        if prompts:
-            raise ValueError("prompts are given per task: pass the triplets as a dict "
-                             "{task name: triplets} (e.g. {'topic': triplets}).")
-        return {}
-    return {"multi_dataset_batch_sampler": TASK_SAMPLER,
-            "prompts": check_prompts(prompts, list(frames)) or None}
-
 
 def prompt_report(model: SentenceTransformer, train_frame: pd.DataFrame,
                   test_frame: pd.DataFrame, prompts: Mapping[str, str | None], *,

@@ -27,16 +27,10 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils.paths import REPO_ROOT, build_dir
+from course_utils.paths import NOTEBOOK_DIR, build_dir, course_notebooks
 from course_utils.slides import SOLUTION_TAG
 
-NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 WRITTEN_MANIFEST = ".written.json"
-
-
-def course_notebooks(folder: Path = NOTEBOOK_DIR) -> list[Path]:
-    """The course notebooks in teaching order (by file name: 00_..., 01_..., ...)."""
-    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if p.is_file())
 
 
 def execute_notebook(path: Path, *, timeout: int = 600, cwd: Path | None = None,

@@ -34,3 +34,11 @@ def cache_dir() -> Path:
 def build_dir() -> Path:
     """Where ``make course`` writes executed notebooks, HTML and its timing summary."""
     return Path(os.environ.get("COURSE_BUILD_DIR", REPO_ROOT / "build"))
+
+
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+
+
+def course_notebooks(folder: Path = NOTEBOOK_DIR) -> list[Path]:
+    """The course notebooks in teaching order (by file name: 00_..., 01_..., ...)."""
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if p.is_file())

@@ -127,7 +127,7 @@ def apply_teaching_metadata(notebook: nbformat.NotebookNode) -> nbformat.Noteboo
 
 
 def main(argv: list[str] | None = None) -> int:
-    from course_utils.notebook_tools import NOTEBOOK_DIR, course_notebooks
+    from course_utils.paths import NOTEBOOK_DIR, course_notebooks
 
     parser = argparse.ArgumentParser(prog="python -m course_utils.slides",
                                      description=__doc__.splitlines()[0])

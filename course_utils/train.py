@@ -285,7 +285,7 @@ def run(job: Job) -> int:
 
 
 def _train_save_report(job: Job) -> int:
-    from course_utils import training
+    from course_utils import evaluation, training
     from course_utils.models import load_model
 
     main = training.is_main_process()
@@ -307,8 +307,8 @@ def _train_save_report(job: Job) -> int:
         print(f"triplets: {len(triplets)} ({negatives}); {length} at lr "
               f"{job.config.learning_rate:g}, batch {job.config.batch_size}")
         with phase(f"held-out report before training{sampled}"):
-            before = training.embedding_report(load_model(), report_train, report_test,
-                                               text_col=job.text_col, label_cols=label_cols)
+            before = evaluation.embedding_report(load_model(), report_train, report_test,
+                                                 text_col=job.text_col, label_cols=label_cols)
     result = training.train_triplets(triplets, config=job.config)
     if not main:
         return 0
@@ -318,15 +318,13 @@ def _train_save_report(job: Job) -> int:
         except FileExistsError as error:  # another process filled the folder meanwhile
             raise UsageError(f"--output {error}") from None
     with phase("held-out report after training"):
-        after = training.embedding_report(result.model, report_train, report_test,
-                                          text_col=job.text_col, label_cols=label_cols,
-                                          cache=False)
-    from course_utils.evaluation import compare_reports
-
+        after = evaluation.embedding_report(result.model, report_train, report_test,
+                                            text_col=job.text_col, label_cols=label_cols,
+                                            cache=False)
     print(result.summary())
     print("\nheld-out report (kNN accuracy, silhouette, linear probe):")
     with pd.option_context("display.width", 120, "display.max_columns", 20):
-        print(compare_reports(before, after).to_string())
+        print(evaluation.compare_reports(before, after).to_string())
     print(f"\nsaved to {path}; load it with SentenceTransformer({str(path)!r}) or "
           f"cu.models.load_model({str(path)!r})")
     return 0
@@ -421,7 +419,7 @@ def prepare_task_job(args: argparse.Namespace) -> TaskJob:
 def run_tasks(job: TaskJob) -> int:
     """Train one model on every task's triplets; report per prompt; save (main process)."""
     from course_utils import training
-    from course_utils.evaluation import compare_reports
+    from course_utils.evaluation import compare_reports, embedding_report
     from course_utils.models import load_model
     from course_utils.triplets import make_triplets
 
@@ -445,9 +443,8 @@ def run_tasks(job: TaskJob) -> int:
               f"{'steps' if job.config.max_steps else 'epoch(s)'} at lr "
               f"{job.config.learning_rate:g}, batch {job.config.batch_size}, tasks in turn")
         base = load_model()
-        before = {name: training.embedding_report(base, job.train, job.test,
-                                                  text_col=job.text_col,
-                                                  label_cols=job.label_cols, prompt=prompt)
+        before = {name: embedding_report(base, job.train, job.test, text_col=job.text_col,
+                                         label_cols=job.label_cols, prompt=prompt)
                   for name, prompt in prompts.items()}
     result = training.train_triplets(triplets, config=job.config, prompts=job.prompts or None)
     if not main:
@@ -455,9 +452,8 @@ def run_tasks(job: TaskJob) -> int:
     path = training.save_model(result.model, job.output)
     print(result.summary())
     for name, prompt in prompts.items():
-        after = training.embedding_report(result.model, job.train, job.test,
-                                          text_col=job.text_col, label_cols=job.label_cols,
-                                          prompt=prompt, cache=False)
+        after = embedding_report(result.model, job.train, job.test, text_col=job.text_col,
+                                 label_cols=job.label_cols, prompt=prompt, cache=False)
         print(f"\nheld-out report, texts encoded with the prompt {prompt!r} (task {name}):")
         with pd.option_context("display.width", 120, "display.max_columns", 20):
             print(compare_reports(before[name], after).to_string())

@@ -6,11 +6,13 @@ A thin layer over sentence-transformers' ``SentenceTransformerTrainer`` and ``Tr
   ``docs/training.md``): 40 steps of 16 triplets at learning rate 2e-4, euclidean distance
   with margin 0.5, sequences cut at 64 tokens, torch threads from ``choose_threads()``.
 * :func:`train_triplets` trains on an (anchor, positive, negative) DataFrame and returns a
-  :class:`TrainingResult`: the loss at every step and **snapshots** - the embeddings of a fixed
-  evaluation set at step 0, every ``snapshot_every`` steps and at the end, for the timeline.
-* :func:`before_after_report` and :func:`check_shift` give the held-out numbers (kNN accuracy,
-  silhouette, linear probe) before and after, and fail loudly when the expected shift is absent.
+  ``TrainingResult`` (``course_utils.training_record``): the loss at every step and
+  **snapshots** - the embeddings of a fixed evaluation set at step 0, every
+  ``snapshot_every`` steps and at the end, for the timeline.
 * :func:`save_model` writes a folder that ``SentenceTransformer(folder)`` loads offline.
+
+The held-out numbers before and after (``embedding_report``, ``assert_shift``) live in
+``course_utils.evaluation``.
 
 Training is quiet, offline and reproducible: no telemetry (``report_to=[]``), no hub calls,
 one progress bar (or one short line per snapshot) instead of the trainer's log dictionaries,
@@ -29,12 +31,10 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,12 +42,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from course_utils.checks.core import CheckResult, fail, ok
+# release_memory is also public here: notebooks 06 and 07 call cu.training.release_memory()
+# after dropping a model (a notebook should not reach into the private _memory module).
+from course_utils._memory import release_memory
+from course_utils.training_data import (
+    TRIPLET_COLUMNS,
+    check_triplet_sets,
+    check_triplets,
+    trainer_extras,
+)
+from course_utils.training_record import TrainingResult, make_recorder
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
 
-TRIPLET_COLUMNS = ("anchor", "positive", "negative")
 DISTANCES = ("euclidean", "cosine")
 PROGRESS_MODES = ("bar", "print", "none")
 
@@ -63,14 +71,6 @@ SENTIMENT_RECIPE = {
     "negatives": "same_group",
     "positives": "other_group",
 }
-
-#: The acceptance thresholds of notebook 05 on the course test split (see docs/training.md).
-MIN_SENTIMENT_KNN = 0.88
-MAX_TOPIC_KNN = 0.45
-
-
-class ShiftNotReachedError(AssertionError):
-    """Training did not move the space to the target label; the message says what to try."""
 
 
 def _positive_int(name: str, value: object, *, allow_none: bool = False) -> None:
@@ -150,97 +150,6 @@ class TrainingConfig:
             raise ValueError(f"progress must be one of {PROGRESS_MODES}, got {self.progress!r}.")
 
 
-@dataclass
-class Snapshot:
-    """The evaluation texts' embeddings at one training step.
-
-    Attributes:
-        step: optimiser steps done when the snapshot was taken (0 = before training).
-        embeddings: float32 array (n_eval_texts, dim), rows L2-normalised.
-        loss: the training loss of the last step before the snapshot (``None`` at step 0).
-        seconds: training time (without snapshot time) elapsed when it was taken.
-    """
-
-    step: int
-    embeddings: np.ndarray
-    loss: float | None
-    seconds: float
-
-
-@dataclass
-class TrainingResult:
-    """What :func:`train_triplets` returns.
-
-    Attributes:
-        model: the trained SentenceTransformer (the same object that was passed in, if any).
-        config: the configuration used (``batch_size`` is the one actually used).
-        losses: the training loss at every step, as (step, loss) pairs.
-        snapshots: embeddings of the evaluation texts over training (empty without them).
-        train_seconds: wall time of the optimisation, snapshots excluded.
-        snapshot_seconds: wall time spent encoding snapshots.
-    """
-
-    model: Any
-    config: TrainingConfig
-    losses: list[tuple[int, float]] = field(default_factory=list)
-    snapshots: list[Snapshot] = field(default_factory=list)
-    train_seconds: float = 0.0
-    snapshot_seconds: float = 0.0
-
-    @property
-    def steps(self) -> int:
-        return self.losses[-1][0] if self.losses else 0
-
-    @property
-    def seconds_per_step(self) -> float:
-        return self.train_seconds / self.steps if self.steps else float("nan")
-
-    def loss_frame(self) -> pd.DataFrame:
-        """The loss history as a DataFrame with columns step, loss."""
-        return pd.DataFrame(self.losses, columns=["step", "loss"])
-
-    def summary(self) -> str:
-        """One line: steps, time per step, snapshot cost, final loss."""
-        if not self.losses:
-            return "no steps were run"
-        snapshots = (f"; {len(self.snapshots)} snapshots took {self.snapshot_seconds:.1f} s"
-                     if self.snapshots else "")
-        return (
-            f"{self.steps} steps in {self.train_seconds:.1f} s "
-            f"({self.seconds_per_step:.2f} s/step, batch {self.config.batch_size})"
-            f"{snapshots}; final loss {self.losses[-1][1]:.3f}"
-        )
-
-
-def check_triplets(triplets: object, columns: Sequence[str] = TRIPLET_COLUMNS) -> pd.DataFrame:
-    """Return the ``columns`` (default anchor/positive/negative) of ``triplets``, or raise."""
-    if not isinstance(triplets, pd.DataFrame):
-        raise TypeError(
-            f"triplets must be a pandas DataFrame with columns {list(columns)}, got "
-            f"{type(triplets).__name__}. Build one with "
-            "cu.triplets.make_triplets(frame, group_col='topic')."
-        )
-    missing = [col for col in columns if col not in triplets.columns]
-    if missing:
-        raise ValueError(
-            f"triplets lacks column(s) {missing}; it has {list(triplets.columns)}. "
-            "Build it with cu.triplets.make_triplets(frame, group_col='topic'), or rename your "
-            "columns."
-        )
-    if len(triplets) == 0:
-        raise ValueError("triplets has no rows; there is nothing to train on.")
-    frame = triplets.loc[:, list(columns)].reset_index(drop=True)
-    for col in columns:
-        bad = ~frame[col].map(lambda text: isinstance(text, str) and text.strip() != "")
-        if bad.any():
-            rows = list(frame.index[bad][:5])
-            raise ValueError(
-                f"triplets[{col!r}] has {int(bad.sum())} empty or non-text value(s) "
-                f"(rows {rows}). Every cell must be a sentence; drop those rows."
-            )
-    return frame
-
-
 def _check_texts(texts: object, name: str) -> list[str]:
     if isinstance(texts, str) or not isinstance(texts, Sequence | pd.Series | np.ndarray):
         raise TypeError(f"{name} must be a list of sentences, got {type(texts).__name__}.")
@@ -282,90 +191,6 @@ def offline_hub() -> Iterator[None]:
             os.environ.pop("HF_HUB_OFFLINE", None)
         else:
             os.environ["HF_HUB_OFFLINE"] = previous
-
-
-def encode_texts(model: SentenceTransformer, texts: Sequence[str], batch_size: int = 64
-                 ) -> np.ndarray:
-    """Embed ``texts`` -> float32 (n, dim), unit rows, without touching the disk cache.
-
-    Used for snapshots during training; the model's train/eval mode is restored afterwards.
-    """
-    was_training = model.training
-    try:
-        vectors = model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True,
-                               normalize_embeddings=True, show_progress_bar=False)
-    finally:
-        model.train(was_training)
-    return np.asarray(vectors, dtype=np.float32)
-
-
-def _make_recorder(result: TrainingResult, eval_texts: list[str] | None,
-                   config: TrainingConfig) -> Any:
-    """A TrainerCallback that records losses, takes snapshots and shows progress (rank 0)."""
-    from transformers import TrainerCallback  # imported here: transformers is heavy
-
-    class Recorder(TrainerCallback):
-        def __init__(self) -> None:
-            self.bar = None
-            self.started = 0.0
-            self.last_loss: float | None = None
-
-        def _elapsed(self) -> float:
-            return time.perf_counter() - self.started - result.snapshot_seconds
-
-        def _snapshot(self, model, step: int) -> None:
-            if eval_texts is None or not is_main_process():
-                return
-            if result.snapshots and result.snapshots[-1].step == step:
-                return
-            seconds = self._elapsed()
-            start = time.perf_counter()
-            vectors = encode_texts(model, eval_texts)
-            result.snapshot_seconds += time.perf_counter() - start
-            result.snapshots.append(Snapshot(step, vectors, self.last_loss, seconds))
-
-        def on_train_begin(self, args, state, control, model=None, **kwargs):
-            self.started = time.perf_counter()
-            if is_main_process() and config.progress == "bar":
-                from tqdm.auto import tqdm
-
-                self.bar = tqdm(total=state.max_steps, desc="training", unit="step",
-                                leave=True, dynamic_ncols=True)
-            self._snapshot(model, 0)
-
-        def on_log(self, args, state, control, logs=None, model=None, **kwargs):
-            # The trainer logs every step (logging_steps=1) right after on_step_end, so the
-            # step's loss is known here: record it, then snapshot / report if one is due.
-            if not logs or "loss" not in logs or "train_runtime" in logs:
-                return
-            step = int(state.global_step)
-            self.last_loss = float(logs["loss"])
-            result.losses.append((step, self.last_loss))
-            if self.bar is not None:
-                self.bar.set_postfix(loss=f"{self.last_loss:.3f}", refresh=False)
-                self.bar.update(step - self.bar.n)
-            every = config.snapshot_every
-            if every and step % every == 0 and step < state.max_steps:
-                self._snapshot(model, step)
-                if config.progress == "print" and is_main_process():
-                    self._print(step, state.max_steps)
-
-        def _print(self, step: int, total: int) -> None:
-            loss = "" if self.last_loss is None else f" | loss {self.last_loss:.3f}"
-            print(f"step {step:>4}/{total}{loss} | {self._elapsed():5.1f} s", flush=True)
-
-        def on_train_end(self, args, state, control, model=None, **kwargs):
-            step = int(state.global_step)
-            self._snapshot(model, step)
-            result.train_seconds = self._elapsed()
-            if self.bar is not None:
-                self.bar.update(step - self.bar.n)
-                self.bar.close()
-                self.bar = None
-            if config.progress == "print" and is_main_process():
-                self._print(step, state.max_steps)
-
-    return Recorder()
 
 
 def _training_arguments(config: TrainingConfig, output_dir: str, batch_size: int,
@@ -430,7 +255,7 @@ def train_triplets(
     Args:
         triplets: DataFrame with text columns anchor, positive, negative (others are ignored),
             e.g. from ``cu.triplets.make_triplets``; or a dict of them, one per named task
-            (multi-task training, see :func:`course_utils.multitask.check_triplet_sets`).
+            (multi-task training, see :func:`course_utils.training_data.check_triplet_sets`).
         model: the SentenceTransformer to train **in place**; ``None`` loads a fresh copy of the
             course's default model, so re-running a cell never continues an earlier run.
         config: a :class:`TrainingConfig`; ``None`` uses the defaults.
@@ -452,7 +277,6 @@ def train_triplets(
     if not isinstance(config, TrainingConfig):
         raise TypeError(f"config must be a TrainingConfig, got {type(config).__name__}.")
     from course_utils import training_cache
-    from course_utils.multitask import check_triplet_sets, trainer_extras
 
     if isinstance(triplets, Mapping):
         frame = check_triplet_sets(triplets, prompts)
@@ -497,9 +321,9 @@ def train_triplets(
         return result
     scratch = tempfile.mkdtemp(prefix="course-training-")
     try:
+        recorder = make_recorder(result, texts, config, main=is_main_process())
         trainer = _build_trainer(model, frame, config, scratch, batch_size,
-                                 [_make_recorder(result, texts, config), *callbacks], loss,
-                                 **extra)
+                                 [recorder, *callbacks], loss, **extra)
         with offline_hub():
             trainer.train()
     finally:
@@ -509,38 +333,8 @@ def train_triplets(
     if extra.get("prompts"):  # saved with the model: model.encode(..., prompt_name="topic")
         model.prompts.update(extra["prompts"])
     if key:
-        training_cache.store(key, model, {
-            name: getattr(result, name)
-            for name in ("losses", "snapshots", "train_seconds", "snapshot_seconds")})
+        training_cache.store(key, model, result)
     return result
-
-
-def _call_glibc(function: str, *args: int) -> None:
-    """Call glibc's ``function(*args)`` on Linux; do nothing on other systems or C libraries."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        getattr(libc, function)(*args)
-    except (OSError, AttributeError):  # musl or another libc without this function
-        pass
-
-
-def release_memory() -> None:
-    """Give memory freed after training back to the operating system.
-
-    The optimiser's state and the gradients (~400 MB here) are freed when training ends, but
-    glibc keeps the freed pages for reuse, so a notebook kernel would stay that large. On Linux
-    ``malloc_trim`` returns them (measured: 1055 -> 676 MB); elsewhere this only collects
-    garbage.
-    """
-    import gc
-
-    gc.collect()
-    _call_glibc("malloc_trim", 0)
 
 
 def warmup_factor(step: int, warmup_steps: int, total_steps: int) -> float:
@@ -647,129 +441,3 @@ def save_model(model: SentenceTransformer, output_dir: str | os.PathLike) -> Pat
     with offline_hub(), atomic_folder(path) as scratch:
         model.save(str(scratch))
     return path
-
-
-def embedding_report(model: SentenceTransformer, train_frame: pd.DataFrame,
-                     test_frame: pd.DataFrame, *, text_col: str = "text",
-                     label_cols: Sequence[str] = ("topic", "sentiment"),
-                     cache: bool = True, prompt: str | None = None) -> pd.DataFrame:
-    """``cu.evaluation.label_report`` for ``model``: kNN, silhouette and probe per label.
-
-    Train and test texts are encoded with the on-disk cache (keyed by the model's weights, so
-    a fine-tuned model never reuses the base model's embeddings), each with ``prompt`` in
-    front when one is given (e.g. ``"topic: "``, notebook 08).
-    """
-    from course_utils.embedding import encode
-    from course_utils.evaluation import label_report
-
-    for frame, name in ((train_frame, "train_frame"), (test_frame, "test_frame")):
-        if not isinstance(frame, pd.DataFrame):
-            raise TypeError(f"{name} must be a DataFrame, got {type(frame).__name__}.")
-        if text_col not in frame.columns:
-            raise ValueError(
-                f"{name} has no text column {text_col!r}; columns are {list(frame.columns)}."
-            )
-    train = encode(train_frame[text_col].tolist(), model, cache=cache, prompt=prompt)
-    test = encode(test_frame[text_col].tolist(), model, cache=cache, prompt=prompt)
-    return label_report(train, train_frame, test, test_frame, label_cols=label_cols)
-
-
-def before_after_report(before: SentenceTransformer | pd.DataFrame,
-                        after: SentenceTransformer | pd.DataFrame,
-                        train_frame: pd.DataFrame, test_frame: pd.DataFrame, *,
-                        text_col: str = "text",
-                        label_cols: Sequence[str] = ("topic", "sentiment")) -> pd.DataFrame:
-    """The held-out report before and after training, side by side.
-
-    ``before`` and ``after`` are models (encoded here) or reports already made with
-    :func:`embedding_report`. Returns ``cu.evaluation.compare_reports``: columns
-    (metric, before/after/change), one row per label column.
-    """
-    from course_utils.evaluation import compare_reports
-
-    reports = []
-    for value in (before, after):
-        if isinstance(value, pd.DataFrame):
-            reports.append(value)
-        else:
-            reports.append(embedding_report(value, train_frame, test_frame, text_col=text_col,
-                                            label_cols=label_cols))
-    return compare_reports(*reports)
-
-
-def check_shift(comparison: pd.DataFrame, *, target: str = "sentiment", other: str = "topic",
-                min_target_knn: float = MIN_SENTIMENT_KNN,
-                max_other_knn: float = MAX_TOPIC_KNN) -> CheckResult:
-    """Did training reorganise the space from ``other`` to ``target``? Three conditions:
-
-    the target's kNN accuracy after training is at least ``min_target_knn``; the other label's
-    kNN accuracy after is at most ``max_other_knn``; the target's silhouette after is above the
-    other's. ``comparison`` is :func:`before_after_report`'s table.
-    """
-    try:
-        knn = comparison["knn_accuracy"]
-        sil = comparison["silhouette"]
-        t_before, t_after = float(knn.loc[target, "before"]), float(knn.loc[target, "after"])
-        o_before, o_after = float(knn.loc[other, "before"]), float(knn.loc[other, "after"])
-        ts, os_ = float(sil.loc[target, "after"]), float(sil.loc[other, "after"])
-    except (KeyError, TypeError) as error:
-        return fail(f"the table lacks {error}; pass the output of before_after_report().",
-                    name="shift")
-    problems = []
-    if t_after < min_target_knn:
-        problems.append(f"{target} kNN accuracy is {t_after:.3f} (< {min_target_knn})")
-    if o_after > max_other_knn:
-        problems.append(f"{other} kNN accuracy is still {o_after:.3f} (> {max_other_knn})")
-    if ts <= os_:
-        problems.append(f"{target} silhouette {ts:.3f} is not above {other}'s {os_:.3f}")
-    numbers = (
-        f"{target} kNN {t_before:.3f} -> {t_after:.3f}; {other} kNN {o_before:.3f} -> "
-        f"{o_after:.3f}; silhouette after: {target} {ts:.3f} vs {other} {os_:.3f}"
-    )
-    if problems:
-        return fail(
-            f"{'; '.join(problems)}. ({numbers}.) Try more steps or a higher learning rate, "
-            "and negatives from the same group (negatives='same_group').", name="shift")
-    return ok(f"the space now follows {target}, not {other}: {numbers}.", name="shift")
-
-
-def assert_shift(comparison: pd.DataFrame, **kwargs: Any) -> CheckResult:
-    """:func:`check_shift`, printed; raises :class:`ShiftNotReachedError` if it failed."""
-    result = check_shift(comparison, **kwargs)
-    print(result, file=sys.stdout)
-    if not result.passed:
-        raise ShiftNotReachedError(result.message)
-    return result
-
-
-def snapshot_metrics(embeddings: np.ndarray, labels: dict[str, Sequence], *, k: int = 5
-                     ) -> dict[str, float]:
-    """Per label: silhouette and leave-one-out kNN accuracy within one snapshot's texts.
-
-    Snapshots only hold the evaluation texts, so kNN here predicts each text from its ``k``
-    nearest other evaluation texts (not from the train split as in the held-out report).
-    Returns e.g. ``{"topic silhouette": 0.08, "topic kNN": 0.86, ...}``.
-    """
-    from sklearn.neighbors import KNeighborsClassifier
-
-    from course_utils.embedding import check_embeddings
-    from course_utils.evaluation import silhouette
-
-    array = check_embeddings(embeddings)
-    if not isinstance(labels, dict) or not labels:
-        raise TypeError("labels must be a dict like {'topic': [...], 'sentiment': [...]}.")
-    metrics: dict[str, float] = {}
-    for name, values in labels.items():
-        y = np.asarray(values).astype(str)
-        if len(y) != len(array):
-            raise ValueError(
-                f"labels[{name!r}] has {len(y)} values for {len(array)} embeddings; they must "
-                "match one to one."
-            )
-        metrics[f"{name} silhouette"] = silhouette(array, y)
-        neighbours = KNeighborsClassifier(n_neighbors=min(k + 1, len(y)), metric="cosine")
-        neighbours.fit(array, y)
-        index = neighbours.kneighbors(array, return_distance=False)[:, 1:]  # drop self
-        votes = [pd.Series(y[row]).value_counts().index[0] for row in index]
-        metrics[f"{name} kNN"] = float(np.mean(np.asarray(votes) == y))
-    return metrics

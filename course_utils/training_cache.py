@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -54,22 +53,30 @@ def run_key(frame: pd.DataFrame | dict[str, pd.DataFrame], config: Any, loss: An
 
 
 def load(key: str, model: Any) -> dict | None:
-    """The stored run ``key`` with its weights loaded into ``model``, or None if absent."""
+    """The stored run ``key`` with its weights loaded into ``model``, or None if absent.
+
+    Returns the ``TrainingResult`` fields to set (losses, snapshots, times).
+    """
     import torch
 
+    from course_utils.training_record import Snapshot
+
     where = folder()
-    if where is None or not (where / f"{key}.pkl").exists():
+    if where is None or not (where / f"{key}.pt").exists():
         return None
-    try:
-        fields = pickle.loads((where / f"{key}.pkl").read_bytes())
-        state = torch.load(where / f"{key}.pt", map_location="cpu", weights_only=True)
-    except Exception:  # a half-written or unreadable entry is a miss
+    try:  # weights_only: tensors, numbers, strings, lists and dicts; never code
+        stored = torch.load(where / f"{key}.pt", map_location="cpu", weights_only=True)
+    except Exception:  # an unreadable entry is a miss
         return None
-    model.load_state_dict(state)
-    return fields
+    model.load_state_dict(stored.pop("state"))
+    stored["losses"] = [tuple(pair) for pair in stored["losses"]]
+    stored["snapshots"] = [Snapshot(step=s["step"], embeddings=s["embeddings"].numpy(),
+                                    loss=s["loss"], seconds=s["seconds"])
+                           for s in stored["snapshots"]]
+    return stored
 
 
-def store(key: str, model: Any, fields: dict) -> None:
+def store(key: str, model: Any, result: Any) -> None:
     """Keep the finished run ``key``: the model's weights and the result's other fields."""
     import torch
 
@@ -77,8 +84,13 @@ def store(key: str, model: Any, fields: dict) -> None:
     if where is None:
         return
     where.mkdir(parents=True, exist_ok=True)
-    partial = where / f".{key}.{os.getpid()}"
-    torch.save(model.state_dict(), f"{partial}.pt")
-    Path(f"{partial}.pkl").write_bytes(pickle.dumps(fields))
-    os.replace(f"{partial}.pt", where / f"{key}.pt")  # weights first: .pkl marks it complete
-    os.replace(f"{partial}.pkl", where / f"{key}.pkl")
+    partial = where / f".{key}.{os.getpid()}.pt"
+    torch.save({
+        "state": model.state_dict(),
+        "losses": [list(pair) for pair in result.losses],
+        "snapshots": [{"step": s.step, "embeddings": torch.from_numpy(s.embeddings),
+                       "loss": s.loss, "seconds": s.seconds} for s in result.snapshots],
+        "train_seconds": result.train_seconds,
+        "snapshot_seconds": result.snapshot_seconds,
+    }, partial)
+    os.replace(partial, where / f"{key}.pt")  # complete, or not there at all

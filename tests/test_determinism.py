@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import training, triplets
+from course_utils import evaluation, training, triplets
 from course_utils.data import load_course_data
 from course_utils.plots import projection
 
@@ -70,7 +70,7 @@ def test_same_seed_same_training_metrics(train_frame):
                                          eval_texts=eval_frame["text"].tolist())
         final = result.snapshots[-1].embeddings
         labels = {col: eval_frame[col].tolist() for col in ("topic", "sentiment")}
-        return result.losses, final, training.snapshot_metrics(final, labels)
+        return result.losses, final, evaluation.snapshot_metrics(final, labels)
 
     losses, final, metrics = run()
     losses_again, final_again, metrics_again = run()

@@ -131,3 +131,56 @@ def test_retrieval_scores_match_a_hand_computation(model):
         retrieval_scores(model, task, k=5)
     with pytest.raises(TypeError, match="RetrievalTask"):
         retrieval_scores(model, {"queries": queries})
+
+
+# ------------------------------------------------------------------ reports and checks
+def _report(topic_knn, sentiment_knn, topic_sil, sentiment_sil):
+    return pd.DataFrame({
+        "knn_accuracy": [topic_knn, sentiment_knn], "silhouette": [topic_sil, sentiment_sil],
+        "probe_accuracy": [0.5, 0.5], "chance": [0.2, 0.5],
+    }, index=pd.Index(["topic", "sentiment"], name="label"))
+
+
+def test_before_after_report_accepts_reports():
+    before, after = _report(0.86, 0.52, 0.08, 0.01), _report(0.3, 0.93, -0.1, 0.4)
+    table = evaluation.before_after_report(before, after, pd.DataFrame(), pd.DataFrame())
+    assert table.loc["sentiment", ("knn_accuracy", "after")] == 0.93
+    assert table.loc["topic", ("knn_accuracy", "change")] == pytest.approx(-0.56)
+
+
+def test_check_shift_passes_and_fails():
+    before = _report(0.86, 0.52, 0.08, 0.01)
+    good = evaluation.compare_reports(before, _report(0.3, 0.93, -0.1, 0.4))
+    result = evaluation.check_shift(good)
+    assert result.passed and "0.520 -> 0.930" in result.message
+    weak = evaluation.compare_reports(before, _report(0.6, 0.8, 0.05, 0.04))
+    result = evaluation.check_shift(weak)
+    assert not result.passed
+    for part in ("sentiment kNN accuracy is 0.800", "topic kNN accuracy is still 0.600",
+                 "silhouette 0.040 is not above"):
+        assert part in result.message
+    with pytest.raises(evaluation.ShiftNotReachedError, match="more steps"):
+        evaluation.assert_shift(weak)
+    assert not evaluation.check_shift(pd.DataFrame()).passed
+
+
+def test_embedding_report_validates_frames(model):
+    with pytest.raises(ValueError, match="no text column"):
+        evaluation.embedding_report(model, pd.DataFrame({"x": ["a"]}), pd.DataFrame({"x": ["a"]}))
+    with pytest.raises(TypeError, match="DataFrame"):
+        evaluation.embedding_report(model, ["a"], pd.DataFrame({"text": ["a"]}))
+
+
+def test_snapshot_metrics_see_clusters():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(["a", "b"], 20)
+    centres = {"a": np.eye(8)[0], "b": np.eye(8)[1]}
+    vectors = np.stack([centres[label] for label in labels]) + 0.1 * rng.normal(size=(40, 8))
+    noise = rng.permutation(np.repeat(["x", "y"], 20))
+    metrics = evaluation.snapshot_metrics(vectors, {"clustered": labels, "noise": noise})
+    assert metrics["clustered kNN"] == 1.0 and metrics["clustered silhouette"] > 0.5
+    assert metrics["noise kNN"] < 0.8 and abs(metrics["noise silhouette"]) < 0.1
+    with pytest.raises(ValueError, match="match one to one"):
+        evaluation.snapshot_metrics(vectors, {"short": labels[:5]})
+    with pytest.raises(TypeError, match="dict"):
+        evaluation.snapshot_metrics(vectors, labels)

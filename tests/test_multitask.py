@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import embedding, multitask, training
+from course_utils import embedding, multitask, training, training_data
 from course_utils.multitask import TaskSpec
 from course_utils.training import TrainingConfig
 
@@ -36,32 +36,32 @@ def task_sets() -> dict[str, pd.DataFrame]:
 @pytest.mark.parametrize("name", ["", "1topic", "to pic", "topic:", None, "anchor"])
 def test_bad_task_names_are_refused(name):
     with pytest.raises(ValueError, match="task name"):
-        multitask.check_task_name(name)
+        training_data.check_task_name(name)
 
 
 def test_check_triplet_sets_names_the_task_at_fault(task_sets):
-    assert list(multitask.check_triplet_sets(task_sets)) == ["mood", "thing"]
+    assert list(training_data.check_triplet_sets(task_sets)) == ["mood", "thing"]
     with pytest.raises(TypeError, match="non-empty dict"):
-        multitask.check_triplet_sets({})
+        training_data.check_triplet_sets({})
     broken = {**task_sets, "thing": task_sets["thing"].drop(columns="negative")}
     with pytest.raises(ValueError, match="task 'thing'.*negative"):
-        multitask.check_triplet_sets(broken)
+        training_data.check_triplet_sets(broken)
     with pytest.raises(ValueError, match=r"not in the triplet sets \['mood', 'thing'\]"):
-        multitask.check_triplet_sets(task_sets, {"topic": "topic: "})
+        training_data.check_triplet_sets(task_sets, {"topic": "topic: "})
     with pytest.raises(ValueError, match="non-empty text"):
-        multitask.check_triplet_sets(task_sets, {"mood": "  "})
+        training_data.check_triplet_sets(task_sets, {"mood": "  "})
     with pytest.raises(TypeError, match="dict"):
-        multitask.check_triplet_sets(task_sets, "mood: ")
+        training_data.check_triplet_sets(task_sets, "mood: ")
 
 
 def test_trainer_extras(task_sets):
-    assert multitask.trainer_extras(task_sets["mood"], None) == {}
+    assert training_data.trainer_extras(task_sets["mood"], None) == {}
     with pytest.raises(ValueError, match="per task"):
-        multitask.trainer_extras(task_sets["mood"], {"mood": "mood: "})
-    extras = multitask.trainer_extras(task_sets, {"mood": "mood: "})
+        training_data.trainer_extras(task_sets["mood"], {"mood": "mood: "})
+    extras = training_data.trainer_extras(task_sets, {"mood": "mood: "})
     assert extras == {"multi_dataset_batch_sampler": "round_robin",
                       "prompts": {"mood": "mood: "}}
-    assert multitask.trainer_extras(task_sets, None)["prompts"] is None
+    assert training_data.trainer_extras(task_sets, None)["prompts"] is None
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""`cu.<Tab>` offers the package's contents in a fresh kernel, although they load lazily.
+"""The package's shape: `cu.<Tab>` works in a fresh kernel, and no modules import each other.
 
 The package and its ``plots`` / ``widgets`` sub-packages import their modules on first use
 (module ``__getattr__``, so ``import course_utils`` stays light); their ``__dir__`` lists those
@@ -6,6 +6,9 @@ names, which is what IPython's completer (the one JupyterLab's Tab uses) asks fo
 """
 
 from __future__ import annotations
+
+import ast
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +33,83 @@ def test_every_listed_name_resolves():
     for package in (cu, cu.plots, cu.widgets):
         for name in dir(package):
             getattr(package, name)  # AttributeError if Tab offered a name that is not there
+
+
+# ------------------------------------------------------------------ import graph
+PACKAGE = Path(cu.__file__).parent
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported_names(tree: ast.AST, package: str) -> set[str]:
+    """Every ``import`` anywhere in the module (inside functions too: a lazy import is still
+    a dependency), except under ``if TYPE_CHECKING:``, which never runs."""
+    skipped = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If)
+               and getattr(block.test, "id", None) == "TYPE_CHECKING"
+               for stmt in block.body for node in ast.walk(stmt)}
+    names = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from . import x / from .sub import y
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([base] if base else []))
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def import_graph() -> dict[str, set[str]]:
+    """course_utils module -> the course_utils modules it imports (parsed, nothing imported)."""
+    paths = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        edges = set()
+        for target in _imported_names(ast.parse(path.read_text(encoding="utf-8")), package):
+            while target and target not in paths:  # from pkg.mod import function -> pkg.mod
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                edges.add(target)
+        graph[name] = edges
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each cycle as a path a -> b -> ... -> a (depth-first search, one per back edge)."""
+    cycles, state, path = [], {}, []
+
+    def visit(node: str) -> None:
+        state[node] = "open"
+        path.append(node)
+        for target in sorted(graph[node]):
+            if state.get(target) == "open":
+                cycles.append(path[path.index(target):] + [target])
+            elif target not in state:
+                visit(target)
+        path.pop()
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return cycles
+
+
+def test_import_cycles_are_found():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert import_cycles(graph) == [["a", "b", "c", "a"]]
+    assert import_cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles():
+    graph = import_graph()
+    assert "course_utils.data" in graph["course_utils.vader"]  # the walk sees real imports
+    cycles = [" -> ".join(cycle) for cycle in import_cycles(graph)]
+    assert not cycles, "course_utils modules import each other: " + "; ".join(cycles)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import training
+from course_utils import training, training_data
 from course_utils.training import TrainingConfig
 
 TINY = dict(max_steps=2, batch_size=4, snapshot_every=1, progress="none")
@@ -82,13 +82,13 @@ def test_the_default_margin_can_be_met_by_unit_vectors():
 
 def test_check_triplets_errors():
     with pytest.raises(TypeError, match="DataFrame"):
-        training.check_triplets([("a", "b", "c")])
+        training_data.check_triplets([("a", "b", "c")])
     with pytest.raises(ValueError, match="negative"):
-        training.check_triplets(pd.DataFrame({"anchor": ["a"], "positive": ["b"]}))
+        training_data.check_triplets(pd.DataFrame({"anchor": ["a"], "positive": ["b"]}))
     with pytest.raises(ValueError, match="no rows"):
-        training.check_triplets(pd.DataFrame(columns=["anchor", "positive", "negative"]))
+        training_data.check_triplets(pd.DataFrame(columns=["anchor", "positive", "negative"]))
     with pytest.raises(ValueError, match="empty or non-text"):
-        training.check_triplets(pd.DataFrame({"anchor": ["a", " "], "positive": ["b", "c"],
+        training_data.check_triplets(pd.DataFrame({"anchor": ["a", " "], "positive": ["b", "c"],
                                               "negative": ["c", None]}))
 
 
@@ -248,60 +248,6 @@ def test_save_model_loads_offline(fresh_model, tmp_path, monkeypatch):
         training.save_model(fresh_model, path)
     with pytest.raises(TypeError):
         training.save_model("model", tmp_path / "x")
-
-
-# ------------------------------------------------------------------ reports and checks
-def _report(topic_knn, sentiment_knn, topic_sil, sentiment_sil):
-    return pd.DataFrame({
-        "knn_accuracy": [topic_knn, sentiment_knn], "silhouette": [topic_sil, sentiment_sil],
-        "probe_accuracy": [0.5, 0.5], "chance": [0.2, 0.5],
-    }, index=pd.Index(["topic", "sentiment"], name="label"))
-
-
-def test_before_after_report_accepts_reports():
-    before, after = _report(0.86, 0.52, 0.08, 0.01), _report(0.3, 0.93, -0.1, 0.4)
-    table = training.before_after_report(before, after, pd.DataFrame(), pd.DataFrame())
-    assert table.loc["sentiment", ("knn_accuracy", "after")] == 0.93
-    assert table.loc["topic", ("knn_accuracy", "change")] == pytest.approx(-0.56)
-
-
-def test_check_shift_passes_and_fails():
-    from course_utils.evaluation import compare_reports
-
-    good = compare_reports(_report(0.86, 0.52, 0.08, 0.01), _report(0.3, 0.93, -0.1, 0.4))
-    result = training.check_shift(good)
-    assert result.passed and "0.520 -> 0.930" in result.message
-    weak = compare_reports(_report(0.86, 0.52, 0.08, 0.01), _report(0.6, 0.8, 0.05, 0.04))
-    result = training.check_shift(weak)
-    assert not result.passed
-    for part in ("sentiment kNN accuracy is 0.800", "topic kNN accuracy is still 0.600",
-                 "silhouette 0.040 is not above"):
-        assert part in result.message
-    with pytest.raises(training.ShiftNotReachedError, match="more steps"):
-        training.assert_shift(weak)
-    assert not training.check_shift(pd.DataFrame()).passed
-
-
-def test_embedding_report_validates_frames(model):
-    with pytest.raises(ValueError, match="no text column"):
-        training.embedding_report(model, pd.DataFrame({"x": ["a"]}), pd.DataFrame({"x": ["a"]}))
-    with pytest.raises(TypeError, match="DataFrame"):
-        training.embedding_report(model, ["a"], pd.DataFrame({"text": ["a"]}))
-
-
-def test_snapshot_metrics_see_clusters():
-    rng = np.random.default_rng(0)
-    labels = np.repeat(["a", "b"], 20)
-    centres = {"a": np.eye(8)[0], "b": np.eye(8)[1]}
-    vectors = np.stack([centres[label] for label in labels]) + 0.1 * rng.normal(size=(40, 8))
-    noise = rng.permutation(np.repeat(["x", "y"], 20))
-    metrics = training.snapshot_metrics(vectors, {"clustered": labels, "noise": noise})
-    assert metrics["clustered kNN"] == 1.0 and metrics["clustered silhouette"] > 0.5
-    assert metrics["noise kNN"] < 0.8 and abs(metrics["noise silhouette"]) < 0.1
-    with pytest.raises(ValueError, match="match one to one"):
-        training.snapshot_metrics(vectors, {"short": labels[:5]})
-    with pytest.raises(TypeError, match="dict"):
-        training.snapshot_metrics(vectors, labels)
 
 
 # ------------------------------------------------------------------ figures

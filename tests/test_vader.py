@@ -307,12 +307,6 @@ def test_cli_status_and_fetch_exit_codes(synthetic, tmp_path, monkeypatch, capsy
     assert "ready" in capsys.readouterr().out
 
 
-def test_data_module_reexports_the_loader(synthetic):
-    from course_utils import data
-
-    assert data.load_vader(per_class=1).equals(vader.load_vader(per_class=1))
-
-
 # ---------------------------------------------------------------------------- the real files
 
 

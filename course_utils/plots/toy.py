@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from course_utils.plots.figures import figure_png
 from course_utils.plots.scatter import OKABE_ITO
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,7 +35,6 @@ __all__ = [
     "ToyPairs",
     "descent_slider",
     "distance_limits",
-    "figure_png",
     "make_toy_pairs",
     "pair_distances",
     "plot_descent_frames",
@@ -280,18 +280,6 @@ def plot_pair_distances(distances: Any, similar: Any, *, steps: Sequence[int] | 
     if legend:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return ax
-
-
-def figure_png(fig: Figure, *, dpi: int = 100) -> bytes:
-    """The figure as PNG bytes (for an ``ipywidgets.Image``), and close it."""
-    import io
-
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    plt.close(fig)
-    return buffer.getvalue()
 
 
 def descent_slider(frames: Sequence[Any], pairs: Any, similar: Any, *,

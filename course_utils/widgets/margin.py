@@ -127,7 +127,8 @@ def _draw(d_ap: np.ndarray, d_an: np.ndarray, state: dict[str, Any],
     """The d(a,p)-vs-d(a,n) scatter at the state's margin, as PNG bytes."""
     import matplotlib.pyplot as plt
 
-    from course_utils.plots.toy import figure_png, plot_triplet_distances
+    from course_utils.plots.figures import figure_png
+    from course_utils.plots.toy import plot_triplet_distances
 
     fig, ax = plt.subplots(figsize=(6.2, 4.4))
     plot_triplet_distances(d_ap, d_an, margin=state["margin"], classes=state["classes"],

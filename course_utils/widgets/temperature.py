@@ -147,8 +147,8 @@ def _draw(values: np.ndarray, positive: int, state: dict[str, Any],
     """Bars: each candidate's similarity and its softmax probability, as PNG bytes."""
     import matplotlib.pyplot as plt
 
+    from course_utils.plots.figures import figure_png
     from course_utils.plots.scatter import OKABE_ITO
-    from course_utils.plots.toy import figure_png
 
     order = np.argsort(-values, kind="stable")
     names = [labels[i] if labels is not None else f"candidate {i}" for i in order]

@@ -51,8 +51,9 @@ def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
     """
     import ipywidgets as widgets
 
+    from course_utils.evaluation import snapshot_metrics
+    from course_utils.plots.figures import figure_png
     from course_utils.plots.scatter import side_by_side
-    from course_utils.plots.toy import figure_png
     from course_utils.plots.training import (
         _check_label_sets,
         _limits,
@@ -60,7 +61,6 @@ def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
         set_frame,
         timeline_layouts,
     )
-    from course_utils.training import snapshot_metrics
 
     steps, arrays = _snapshot_parts(snapshots)
     checked = _check_label_sets(labels, len(arrays[0]))

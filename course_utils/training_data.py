@@ -1,0 +1,115 @@
+"""What :func:`course_utils.training.train_triplets` trains on, checked with errors that say
+what to fix: one triplet DataFrame (:func:`check_triplets`), or a dict of named triplet sets
+with a prompt per task (:func:`check_triplet_sets`, notebook 08), and the training arguments
+such a dict needs (:func:`trainer_extras`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+TRIPLET_COLUMNS = ("anchor", "positive", "negative")
+
+
+def check_triplets(triplets: object, columns: Sequence[str] = TRIPLET_COLUMNS) -> pd.DataFrame:
+    """Return the ``columns`` (default anchor/positive/negative) of ``triplets``, or raise."""
+    if not isinstance(triplets, pd.DataFrame):
+        raise TypeError(
+            f"triplets must be a pandas DataFrame with columns {list(columns)}, got "
+            f"{type(triplets).__name__}. Build one with "
+            "cu.triplets.make_triplets(frame, group_col='topic')."
+        )
+    missing = [col for col in columns if col not in triplets.columns]
+    if missing:
+        raise ValueError(
+            f"triplets lacks column(s) {missing}; it has {list(triplets.columns)}. "
+            "Build it with cu.triplets.make_triplets(frame, group_col='topic'), or rename your "
+            "columns."
+        )
+    if len(triplets) == 0:
+        raise ValueError("triplets has no rows; there is nothing to train on.")
+    frame = triplets.loc[:, list(columns)].reset_index(drop=True)
+    for col in columns:
+        bad = ~frame[col].map(lambda text: isinstance(text, str) and text.strip() != "")
+        if bad.any():
+            rows = list(frame.index[bad][:5])
+            raise ValueError(
+                f"triplets[{col!r}] has {int(bad.sum())} empty or non-text value(s) "
+                f"(rows {rows}). Every cell must be a sentence; drop those rows."
+            )
+    return frame
+
+
+#: Batches come from the tasks in turn (sentence-transformers' "round_robin"), so each task
+#: gets the same number of steps whatever its size.
+TASK_SAMPLER = "round_robin"
+
+#: A task name: letters, digits, ``_`` and ``-`` (it names a prompt and a dataset).
+TASK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+
+def check_task_name(name: object) -> str:
+    """Return ``name`` if it can name a task, else raise a ValueError that says why."""
+    if not isinstance(name, str) or not TASK_NAME.match(name):
+        raise ValueError(
+            f"task name {name!r} must start with a letter and use only letters, digits, '_' "
+            "and '-' (e.g. 'sentiment')."
+        )
+    if name in TRIPLET_COLUMNS:
+        raise ValueError(f"task name {name!r} is a column name; call the task after its "
+                         "question instead (e.g. 'topic').")
+    return name
+
+
+def check_prompts(prompts: object, task_names: Sequence[str]) -> dict[str, str]:
+    """Return ``{task: prompt}`` (empty if ``prompts`` is None), or raise with a fix."""
+    if prompts is None:
+        return {}
+    if not isinstance(prompts, Mapping):
+        raise TypeError(
+            f"prompts must be a dict {{task name: prompt}}, e.g. {{'topic': 'topic: '}}; got "
+            f"{type(prompts).__name__}."
+        )
+    unknown = [name for name in prompts if name not in task_names]
+    if unknown:
+        raise ValueError(f"prompts name task(s) {unknown} that are not in the triplet sets "
+                         f"{list(task_names)}.")
+    for name, prompt in prompts.items():
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ValueError(f"the prompt of task {name!r} must be non-empty text such as "
+                             f"'{name}: ', got {prompt!r}.")
+    return dict(prompts)
+
+
+def check_triplet_sets(sets: object, prompts: object = None) -> dict[str, pd.DataFrame]:
+    """Validate ``{task name: triplets}`` (and the prompts); return the checked frames."""
+    if not isinstance(sets, Mapping) or not sets:
+        raise TypeError(
+            "pass the triplet sets as a non-empty dict {task name: triplets DataFrame}, e.g. "
+            "{'sentiment': sentiment_triplets, 'topic': topic_triplets}."
+        )
+    checked = {}
+    for name, triplets in sets.items():
+        try:
+            checked[check_task_name(name)] = check_triplets(triplets)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"task {name!r}: {error}") from None
+    check_prompts(prompts, list(checked))
+    return checked
+
+
+def trainer_extras(frames: pd.DataFrame | Mapping[str, pd.DataFrame],
+                   prompts: Mapping[str, str] | None) -> dict[str, Any]:
+    """Extra training arguments for checked triplets: none for one DataFrame; for a dict of
+    tasks the multi-dataset sampler and the prompts."""
+    if not isinstance(frames, Mapping):
+        if prompts:
+            raise ValueError("prompts are given per task: pass the triplets as a dict "
+                             "{task name: triplets} (e.g. {'topic': triplets}).")
+        return {}
+    return {"multi_dataset_batch_sampler": TASK_SAMPLER,
+            "prompts": check_prompts(prompts, list(frames)) or None}
