@@ -58,7 +58,7 @@ def _labelled_phases():
     from accelerate import Accelerator
     from torch.profiler import record_function
 
-    from course_utils.training import _trainer_class
+    from course_utils.trainer import _trainer_class
 
     def labelled(method, label):
         @functools.wraps(method)

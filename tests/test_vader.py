@@ -142,15 +142,14 @@ def test_bad_arguments_are_refused_with_a_hint(synthetic, kwargs, error, match):
         vader.load_vader(**kwargs)
 
 
-def test_cp1252_and_bom_files_are_decoded_deliberately(tmp_path):
+def test_files_are_read_as_utf8_and_anything_else_is_refused(tmp_path):
     text = "Caf\u00e9 \u201cgreat\u201d \u2013 10\u20ac"
-    assert vader.decode_text(text.encode("cp1252")) == (text, "cp1252")
-    assert vader.decode_text(text.encode("utf-8-sig")) == (text, "utf-8-sig")
-    assert vader.decode_text(b"\x81\x8d") == ("\x81\x8d", "latin-1")  # undefined in cp1252
     path = tmp_path / "tweets_GroundTruth.txt"
+    path.write_bytes(_file_bytes([("1", 2.0, text)], encoding="utf-8-sig"))
+    assert vader.read_ground_truth(path, "tweets").loc[0, "text"] == text  # BOM tolerated
     path.write_bytes(_file_bytes([("1", 2.0, text)], encoding="cp1252"))
-    frame = vader.read_ground_truth(path, "tweets")
-    assert frame.loc[0, "text"] == text and frame.attrs["encoding"] == "cp1252"
+    with pytest.raises(vader.VaderDataError, match=r"not UTF-8.*--force"):
+        vader.read_ground_truth(path, "tweets")
 
 
 def test_a_file_with_the_wrong_layout_is_reported(tmp_path):
@@ -325,7 +324,6 @@ def test_real_files_match_the_paper_and_balance(real_cache):
     for domain, rows in expected_rows.items():
         frame = vader.read_ground_truth(real_cache / vader.VADER_FILES[domain], domain)
         assert len(frame) == rows and frame["id"].is_unique
-        assert frame.attrs["encoding"] == "utf-8-sig"
         assert frame["rating"].between(-4, 4).all()
     full = vader.load_vader()
     assert full.attrs["vader"]["dropped_duplicates"] == 82

@@ -29,7 +29,6 @@ __all__ = [
     "loss_curve",
     "pick_steps",
     "shared_layouts",
-    "snapshot_steps",
     "timeline_grid",
     "timeline_layouts",
 ]
@@ -78,11 +77,6 @@ def _snapshot_parts(snapshots: object) -> tuple[list[int], list[np.ndarray]]:
     if len({a.shape for a in arrays}) != 1:
         raise ValueError("every snapshot must embed the same texts (same shape).")
     return steps, arrays
-
-
-def snapshot_steps(snapshots: object) -> list[int]:
-    """The training steps of ``snapshots``, in order."""
-    return _snapshot_parts(snapshots)[0]
 
 
 def align_layout(layout: np.ndarray, reference: np.ndarray) -> np.ndarray:
