@@ -271,7 +271,7 @@ def train_triplets(
     if stored is not None:
         for name, value in stored.items():
             setattr(result, name, value)
-        model.prompts.update(extra.get("prompts", {}))
+        model.prompts.update(extra.get("prompts") or {})
         return result
     scratch = tempfile.mkdtemp(prefix="course-training-")
     try:

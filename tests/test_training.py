@@ -215,6 +215,13 @@ def test_the_suites_training_cache_replays_a_run_only_when_nothing_changed(
         arguments = {"triplets": triplets, "config": config, "eval_texts": texts, **changed}
         with pytest.raises(AssertionError, match="should have been loaded"):
             training.train_triplets(arguments.pop("triplets"), copy.deepcopy(model), **arguments)
+    tasks = {"a": triplets, "b": triplets.iloc[::-1]}  # two tasks, no prompts (notebook 08 §2)
+    monkeypatch.undo()
+    monkeypatch.setenv(training_cache.ENV, str(tmp_path / "runs"))
+    for _ in range(2):  # trains, then replays
+        replayed = training.train_triplets(tasks, copy.deepcopy(model), config=config)
+    assert replayed.losses and replayed.model.prompts == copy.deepcopy(model).prompts
+    assert len(list((tmp_path / "runs").glob("*.pt"))) == 2, "one stored run per distinct run"
     monkeypatch.delenv(training_cache.ENV)
     assert training_cache.folder() is None  # a learner's kernel: never cached
 
