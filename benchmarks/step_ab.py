@@ -23,32 +23,32 @@ import pandas as pd
 
 #: name -> what the child process changes before training (see :func:`_apply_variant`).
 VARIANTS = {
-    "baseline": "the course's training step as it is",
-    "no_mmap_threshold": "glibc's default (dynamic) mmap threshold instead of a fixed 128 kB",
-    "mmap_4mb": "fixed mmap threshold 4 MB, trim threshold 8 MB",
-    "mmap_16mb": "fixed mmap threshold 16 MB, trim threshold 32 MB",
-    "mmap_1mb": "fixed mmap threshold 1 MB, trim threshold 2 MB",
-    "arena_1": "one malloc arena (M_ARENA_MAX=1), default mmap threshold",
+    "course": "the course's step: mmap threshold 1 MB while training (course_utils._memory)",
+    "fixed_128kb": "before issue 18: mmap threshold fixed at 128 kB for the whole process",
+    "heap_32mb": "mmap threshold 32 MB while training (glibc's own ceiling)",
+    "glibc_default": "glibc's moving threshold, never set",
+    "arena_1": "glibc's moving threshold and one malloc arena (M_ARENA_MAX=1)",
 }
 
 
 def _apply_variant(name: str) -> None:
-    """Change the course's code in this process as variant ``name`` says."""
-    from course_utils._memory import call_glibc
+    """Change the course's allocator setting in this process as variant ``name`` says."""
+    from contextlib import nullcontext
 
-    if name == "baseline":  # the fixed 128 kB threshold the course used before issue 18
-        call_glibc("mallopt", -3, 128 * 1024)  # M_MMAP_THRESHOLD
-    elif name == "no_mmap_threshold":
-        pass  # glibc's default: the course's step since issue 18
-    elif name.startswith("mmap_"):
-        megabytes = int(name.removeprefix("mmap_").removesuffix("mb"))
+    from course_utils import _memory, training
 
-        call_glibc("mallopt", -3, megabytes << 20)  # M_MMAP_THRESHOLD
-        call_glibc("mallopt", -1, megabytes << 21)  # M_TRIM_THRESHOLD
-    elif name == "arena_1":
-        call_glibc("mallopt", -8, 1)  # M_ARENA_MAX
-    else:
+    if name == "course":
+        return
+    if name == "heap_32mb":
+        _memory.TRAINING_BYTES = 32 << 20
+        return
+    if name not in VARIANTS:
         raise SystemExit(f"unknown variant {name!r}; choose from {', '.join(VARIANTS)}")
+    training.training_heap = nullcontext  # the variant's setting holds throughout
+    if name == "fixed_128kb":
+        _memory.call_glibc("mallopt", _memory.M_MMAP_THRESHOLD, 128 * 1024)
+    elif name == "arena_1":
+        _memory.call_glibc("mallopt", -8, 1)  # M_ARENA_MAX
 
 
 def child(name: str, steps: int) -> dict:
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--variants", nargs="+", default=["baseline", "no_mmap_threshold"],
+    parser.add_argument("--variants", nargs="+", default=["fixed_128kb", "course", "heap_32mb"],
                         choices=sorted(VARIANTS))
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -8,6 +8,18 @@ dropping a model. ``benchmarks/step_ab.py`` uses :func:`call_glibc` to try alloc
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+#: glibc's mallopt parameter: allocations at least this large get their own memory mapping.
+M_MMAP_THRESHOLD = -3
+#: glibc's starting value, kept outside training: large blocks (model weights, layouts) get their
+#: own mapping and go back to the system when freed, so they never pin the heap.
+OUTSIDE_TRAINING_BYTES = 128 * 1024
+#: While training: glibc's own ceiling for its moving threshold (32 MB on 64-bit). A step's
+#: activations and gradients are then reused from the heap instead of being mapped, page-faulted
+#: in and unmapped again every step (measured: 1.7x faster steps, docs/training.md).
+TRAINING_BYTES = 1024 * 1024
 
 
 def call_glibc(function: str, *args: int) -> None:
@@ -36,3 +48,16 @@ def release_memory() -> None:
 
     gc.collect()
     call_glibc("malloc_trim", 0)
+
+
+@contextmanager
+def training_heap() -> Iterator[None]:
+    """Inside: blocks up to 32 MB come from the heap (fast steps). After: glibc's starting
+    threshold (128 kB) again and the freed training memory handed back, so that a notebook
+    kernel's later models and arrays do not pile up on top of a large heap."""
+    call_glibc("mallopt", M_MMAP_THRESHOLD, TRAINING_BYTES)
+    try:
+        yield
+    finally:
+        call_glibc("mallopt", M_MMAP_THRESHOLD, OUTSIDE_TRAINING_BYTES)
+        release_memory()

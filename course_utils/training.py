@@ -46,7 +46,7 @@ import pandas as pd
 
 # release_memory is also public here: notebooks 06 and 07 call cu.training.release_memory()
 # after dropping a model (a notebook should not reach into the private _memory module).
-from course_utils._memory import release_memory
+from course_utils._memory import release_memory, training_heap
 
 # course_trainer is also public here: notebook 06 calls cu.training.course_trainer(...).
 from course_utils.trainer import build_trainer, world_size
@@ -274,16 +274,16 @@ def train_triplets(
         model.prompts.update(extra.get("prompts") or {})
         return result
     scratch = tempfile.mkdtemp(prefix="course-training-")
-    try:
-        recorder = make_recorder(result, texts, config, main=is_main_process())
-        trainer = build_trainer(model, frame, config, scratch, batch_size,
-                                 [recorder, *callbacks], loss, **extra)
-        with offline_hub():
-            trainer.train()
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    del trainer
-    release_memory()
+    with training_heap():  # fast steps; memory handed back when the optimiser state is gone
+        try:
+            recorder = make_recorder(result, texts, config, main=is_main_process())
+            trainer = build_trainer(model, frame, config, scratch, batch_size,
+                                    [recorder, *callbacks], loss, **extra)
+            with offline_hub():
+                trainer.train()
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        del trainer
     if extra.get("prompts"):  # saved with the model: model.encode(..., prompt_name="topic")
         model.prompts.update(extra["prompts"])
     if key:
