@@ -233,6 +233,10 @@ def train_triplets(
     from course_utils import training_cache
 
     if isinstance(triplets, Mapping):
+        if loss is not None:
+            raise ValueError(
+                "loss= applies to one DataFrame; with a dict of tasks every task trains with "
+                "TripletLoss. Train one task at a time to use another loss.")
         frame = check_triplet_sets(triplets, prompts)
     else:
         columns = TRIPLET_COLUMNS

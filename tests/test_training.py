@@ -92,6 +92,12 @@ def test_check_triplets_errors():
                                               "negative": ["c", None]}))
 
 
+def test_a_loss_with_a_dict_of_tasks_is_refused_not_ignored(triplets):
+    with pytest.raises(ValueError, match="one DataFrame"):
+        training.train_triplets({"a": triplets, "b": triplets}, config=TrainingConfig(**TINY),
+                                loss=lambda model: None)
+
+
 def test_train_triplets_rejects_bad_arguments(triplets):
     with pytest.raises(TypeError, match="TrainingConfig"):
         training.train_triplets(triplets, config={"max_steps": 2})
