@@ -1,6 +1,7 @@
 """Side-by-side timings of notebook 05's training step under candidate changes (issue 18).
 
-    python -m benchmarks.step_ab [--steps 12] [--repeats 3] [--variants baseline no_mmap_threshold]
+    python -m benchmarks.step_ab [--steps 12] [--repeats 3]
+                                 [--variants fixed_128kb course heap_32mb]
 
 Each run is a fresh process (some settings, such as glibc's mmap threshold, cannot be undone
 inside a process) that trains notebook 05's configuration for ``--steps`` steps and reports the

@@ -16,9 +16,10 @@ M_MMAP_THRESHOLD = -3
 #: glibc's starting value, kept outside training: large blocks (model weights, layouts) get their
 #: own mapping and go back to the system when freed, so they never pin the heap.
 OUTSIDE_TRAINING_BYTES = 128 * 1024
-#: While training: glibc's own ceiling for its moving threshold (32 MB on 64-bit). A step's
-#: activations and gradients are then reused from the heap instead of being mapped, page-faulted
-#: in and unmapped again every step (measured: 1.7x faster steps, docs/training.md).
+#: While training: blocks below 1 MB (a layer's hidden states, attention scores) are reused from
+#: the heap instead of being mapped, page-faulted in and unmapped again every step (1.11x faster
+#: steps, +32 MB). 32 MB (glibc's own ceiling) would be 1.55x but puts notebook 08's kernel over
+#: the 1.5 GB budget; see docs/training.md, "Where a step's time goes".
 TRAINING_BYTES = 1024 * 1024
 
 
@@ -52,9 +53,11 @@ def release_memory() -> None:
 
 @contextmanager
 def training_heap() -> Iterator[None]:
-    """Inside: blocks up to 32 MB come from the heap (fast steps). After: glibc's starting
-    threshold (128 kB) again and the freed training memory handed back, so that a notebook
-    kernel's later models and arrays do not pile up on top of a large heap."""
+    """Before: what earlier runs freed is handed back, so training starts from a compact heap.
+    Inside: blocks below ``TRAINING_BYTES`` come from the heap (faster steps). After: glibc's
+    starting threshold (128 kB) again and the freed training memory handed back, so that a
+    notebook kernel's later models and arrays do not pile up on top of a large heap."""
+    release_memory()
     call_glibc("mallopt", M_MMAP_THRESHOLD, TRAINING_BYTES)
     try:
         yield

@@ -46,7 +46,8 @@ import pandas as pd
 
 # release_memory is also public here: notebooks 06 and 07 call cu.training.release_memory()
 # after dropping a model (a notebook should not reach into the private _memory module).
-from course_utils._memory import release_memory, training_heap
+from course_utils._memory import release_memory as release_memory
+from course_utils._memory import training_heap
 
 # course_trainer is also public here: notebook 06 calls cu.training.course_trainer(...).
 from course_utils.trainer import build_trainer, world_size
@@ -266,7 +267,6 @@ def train_triplets(
 
     quiet_logging()
     set_torch_threads(threads_per_process(config.threads))
-    release_memory()  # what earlier runs freed: training then starts from a compact heap
     model.max_seq_length = config.max_seq_length
     result = TrainingResult(model=model, config=config)
     key = (training_cache.run_key(frame, config, loss, extra.get("prompts"), texts, model)
