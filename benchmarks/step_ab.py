@@ -1,7 +1,7 @@
 """Side-by-side timings of notebook 05's training step under candidate changes (issue 18).
 
     python -m benchmarks.step_ab [--steps 12] [--repeats 3]
-                                 [--variants fixed_128kb course heap_32mb]
+                                 [--variants trained_1mb frozen_32mb ...]
 
 Each run is a fresh process (some settings, such as glibc's mmap threshold, cannot be undone
 inside a process) that trains notebook 05's configuration for ``--steps`` steps and reports the
@@ -22,33 +22,33 @@ import time
 import numpy as np
 import pandas as pd
 
-#: name -> what the child process changes before training (see :func:`_apply_variant`).
-VARIANTS = {
-    "course": "the course's step: mmap threshold 1 MB while training (course_utils._memory)",
-    "fixed_128kb": "before issue 18: mmap threshold fixed at 128 kB for the whole process",
-    "heap_32mb": "mmap threshold 32 MB while training (glibc's own ceiling)",
-    "glibc_default": "glibc's moving threshold, never set",
-    "arena_1": "glibc's moving threshold and one malloc arena (M_ARENA_MAX=1)",
+#: allocator setting -> what the child process changes before training (:func:`_apply_heap`).
+HEAPS = {
+    "32mb": "mmap threshold 32 MB while training (the course: course_utils._memory)",
+    **{f"{mb}mb": f"mmap threshold {mb} MB while training" for mb in (1, 4, 8, 16)},
+    "128kb": "mmap threshold fixed at 128 kB for the whole process (before issue 18)",
+    "glibc": "glibc's moving threshold, never set",
+    "arena1": "glibc's moving threshold and one malloc arena (M_ARENA_MAX=1)",
 }
+#: A variant is ``<vocab>_<heap>``: ``frozen`` (the course) or ``trained`` word-embedding
+#: table, and one of :data:`HEAPS`, e.g. ``frozen_32mb`` (the course's step) or
+#: ``trained_1mb`` (the step before the table was frozen).
+VARIANTS = [f"{vocab}_{heap}" for vocab in ("frozen", "trained") for heap in HEAPS]
 
 
-def _apply_variant(name: str) -> None:
-    """Change the course's allocator setting in this process as variant ``name`` says."""
+def _apply_heap(heap: str) -> None:
+    """Change the course's allocator setting in this process as ``heap`` says."""
     from contextlib import nullcontext
 
     from course_utils import _memory, training
 
-    if name == "course":
+    if heap.endswith("mb"):
+        _memory.TRAINING_BYTES = int(heap.removesuffix("mb")) << 20
         return
-    if name == "heap_32mb":
-        _memory.TRAINING_BYTES = 32 << 20
-        return
-    if name not in VARIANTS:
-        raise SystemExit(f"unknown variant {name!r}; choose from {', '.join(VARIANTS)}")
     training.training_heap = nullcontext  # the variant's setting holds throughout
-    if name == "fixed_128kb":
+    if heap == "128kb":
         _memory.call_glibc("mallopt", _memory.M_MMAP_THRESHOLD, 128 * 1024)
-    elif name == "arena_1":
+    elif heap == "arena1":
         _memory.call_glibc("mallopt", -8, 1)  # M_ARENA_MAX
 
 
@@ -61,7 +61,10 @@ def child(name: str, steps: int) -> dict:
     import course_utils as cu
     from course_utils import training
 
-    _apply_variant(name)
+    if name not in VARIANTS:
+        raise SystemExit(f"unknown variant {name!r}; choose from {', '.join(VARIANTS)}")
+    vocab, heap = name.split("_")
+    _apply_heap(heap)
     walls: list[float] = []
 
     class Clock(TrainerCallback):
@@ -74,7 +77,8 @@ def child(name: str, steps: int) -> dict:
     train = cu.data.load_course_data("train")
     triplets = cu.triplets.make_triplets(train, **training.SENTIMENT_RECIPE, seed=0)
     test = cu.data.load_course_data("test")
-    config = training.TrainingConfig(max_steps=steps, progress="none", snapshot_every=None)
+    config = training.TrainingConfig(max_steps=steps, progress="none", snapshot_every=None,
+                                     freeze_word_embeddings=vocab == "frozen")
     before = os.times()
     start = time.perf_counter()
     result = training.train_triplets(triplets, config=config, callbacks=[Clock()])
@@ -151,8 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--variants", nargs="+", default=["fixed_128kb", "course", "heap_32mb"],
-                        choices=sorted(VARIANTS))
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, metavar="VOCAB_HEAP",
+                        default=["trained_128kb", "trained_1mb", "trained_32mb", "frozen_1mb",
+                                 "frozen_32mb"])
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:

@@ -16,11 +16,12 @@ M_MMAP_THRESHOLD = -3
 #: glibc's starting value, kept outside training: large blocks (model weights, layouts) get their
 #: own mapping and go back to the system when freed, so they never pin the heap.
 OUTSIDE_TRAINING_BYTES = 128 * 1024
-#: While training: blocks below 1 MB (a layer's hidden states, attention scores) are reused from
-#: the heap instead of being mapped, page-faulted in and unmapped again every step (1.11x faster
-#: steps, +32 MB). 32 MB (glibc's own ceiling) would be 1.55x but puts notebook 08's kernel over
-#: the 1.5 GB budget; see docs/training.md, "Where a step's time goes".
-TRAINING_BYTES = 1024 * 1024
+#: While training: every block a step allocates (hidden states, attention scores, the
+#: feed-forward layers' 2-3 MB blocks) is reused from the heap instead of being mapped,
+#: page-faulted in and unmapped again every step. With the word-embedding table frozen
+#: (course_utils.trainer.frozen_word_embeddings) this costs less memory than the old 1 MB
+#: setting with the table trained; see docs/training.md, "Where a step's time goes".
+TRAINING_BYTES = 32 * 1024 * 1024
 
 
 def call_glibc(function: str, *args: int) -> None:

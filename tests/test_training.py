@@ -8,6 +8,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from course_utils import trainer, training, training_data
 from course_utils.training import TrainingConfig
@@ -54,6 +55,7 @@ def fresh_model(model):
         ({"snapshot_every": 0}, "snapshot_every"),
         ({"progress": "loud"}, "progress"),
         ({"max_steps": True}, "max_steps"),
+        ({"freeze_word_embeddings": "yes"}, "freeze_word_embeddings"),
     ],
 )
 def test_config_rejects_bad_values(kwargs, message):
@@ -190,6 +192,32 @@ def test_one_step_run_changes_the_weights(fresh_model, triplets):
     changed = [not np.array_equal(b.numpy(), a.detach().numpy())
                for b, a in zip(before, fresh_model.parameters(), strict=True)]
     assert sum(changed) > len(changed) // 2, "a 1-step run left the weights as they were"
+
+
+def _word_table(model):
+    return model[0].auto_model.get_input_embeddings().weight
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_the_word_embedding_table_trains_only_when_asked(fresh_model, triplets, freeze):
+    """Frozen by default (faster, smaller); trainable again afterwards either way."""
+    table = _word_table(fresh_model).detach().clone()
+    config = TrainingConfig(max_steps=1, batch_size=4, progress="none",
+                            freeze_word_embeddings=freeze)
+    training.train_triplets(triplets, fresh_model, config=config)
+    assert torch.equal(table, _word_table(fresh_model).detach()) == freeze
+    assert _word_table(fresh_model).requires_grad
+
+
+def test_frozen_word_embeddings_counts_and_restores(fresh_model):
+    from course_utils.trainer import frozen_word_embeddings
+
+    with frozen_word_embeddings(fresh_model) as frozen:
+        assert frozen == 30522 * 384
+        assert not _word_table(fresh_model).requires_grad
+    assert _word_table(fresh_model).requires_grad
+    with frozen_word_embeddings(fresh_model, freeze=False) as frozen:
+        assert frozen == 0
 
 
 @pytest.mark.slow  # trains twice for one step
