@@ -192,7 +192,7 @@ def _check_snapshot_steps(steps: object, max_steps: int | None) -> tuple[int, ..
             raise ValueError(f"snapshot_steps must hold whole numbers >= 0, got {value!r} in "
                              f"{steps!r} ({example}).")
     values = [int(value) for value in values]
-    if any(later <= earlier for earlier, later in zip(values, values[1:])):
+    if any(later <= earlier for earlier, later in zip(values[:-1], values[1:], strict=True)):
         raise ValueError(f"snapshot_steps must be increasing, without repeats; got {values}.")
     if max_steps is not None and values[-1] > max_steps:
         raise ValueError(f"snapshot_steps {values} asks for step {values[-1]}, but training "
@@ -259,7 +259,8 @@ def train_triplets(
             course's default model, so re-running a cell never continues an earlier run.
         config: a :class:`TrainingConfig`; ``None`` uses the defaults.
         eval_texts: sentences to encode at step 0, every ``config.snapshot_every`` steps (or
-            at ``config.snapshot_steps``) and at the end (e.g. the test split), for the timeline. ``None``: no snapshots.
+            at ``config.snapshot_steps``) and at the end (e.g. the test split), for the
+            timeline. ``None``: no snapshots.
         callbacks: extra ``transformers.TrainerCallback`` objects.
         loss: a function ``model -> sentence-transformers loss`` used instead of TripletLoss,
             e.g. ``lambda m: MultipleNegativesRankingLoss(m)`` (notebook 07). Then the
