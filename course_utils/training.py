@@ -118,8 +118,9 @@ class TrainingConfig:
             end); ``None`` = only at step 0 and at the end.
         snapshot_steps: encode them at exactly these steps instead (plus step 0 and the end),
             e.g. ``(2, 4, 6, 10, 20)``: dense where the space changes fast, early in training,
-            sparse later. Increasing whole numbers, none beyond ``max_steps``. When given,
-            ``snapshot_every`` is not used.
+            sparse later. Increasing whole numbers, none beyond ``max_steps``. When given, it
+            replaces ``snapshot_every``, which is then set to ``None`` (so the config shows
+            what will happen).
         progress: ``"bar"`` (one tqdm bar), ``"print"`` (one line per snapshot) or ``"none"``.
     """
 
@@ -163,6 +164,7 @@ class TrainingConfig:
             # A tuple (hashable, stable repr for the training cache), even when given a list.
             object.__setattr__(self, "snapshot_steps",
                                _check_snapshot_steps(self.snapshot_steps, self.max_steps))
+            object.__setattr__(self, "snapshot_every", None)
         if self.progress not in PROGRESS_MODES:
             raise ValueError(f"progress must be one of {PROGRESS_MODES}, got {self.progress!r}.")
 

@@ -84,6 +84,7 @@ def test_snapshot_steps_pick_the_snapshots():
     """Explicit steps replace snapshot_every; step 0 and the last step are the recorder's."""
     config = TrainingConfig(max_steps=40, snapshot_steps=[2, 4, 10, 40])
     assert config.snapshot_steps == (2, 4, 10, 40)  # a tuple: hashable, stable repr
+    assert config.snapshot_every is None, "the listed steps replace snapshot_every"
     due = [step for step in range(1, 41) if config.snapshot_due(step, 40)]
     assert due == [2, 4, 10]  # step 40 is the end snapshot, taken anyway
     every = TrainingConfig(max_steps=40, snapshot_every=10)
