@@ -4,8 +4,10 @@ Three views, each computed for every label column (topic, sentiment, ...):
 
 * **kNN accuracy** - fit a k-nearest-neighbour classifier (cosine) on the train embeddings and
   score it on held-out test embeddings: "are my neighbours of the same label?"
+  (:func:`knn_hits` keeps the verdict per test row, and :func:`bootstrap_interval` turns such
+  per-row numbers into a 95% interval, to tell a real difference from the luck of the split).
 * **silhouette** (cosine) on the test embeddings: how compact and separated the label's
-  clusters are, from -1 to 1 (0 = no cluster structure for that label).
+  clusters are, from -1 to 1 (near 0 = the label's groups overlap).
 * **linear-probe accuracy** - a logistic regression on train, scored on test: "is the label
   linearly readable?", even when it does not shape the neighbourhoods.
 
@@ -74,6 +76,13 @@ def _at_least_two_classes(labels: np.ndarray, name: str) -> None:
 def knn_accuracy(train_embeddings, train_labels, test_embeddings, test_labels,
                  k: int = DEFAULT_K) -> float:
     """Accuracy of a cosine k-nearest-neighbour classifier fit on train, scored on test."""
+    return float(knn_hits(train_embeddings, train_labels, test_embeddings, test_labels, k).mean())
+
+
+def knn_hits(train_embeddings, train_labels, test_embeddings, test_labels,
+             k: int = DEFAULT_K) -> np.ndarray:
+    """One bool per test row: does the vote of its ``k`` nearest training rows (cosine) give
+    its label? The mean is :func:`knn_accuracy`; the rows feed :func:`bootstrap_interval`."""
     from sklearn.neighbors import KNeighborsClassifier
 
     train = check_embeddings(train_embeddings, name="train_embeddings")
@@ -90,7 +99,36 @@ def knn_accuracy(train_embeddings, train_labels, test_embeddings, test_labels,
         raise ValueError(f"k must be a whole number between 1 and {len(train)}, got {k!r}.")
     classifier = KNeighborsClassifier(n_neighbors=k, metric="cosine")
     classifier.fit(train, y_train)
-    return float((classifier.predict(test) == y_test).mean())
+    return classifier.predict(test) == y_test
+
+
+def bootstrap_interval(values, *, confidence: float = 0.95, n_resamples: int = 2000,
+                       seed: int = 0) -> tuple[float, float]:
+    """Percentile-bootstrap interval for the mean of ``values`` (one number per test row).
+
+    Resamples the rows with replacement ``n_resamples`` times and returns the middle
+    ``confidence`` share of the resampled means: how much the mean could differ on another
+    test set of the same size. For a difference between two labels (or two models) on the same
+    rows, pass the per-row differences, e.g. ``hits_a.astype(float) - hits_b``. Seeded, so the
+    same values give the same interval.
+    """
+    array = np.asarray(values, dtype=float).reshape(-1)
+    if array.size < 2 or not np.isfinite(array).all():
+        raise ValueError(f"values must be at least 2 finite numbers (one per test row), got "
+                         f"{array.size} value(s){'' if np.isfinite(array).all() else ' with NaN'}.")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}.")
+    if not isinstance(n_resamples, int) or isinstance(n_resamples, bool) or n_resamples < 100:
+        raise ValueError(f"n_resamples must be a whole number of at least 100, got "
+                         f"{n_resamples!r}.")
+    rng = np.random.default_rng(seed)
+    chunk = max(1, 2_000_000 // array.size)  # resamples at a time: at most ~16 MB of indices
+    means = np.concatenate([
+        array[rng.integers(0, array.size, size=(min(chunk, n_resamples - start), array.size))]
+        .mean(axis=1) for start in range(0, n_resamples, chunk)])
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return float(low), float(high)
 
 
 def silhouette(embeddings, labels) -> float:

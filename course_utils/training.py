@@ -8,7 +8,8 @@ A thin layer over sentence-transformers' ``SentenceTransformerTrainer`` and ``Tr
 * :func:`train_triplets` trains on an (anchor, positive, negative) DataFrame and returns a
   ``TrainingResult`` (``course_utils.training_record``): the loss at every step and
   **snapshots** - the embeddings of a fixed evaluation set at step 0, every
-  ``snapshot_every`` steps and at the end, for the timeline.
+  ``snapshot_every`` steps (or at the listed ``snapshot_steps``) and at the end, for the
+  timeline.
 * :func:`save_model` writes a folder that ``SentenceTransformer(folder)`` loads offline.
 
 The trainer itself (its arguments, the loss, the warm-up schedule) is built in
@@ -115,6 +116,11 @@ class TrainingConfig:
             processes of a ``torchrun`` launch.
         snapshot_every: encode the evaluation texts every this many steps (plus step 0 and the
             end); ``None`` = only at step 0 and at the end.
+        snapshot_steps: encode them at exactly these steps instead (plus step 0 and the end),
+            e.g. ``(2, 4, 6, 10, 20)``: dense where the space changes fast, early in training,
+            sparse later. Increasing whole numbers, none beyond ``max_steps``. When given, it
+            replaces ``snapshot_every``, which is then set to ``None`` (so the config shows
+            what will happen).
         progress: ``"bar"`` (one tqdm bar), ``"print"`` (one line per snapshot) or ``"none"``.
         freeze_word_embeddings: keep the token-embedding table (half of the course model's
             parameters) fixed while training: faster steps, less memory, same quality here
@@ -132,6 +138,7 @@ class TrainingConfig:
     seed: int = 0
     threads: int | None = None
     snapshot_every: int | None = 10
+    snapshot_steps: tuple[int, ...] | None = None
     progress: str = "bar"
     freeze_word_embeddings: bool = True
 
@@ -160,8 +167,47 @@ class TrainingConfig:
         if not isinstance(self.freeze_word_embeddings, bool):
             raise ValueError("freeze_word_embeddings must be True or False, got "
                              f"{self.freeze_word_embeddings!r}.")
+        if self.snapshot_steps is not None:
+            # A tuple (hashable, stable repr for the training cache), even when given a list.
+            object.__setattr__(self, "snapshot_steps",
+                               _check_snapshot_steps(self.snapshot_steps, self.max_steps))
+            object.__setattr__(self, "snapshot_every", None)
         if self.progress not in PROGRESS_MODES:
             raise ValueError(f"progress must be one of {PROGRESS_MODES}, got {self.progress!r}.")
+
+    def snapshot_due(self, step: int, max_steps: int) -> bool:
+        """Whether to snapshot after optimiser step ``step`` of ``max_steps`` (step 0 and the
+        last step are taken anyway, by the recorder)."""
+        if step >= max_steps:
+            return False
+        if self.snapshot_steps is not None:
+            return step in self.snapshot_steps
+        return bool(self.snapshot_every) and step % self.snapshot_every == 0
+
+
+def _check_snapshot_steps(steps: object, max_steps: int | None) -> tuple[int, ...]:
+    """``steps`` as a tuple of increasing whole numbers >= 0 (<= ``max_steps`` when known);
+    raises ValueError with what was wrong otherwise."""
+    example = "e.g. snapshot_steps=(2, 4, 6, 10, 20)"
+    if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence | np.ndarray):
+        raise ValueError(f"snapshot_steps must be a list or tuple of step numbers ({example}), "
+                         f"got {steps!r}.")
+    values = list(steps)
+    if not values:
+        raise ValueError(f"snapshot_steps is empty; list at least one step ({example}) or pass "
+                         "None for snapshots only at the start and the end.")
+    for value in values:
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"snapshot_steps must hold whole numbers >= 0, got {value!r} in "
+                             f"{steps!r} ({example}).")
+    values = [int(value) for value in values]
+    if any(later <= earlier for earlier, later in zip(values[:-1], values[1:], strict=True)):
+        raise ValueError(f"snapshot_steps must be increasing, without repeats; got {values}.")
+    if max_steps is not None and values[-1] > max_steps:
+        raise ValueError(f"snapshot_steps {values} asks for step {values[-1]}, but training "
+                         f"stops after max_steps={max_steps}; drop the later steps or train "
+                         "longer.")
+    return tuple(values)
 
 
 def _check_texts(texts: object, name: str) -> list[str]:
@@ -221,8 +267,9 @@ def train_triplets(
         model: the SentenceTransformer to train **in place**; ``None`` loads a fresh copy of the
             course's default model, so re-running a cell never continues an earlier run.
         config: a :class:`TrainingConfig`; ``None`` uses the defaults.
-        eval_texts: sentences to encode at step 0, every ``config.snapshot_every`` steps and at
-            the end (e.g. the test split), for the timeline. ``None``: no snapshots.
+        eval_texts: sentences to encode at step 0, every ``config.snapshot_every`` steps (or
+            at ``config.snapshot_steps``) and at the end (e.g. the test split), for the
+            timeline. ``None``: no snapshots.
         callbacks: extra ``transformers.TrainerCallback`` objects.
         loss: a function ``model -> sentence-transformers loss`` used instead of TripletLoss,
             e.g. ``lambda m: MultipleNegativesRankingLoss(m)`` (notebook 07). Then the

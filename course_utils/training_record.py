@@ -148,8 +148,7 @@ def make_recorder(result: TrainingResult, eval_texts: list[str] | None, config: 
             if self.bar is not None:
                 self.bar.set_postfix(loss=f"{self.last_loss:.3f}", refresh=False)
                 self.bar.update(step - self.bar.n)
-            every = config.snapshot_every
-            if every and step % every == 0 and step < state.max_steps:
+            if config.snapshot_due(step, state.max_steps):
                 self._snapshot(model, step)
                 if config.progress == "print" and main:
                     self._print(step, state.max_steps)

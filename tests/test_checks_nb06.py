@@ -199,3 +199,11 @@ def test_at_least_and_expect(capsys):
     assert "[Correct]" in capsys.readouterr().out
     with pytest.raises(AssertionError, match="below 0.85.*re-run from the top"):
         nb06.expect(low)
+
+
+def test_check_within_says_whether_an_interval_holds_a_value():
+    assert nb06.check_within(0, (-0.03, 0.14), "the kNN gap's interval")
+    outside = nb06.check_within(0, (0.02, 0.14), "the kNN gap's interval")
+    assert not outside and "no longer contains 0" in outside.message
+    assert not nb06.check_within(0, "wide", "x")
+    assert not nb06.check_within(None, (0, 1), "x")

@@ -42,6 +42,42 @@ def test_probe_and_knn_agree_on_easy_data():
     assert evaluation.knn_accuracy(x, frame["topic"], x, frame["topic"], k=3) == 1.0
 
 
+def test_knn_hits_are_the_rows_behind_knn_accuracy():
+    x, frame = clustered()
+    labels = frame["sentiment"].to_numpy()
+    hits = evaluation.knn_hits(x, labels, x, labels, k=3)
+    assert hits.dtype == bool and hits.shape == (len(x),)
+    assert hits.mean() == evaluation.knn_accuracy(x, labels, x, labels, k=3)
+
+
+def test_bootstrap_interval_brackets_the_mean_and_narrows_with_more_rows():
+    rng = np.random.default_rng(1)
+    small = rng.random(40) < 0.8  # e.g. kNN hits: 80 % right
+    low, high = evaluation.bootstrap_interval(small)
+    assert low < small.mean() < high and 0 <= low and high <= 1
+    assert (low, high) == evaluation.bootstrap_interval(small), "seeded: the same every time"
+    big = rng.random(4000) < 0.8
+    big_low, big_high = evaluation.bootstrap_interval(big)
+    assert big_high - big_low < (high - low) / 5  # ~ 1 / sqrt(rows)
+    assert big_low < 0.8 < big_high
+    constant = evaluation.bootstrap_interval(np.ones(10))
+    assert constant == (1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("values", "kwargs", "message"),
+    [
+        ([1.0], {}, "at least 2"),
+        ([1.0, np.nan], {}, "NaN"),
+        ([1.0, 0.0], {"confidence": 95}, "confidence"),
+        ([1.0, 0.0], {"n_resamples": 10}, "n_resamples"),
+    ],
+)
+def test_bootstrap_interval_explains_bad_input(values, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        evaluation.bootstrap_interval(values, **kwargs)
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [

@@ -84,7 +84,14 @@ def test_label_colours_refuses_non_sequences(bad):
 # --------------------------------------------------------------------------- scatter panels
 
 
-def test_scatter_by_label_draws_one_group_per_label_without_ticks():
+def _drawn(ax) -> tuple[np.ndarray, list[str]]:
+    """The points of a scatter panel in drawing order, and each one's colour."""
+    (collection,) = ax.collections
+    colours = [matplotlib.colors.to_hex(c).upper() for c in collection.get_facecolor()]
+    return np.asarray(collection.get_offsets()), colours
+
+
+def test_scatter_by_label_colours_each_point_by_its_label_without_ticks():
     xy = np.random.default_rng(0).normal(size=(30, 2))
     labels = ["positive"] * 10 + ["negative"] * 20
     ax = plots.scatter_by_label(xy, labels, title="sentiment")
@@ -92,9 +99,24 @@ def test_scatter_by_label_draws_one_group_per_label_without_ticks():
     assert list(ax.get_xticks()) == [] and list(ax.get_yticks()) == []
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert texts == ["positive (10)", "negative (20)"]
-    colours = [matplotlib.colors.to_hex(c.get_facecolor()[0]).upper() for c in ax.collections]
-    assert colours == ["#0072B2", "#D55E00"]
-    assert sum(len(c.get_offsets()) for c in ax.collections) == 30
+    keys = [matplotlib.colors.to_hex(h.get_color()).upper()
+            for h in ax.get_legend().legend_handles]
+    assert keys == ["#0072B2", "#D55E00"]
+    offsets, colours = _drawn(ax)
+    colour_of = {tuple(point): "#0072B2" if i < 10 else "#D55E00" for i, point in enumerate(xy)}
+    assert len(offsets) == 30
+    assert colours == [colour_of[tuple(point)] for point in offsets]
+
+
+def test_scatter_by_label_mixes_the_drawing_order_of_the_labels():
+    """No label is drawn last (on top) as a whole, and the order is the same every time."""
+    xy = np.zeros((100, 2))  # everything on one spot: what is on top is what you see
+    labels = ["hotels"] * 50 + ["movies"] * 50
+    _, colours = _drawn(plots.scatter_by_label(xy, labels, legend=False))
+    last_ten = set(colours[-10:])
+    assert len(last_ten) == 2, "the last points drawn should come from both labels"
+    _, again = _drawn(plots.scatter_by_label(xy, labels, legend=False))
+    assert again == colours
 
 
 def test_scatter_by_label_into_given_axes_without_legend():
@@ -264,3 +286,18 @@ def test_umap_warnings_do_not_reach_the_notebook(tmp_cache):
         plots.project_2d(points, cache=False)
     messages = [str(w.message) for w in caught]
     assert not [m for m in messages if "n_jobs" in m or "Tensorflow" in m], messages
+
+
+def test_triplet_grades_differ_by_marker_shape_as_well_as_colour():
+    """Easy / semi-hard / hard stay apart in greyscale: each grade has its own marker."""
+    from course_utils.plots.toy import TRIPLET_CLASS_MARKERS
+
+    ax = plots.plot_triplet_distances([1.0, 1.0, 1.0], [0.5, 1.2, 3.0], margin=0.5)
+    from matplotlib.collections import PathCollection
+
+    dots = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(dots) == 3
+    shapes = [tuple(np.round(c.get_paths()[0].vertices, 3).ravel()) for c in dots]
+    assert len(set(shapes)) == 3, "two grades share a marker shape"
+    assert len(set(TRIPLET_CLASS_MARKERS.values())) == 3
+    plt.close("all")

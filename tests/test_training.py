@@ -63,6 +63,40 @@ def test_config_rejects_bad_values(kwargs, message):
         TrainingConfig(**kwargs)
 
 
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        ((), "empty"),
+        ("2, 4", "list or tuple"),
+        (5, "list or tuple"),
+        ((2, -1), "whole numbers >= 0"),
+        ((2, 2.5), "whole numbers >= 0"),
+        ((True, 4), "whole numbers >= 0"),
+        ((4, 2), "increasing"),
+        ((2, 2, 4), "increasing"),
+        ((2, 50), "max_steps=40"),
+    ],
+)
+def test_snapshot_steps_are_checked(steps, message):
+    with pytest.raises(ValueError, match=message):
+        TrainingConfig(max_steps=40, snapshot_steps=steps)
+
+
+def test_snapshot_steps_pick_the_snapshots():
+    """Explicit steps replace snapshot_every; step 0 and the last step are the recorder's."""
+    config = TrainingConfig(max_steps=40, snapshot_steps=[2, 4, 10, 40])
+    assert config.snapshot_steps == (2, 4, 10, 40)  # a tuple: hashable, stable repr
+    assert config.snapshot_every is None, "the listed steps replace snapshot_every"
+    due = [step for step in range(1, 41) if config.snapshot_due(step, 40)]
+    assert due == [2, 4, 10]  # step 40 is the end snapshot, taken anyway
+    every = TrainingConfig(max_steps=40, snapshot_every=10)
+    assert [s for s in range(1, 41) if every.snapshot_due(s, 40)] == [10, 20, 30]
+    never = TrainingConfig(max_steps=40, snapshot_every=None)
+    assert not any(never.snapshot_due(s, 40) for s in range(1, 41))
+    epochs = TrainingConfig(max_steps=None, epochs=1, snapshot_steps=(100,))  # total unknown
+    assert epochs.snapshot_due(100, 200)
+
+
 def test_the_default_margin_can_be_met_by_unit_vectors():
     """With the default margin and distance, a perfectly ordered triplet of unit vectors costs
     nothing, so training can finish triplets (the library's margin 5 never lets it). How long
@@ -173,6 +207,14 @@ def test_same_seed_same_run(model, triplets):
     other = training.train_triplets(triplets, copy.deepcopy(model),
                                     config=TrainingConfig(**{**TINY, "seed": 1}))
     assert other.losses != runs[0].losses
+
+
+@pytest.mark.slow  # trains three tiny steps
+def test_a_run_snapshots_at_the_listed_steps(fresh_model, triplets):
+    config = TrainingConfig(max_steps=3, batch_size=4, snapshot_steps=(2,), progress="none")
+    result = training.train_triplets(triplets, fresh_model, config=config,
+                                     eval_texts=["A lovely stay.", "An awful stay."])
+    assert [s.step for s in result.snapshots] == [0, 2, 3]
 
 
 @pytest.mark.slow  # trains a model (seconds on 2 idle cores)

@@ -10,7 +10,8 @@ Each checker calls the learner's function on small cases with known answers, ret
 raises.
 
 The notebook's own claims ("the pretrained space follows domain more than sentiment") are
-printed by :func:`check_organised_by` / :func:`check_at_least` through :func:`expect`, which
+printed by :func:`check_organised_by` / :func:`check_at_least` / :func:`check_within` through
+:func:`expect`, which
 raises if a claim stops being true, so the prose can never silently disagree with the numbers.
 """
 
@@ -29,6 +30,7 @@ __all__ = [
     "check_false_negative_rate",
     "check_organised_by",
     "check_precision_at_k",
+    "check_within",
     "expect",
     "false_negative_rate_reference",
     "precision_at_k_reference",
@@ -103,6 +105,23 @@ def check_at_least(value: Any, minimum: float, what: str) -> CheckResult:
     if number >= minimum:
         return ok(f"{what} = {number:.3f} (at least {minimum:g}).", name="claim")
     return fail(f"{what} = {number:.3f}, below {minimum:g}.", name="claim")
+
+
+def check_within(value: float, interval: tuple[float, float], what: str) -> CheckResult:
+    """Does ``interval`` (low, high) contain ``value``? For a prose claim such as "the gap's
+    interval reaches 0: on this split the gap may be noise"."""
+    number = _as_float(value)
+    try:
+        low, high = (float(end) for end in interval)
+    except (TypeError, ValueError):
+        return fail(f"{what}: the interval must be two numbers (low, high), got "
+                    f"{describe(interval)}.", name="claim")
+    if number is None:
+        return fail(f"{what}: the value is not a number ({describe(value)}).", name="claim")
+    span = f"{what} runs from {low:+.3f} to {high:+.3f}"
+    if low <= number <= high:
+        return ok(f"{span}: it contains {number:g}.", name="claim")
+    return fail(f"{span}: it no longer contains {number:g}.", name="claim")
 
 
 def expect(result: CheckResult) -> CheckResult:

@@ -7,6 +7,10 @@ labels get the remaining palette colours in sorted order, cycling if there are m
 than colours.
 
 UMAP panels have no axis ticks: the coordinates carry no meaning, only who is near whom.
+
+All points of a panel are drawn in one shuffled (but fixed) order, not label by label: drawn
+label by label, the last label would cover the others wherever they overlap - after training,
+when a topic's sentences sit inside a tight sentiment group, a whole topic could vanish.
 """
 
 from __future__ import annotations
@@ -114,6 +118,10 @@ def _check_xy(xy: object) -> np.ndarray:
     return array
 
 
+#: Opacity of the dots: overlapping dots of different labels stay visible through each other.
+_ALPHA = 0.75
+
+
 def _default_marker_size(n_points: int) -> float:
     # ~20 for the 660-sentence dataset, bigger for a handful of points, never a blur.
     return float(np.clip(13000 / max(n_points, 1), 8, 60))
@@ -145,10 +153,9 @@ def scatter_by_label(xy, labels, *, ax: Axes | None = None, title: str | None = 
     size = _default_marker_size(len(points)) if marker_size is None else float(marker_size)
     colours = label_colours(names)
     label_array = np.asarray(names, dtype=object)
-    for label in _ordered_unique(names):
-        mask = label_array == label
-        ax.scatter(points[mask, 0], points[mask, 1], s=size, c=colours[label], alpha=0.85,
-                   linewidths=0, label=f"{label} ({int(mask.sum())})")
+    order = _draw_order(len(points))
+    ax.scatter(points[order, 0], points[order, 1], s=size, alpha=_ALPHA, linewidths=0,
+               c=[colours[label] for label in label_array[order]])
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_aspect("equal", adjustable="datalim")
@@ -158,11 +165,24 @@ def scatter_by_label(xy, labels, *, ax: Axes | None = None, title: str | None = 
     if title:
         ax.set_title(title)
     if legend:
-        n_labels = len(colours)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02),
-                  ncol=min(n_labels, 3), markerscale=max(1.0, 40 / size) ** 0.5,
-                  handletextpad=0.2, columnspacing=0.8, fontsize="small")
+        from matplotlib.lines import Line2D
+
+        # One key per label (the points themselves are a single, mixed collection); keys are
+        # at least as big as a 40 pt^2 dot so that the colour can be read.
+        keys = [Line2D([], [], linestyle="", marker="o", markeredgewidth=0, alpha=_ALPHA,
+                       markersize=max(size, 40.0) ** 0.5, color=colours[label],
+                       label=f"{label} ({int(np.sum(label_array == label))})")
+                for label in _ordered_unique(names)]
+        ax.legend(handles=keys, loc="upper center", bbox_to_anchor=(0.5, -0.02),
+                  ncol=min(len(keys), 3), handletextpad=0.2, columnspacing=0.8,
+                  fontsize="small")
     return ax
+
+
+def _draw_order(n_points: int, seed: int = 0) -> np.ndarray:
+    """A fixed shuffle of ``range(n_points)``: the order in which a panel draws its points,
+    so that no label is always on top (the same order every time, for identical figures)."""
+    return np.random.default_rng(seed).permutation(n_points)
 
 
 def side_by_side(xy, label_sets: Mapping[str, Sequence[str]], *, suptitle: str | None = None,

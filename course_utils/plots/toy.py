@@ -11,7 +11,8 @@
 
 Colours are the Okabe-Ito palette (see :mod:`course_utils.plots.scatter`): similar pairs blue
 and solid, dissimilar pairs vermillion and dashed (a difference that survives greyscale),
-easy / semi-hard / hard triplets green / orange / vermillion.
+easy / semi-hard / hard triplets green circles / orange diamonds / vermillion crosses (shape
+as well as colour, so the grades survive greyscale and colour-vision deficiencies).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "PAIR_STYLES",
     "TRIPLET_CLASS_COLOURS",
+    "TRIPLET_CLASS_MARKERS",
     "ToyPairs",
     "descent_slider",
     "distance_limits",
@@ -56,6 +58,8 @@ TRIPLET_CLASS_COLOURS = {
     "semi-hard": OKABE_ITO["orange"],
     "hard": OKABE_ITO["vermillion"],
 }
+#: Marker shapes of the triplet classes: a second cue besides colour.
+TRIPLET_CLASS_MARKERS = {"easy": "o", "semi-hard": "D", "hard": "X"}
 #: Point colours and markers of the toy groups (markers help in greyscale).
 _GROUP_STYLES = (
     (OKABE_ITO["orange"], "o"),
@@ -384,7 +388,8 @@ def plot_triplet_distances(d_ap: Any, d_an: Any, *, margin: float,
     """Scatter d(a, p) (x) against d(a, n) (y), one dot per triplet, zones shaded.
 
     Below the diagonal the triplet is hard; in the band up to ``margin`` above it, semi-hard
-    (still active: loss > 0); above the band, easy. Dots are coloured by ``classes`` (computed
+    (still active: loss > 0); above the band, easy. Dots get the colour and the marker shape of
+    their class in ``classes`` (computed
     with :func:`course_utils.triplets.classify_distances` when not given). ``limits`` = (low,
     high) fixes both axes (default: around the data; see :func:`distance_limits`);
     ``legend_loc`` is "outside" (right of the axes) or a matplotlib legend location.
@@ -409,8 +414,9 @@ def plot_triplet_distances(d_ap: Any, d_an: Any, *, margin: float,
     ax.plot(line, line + margin, color=OKABE_ITO["black"], linewidth=0.8, linestyle="--")
     for grade in TRIPLET_CLASSES:
         rows = grades == grade
-        ax.scatter(x[rows], y[rows], s=14, alpha=0.75, color=TRIPLET_CLASS_COLOURS[grade],
-                   label=f"{grade} ({int(rows.sum())})", edgecolor="none")
+        ax.scatter(x[rows], y[rows], s=16, alpha=0.75, color=TRIPLET_CLASS_COLOURS[grade],
+                   marker=TRIPLET_CLASS_MARKERS[grade], label=f"{grade} ({int(rows.sum())})",
+                   edgecolor="none")
     ax.set_xlim(low, top)
     ax.set_ylim(low, top)
     ax.set_aspect("equal", adjustable="box")

@@ -111,8 +111,10 @@ def shared_layouts(before: np.ndarray, after: np.ndarray, *, seed: int = 0
     """UMAP layouts (n, 2) of the same texts before and after training, in one frame.
 
     "before" is projected on its own; "after" starts from the "before" layout (UMAP's
-    ``init``) and is then rotated / scaled onto it (:func:`align_layout`), so where the
-    neighbourhoods did not change the points stay put, and where they did the points travel.
+    ``init``) and is then rotated / scaled onto it (:func:`align_layout`), so points whose
+    neighbourhoods did not change tend to stay near where they were, and points that travel far
+    usually changed neighbourhoods. UMAP is stochastic (a fixed seed makes it repeatable, not
+    exact): read large moves, not small ones, and measure with numbers.
     Each layout is a projection of its own space only (docs/training.md compares this with a
     joint projection and with independent ones).
     """
