@@ -65,6 +65,11 @@ def test_tooltip_shows_every_label_and_colours_follow_the_course_palette():
         for name in names:
             shown = widget.color[widget.color_domain[name]]
             assert shown == pytest.approx(list(to_rgba(FIXED_COLOURS[name]))), name
+        # the legend names each colour correctly (jupyter-scatter pairs them by position)
+        legend = widget.legend_encoding["color"]["values"]
+        assert {label for label, _, _ in legend} == set(widget.color_domain)
+        for label, colour, _ in legend:
+            assert list(colour) == pytest.approx(list(to_rgba(FIXED_COLOURS[label]))), label
 
 
 def test_a_single_layout_gives_one_view():

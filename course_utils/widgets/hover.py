@@ -139,18 +139,22 @@ def hover_scatter(layouts: Mapping[str, Any] | Any, texts: Sequence[str],
     if unknown:
         raise ValueError(f"color_by {unknown} is not a label set; choose from {names}.")
 
+    # Categories in the order of the course's colours (label_colours: topics as in the data card,
+    # then positive, negative), and each colour map in that same order: jupyter-scatter pairs
+    # legend entries with colours by position, so any other order mislabels the legend.
+    colour_maps = {name: label_colours(values) for name, values in label_sets.items()}
     table = pd.DataFrame({"sentence": texts})
     for name, values in label_sets.items():
-        table[name] = pd.Categorical(values)
+        table[name] = pd.Categorical(values, categories=list(colour_maps[name]))
 
     views = []
     for (title, xy), colour in zip(views_xy.items(), colour_names, strict=True):
         data = table.assign(x=xy[:, 0], y=xy[:, 1])
         scatter = jscatter.Scatter(data=data, x="x", y="y", axes=False, size=point_size,
-                                   color_by=colour, color_map=label_colours(label_sets[colour]),
+                                   color_by=colour, color_map=colour_maps[colour],
                                    legend=True, legend_position="top-right")
         scatter.tooltip(True, properties=names, histograms=False, preview="sentence",
-                        preview_type="text", preview_text_lines=None, size="medium")
+                        preview_type="text", preview_text_lines=6, size="medium")
         views.append((scatter, title))
     grid = jscatter.compose(views, sync_selection=True, sync_hover=True, row_height=height)
     readout = widgets.HTML(_readout_html(None, [], label_sets))
