@@ -12,7 +12,7 @@ import pytest
 
 from course_utils.plots.scatter import FIXED_COLOURS
 from course_utils.widgets import hover_scatter
-from course_utils.widgets.hover import HINT
+from course_utils.widgets.hover import HINT, TOOLTIP_LINES
 
 TEXTS = ["The soup was cold.", "Lovely pasta!", "The room smelled.", "Great view from the bed.",
          "Battery died fast.", "Crisp, bright screen."]
@@ -60,16 +60,22 @@ def test_tooltip_shows_every_label_and_colours_follow_the_course_palette():
     first, second = (view.widget for view in box.views)
     assert first.tooltip_enable and first.tooltip_preview == "sentence"
     assert first.tooltip_properties == ["topic", "sentiment"]
+    assert first.tooltip_preview_text_lines == TOOLTIP_LINES
     # the same colour per label as the static figures (cu.plots.label_colours)
     for widget, names in ((first, ["hotels", "restaurants"]), (second, ["negative", "positive"])):
         for name in names:
             shown = widget.color[widget.color_domain[name]]
             assert shown == pytest.approx(list(to_rgba(FIXED_COLOURS[name]))), name
-        # the legend names each colour correctly (jupyter-scatter pairs them by position)
+        # the legend (jupyter-scatter's, or the key in the title) names each colour correctly
         legend = widget.legend_encoding["color"]["values"]
         assert {label for label, _, _ in legend} == set(widget.color_domain)
         for label, colour, _ in legend:
             assert list(colour) == pytest.approx(list(to_rgba(FIXED_COLOURS[label]))), label
+    assert box.children[0].layout.grid_template_rows == "auto"  # room for the two-line titles
+    titles = [child.children[0].value for child in box.children[0].children]
+    for title, names in ((titles[0], ["hotels", "electronics"]), (titles[1], ["negative"])):
+        for name in names:
+            assert f'color:{FIXED_COLOURS[name]}">&#9679;</span>&nbsp;{name}' in title, title
 
 
 def test_a_single_layout_gives_one_view():

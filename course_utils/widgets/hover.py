@@ -3,8 +3,9 @@
 A static UMAP figure shows *that* the points cluster; this widget lets a learner ask *which
 sentence is that?* Hovering a point shows its sentence, topic and sentiment in a tooltip and in
 a large readout line under the plots (legible on a projector). With two or more layouts (before
-/ after fine-tuning) the views are linked: hovering or lasso-selecting points in one view marks
-the same sentences in the others, and the readout counts the labels of the selection.
+/ after fine-tuning) the views are linked: hovering or selecting points in one view (a click,
+or the toolbar's lasso) marks the same sentences in the others, and the readout counts the
+labels of the selection.
 
 It is drawn by ``jupyter-scatter`` (an anywidget whose WebGL front-end ships inside the Python
 package, so nothing is fetched from the internet; it renders in JupyterLab and on
@@ -30,10 +31,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["HINT", "hover_scatter"]
+__all__ = ["HINT", "TOOLTIP_LINES", "hover_scatter"]
 
-HINT = ("Hover a point to read its sentence. Lasso-select points (toolbar, or hold Shift and "
-        "drag) to mark the same sentences in every view.")
+HINT = ("Hover a point to read its sentence. Click a point (or lasso a group with the toolbar) "
+        "to mark the same sentences in every view; double-click empty space to clear.")
+#: Lines of a sentence the tooltip shows before "..." (the readout always shows all of it).
+TOOLTIP_LINES = 6
 #: Columns of the plotted table that labels may not use (they hold coordinates and text).
 _RESERVED = ("x", "y", "sentence")
 
@@ -86,6 +89,15 @@ def _readout_html(point: dict[str, str] | None, selected: Sequence[int],
                 f"{count} {html.escape(label)}" for label, count in tally))
         parts.append(f"<b>{len(selected)} selected</b> &mdash; " + "; ".join(counts))
     return '<div class="course-hover-readout">' + "<br>".join(parts) + "</div>"
+
+
+def _title_html(title: str, colours: Mapping[str, str]) -> str:
+    """A view's title with its colour key under it (jupyter-scatter's own legend is drawn over
+    the points, where it hid a cluster at projector size)."""
+    key = " ".join(f'<span style="white-space:nowrap"><span style="color:{colour}">&#9679;</span>'
+                   f"&nbsp;{html.escape(label)}</span>" for label, colour in colours.items())
+    return (f'<span style="display:block;text-align:center">{html.escape(title)}<br>'
+            f'<span style="font-weight:normal">{key}</span></span>')
 
 
 def hover_scatter(layouts: Mapping[str, Any] | Any, texts: Sequence[str],
@@ -151,12 +163,17 @@ def hover_scatter(layouts: Mapping[str, Any] | Any, texts: Sequence[str],
     for (title, xy), colour in zip(views_xy.items(), colour_names, strict=True):
         data = table.assign(x=xy[:, 0], y=xy[:, 1])
         scatter = jscatter.Scatter(data=data, x="x", y="y", axes=False, size=point_size,
-                                   color_by=colour, color_map=colour_maps[colour],
-                                   legend=True, legend_position="top-right")
+                                   color_by=colour, color_map=colour_maps[colour])
         scatter.tooltip(True, properties=names, histograms=False, preview="sentence",
-                        preview_type="text", preview_text_lines=6, size="medium")
-        views.append((scatter, title))
+                        preview_type="text", size="medium")
+        # jupyter-scatter 1.0.1's tooltip(preview_text_lines=...) never reaches the widget (it
+        # stores the value under another name), so the widget's trait is set directly.
+        scatter.widget.tooltip_preview_text_lines = TOOLTIP_LINES
+        views.append((scatter, _title_html(title, colour_maps[colour])))
     grid = jscatter.compose(views, sync_selection=True, sync_hover=True, row_height=height)
+    # compose() fixes the row at ``height`` px for a one-line title; ours is two lines (title and
+    # colour key), so the row takes its content's height (else a view scrolls inside its cell).
+    grid.layout.grid_template_rows = "auto"
     readout = widgets.HTML(_readout_html(None, [], label_sets))
     state: dict[str, Any] = {"hovered": None, "selected": []}
 
