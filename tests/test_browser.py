@@ -8,6 +8,9 @@ the Run menu, waits for every cell, and checks that:
 * no cell raised and no widget failed to display;
 * the UMAP figure (an <img> output of the cell that projects the embeddings) is rendered;
 * the contrast-explorer widget renders, and changing one of its controls updates its output;
+* hovering a point of the interactive scatter (``cu.widgets.hover_scatter``, WebGL, drawn by
+  Chromium's software renderer SwiftShader) shows that point's sentence in the plot, and the
+  readout under it names the sentence's topic and sentiment as in the course dataset;
 * the browser requested nothing outside 127.0.0.1 (the server is under the offline guard).
 
 A screenshot of the notebook is saved in the test's tmp_path (also on failure). Without
@@ -44,9 +47,14 @@ CHROMIUM_ARGS = [
 ]
 UMAP_MARKERS = ("project_2d", "umap")
 WIDGET_MARKERS = ("contrast_explorer",)
+HOVER_MARKERS = ("hover_scatter(",)
 SERVER_START_S = 90
 RUN_ALL_S = 900  # a loaded 2-core CI machine runs notebook 05 in several minutes
 WIDGET_UPDATE_S = 60
+#: Waits of the hover check: per point tried (the readout answers through the kernel), and for
+#: the tooltip (jupyter-scatter shows it 0.5 s after the mouse stops, then asks the kernel).
+HOVER_POINT_S = 3
+HOVER_TOOLTIP_S = 15
 
 
 def in_ci() -> bool:
@@ -253,6 +261,92 @@ def change_a_control(widget) -> str:
     pytest.fail("the widget has no control (dropdown, text box, slider or button) to change")
 
 
+# ------------------------------------------------------------------------- hover to read a point
+#: The sentence and labels the readout under a hover scatter shows (``_readout_html``).
+READOUT_JS = """(node) => {
+  const readout = node.querySelector('.course-hover-readout');
+  if (!readout) return null;
+  const quoted = readout.innerText.match(/\u201c([\\s\\S]*?)\u201d/);
+  return {text: readout.innerText, sentence: quoted ? quoted[1] : null};
+}"""
+
+#: Does the plot show ``sentence`` in a visible tooltip? (jupyter-scatter fades its tooltip, an
+#: absolutely placed element, in and out with an inline ``opacity``.)
+TOOLTIP_SHOWN_JS = """(node, sentence) => Array.from(node.querySelectorAll('*')).some(el =>
+  el.childElementCount === 0 && el.textContent.trim() === sentence
+  && el.getBoundingClientRect().width > 0
+  && getComputedStyle(el.closest('[style*=opacity]') || el).opacity === '1')"""
+
+
+def coloured_pixels(png: bytes, step: int = 3) -> list[tuple[int, int]]:
+    """(x, y) of strongly coloured pixels of a screenshot: where the points are drawn."""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    pixels, (width, height) = image.load(), image.size
+    return [(x, y) for y in range(0, height, step) for x in range(0, width, step)
+            if max(pixels[x, y]) - min(pixels[x, y]) > 80]
+
+
+def hover_a_point(page, cell, shot: Path) -> dict:
+    """Move the mouse onto points of the first view of the hover scatter in ``cell`` until one
+    is hovered; return what the readout says and whether the plot shows the same sentence.
+
+    The points are found on a screenshot of the WebGL canvas (coloured pixels), so the test
+    needs no knowledge of the layout's coordinates.
+    """
+    view = cell.locator(".jp-OutputArea-output .widget-gridbox").first
+    view.wait_for(state="visible", timeout=30_000)
+    widget = cell.locator(".jp-OutputArea-output .course-hover-scatter").first
+    canvases = view.locator("canvas")
+    deadline = time.monotonic() + 30
+    while not canvases.count() or not (canvases.first.bounding_box() or {}).get("width"):
+        assert time.monotonic() < deadline, "the hover scatter drew no canvas (WebGL?)"
+        page.wait_for_timeout(250)
+    page.wait_for_timeout(1000)  # the first frame
+    canvas = canvases.first
+    box = canvas.bounding_box()
+    candidates = coloured_pixels(canvas.screenshot())
+    assert candidates, "the hover scatter's canvas shows no coloured points"
+    hint = widget.evaluate(READOUT_JS)["text"]
+    for x, y in candidates[:: max(1, len(candidates) // 12)]:
+        page.mouse.move(box["x"] + x, box["y"] + y)
+        deadline = time.monotonic() + HOVER_POINT_S
+        while time.monotonic() < deadline:
+            readout = widget.evaluate(READOUT_JS)
+            if readout["sentence"]:
+                break
+            page.wait_for_timeout(200)
+        if readout["sentence"]:
+            break
+    else:
+        pytest.fail(f"hovering {len(candidates[:: max(1, len(candidates) // 12)])} points of "
+                    f"the scatter changed nothing; readout: {hint!r}")
+    sentence = readout["sentence"]
+    deadline = time.monotonic() + HOVER_TOOLTIP_S
+    while not view.evaluate(TOOLTIP_SHOWN_JS, sentence):
+        assert time.monotonic() < deadline, (
+            f"the readout shows {sentence!r} but no tooltip with it appeared in the plot")
+        page.wait_for_timeout(250)
+    page.wait_for_timeout(300)  # the tooltip's fade-in
+    cell.screenshot(path=str(shot))
+    return {"sentence": sentence, "readout": readout["text"]}
+
+
+def assert_hover_shows_the_dataset_row(seen: dict) -> None:
+    """The hovered sentence is a course sentence and the readout gives its topic and sentiment."""
+    from course_utils.data import load_course_data
+
+    frame = load_course_data()
+    rows = frame[frame["text"] == seen["sentence"]]
+    assert len(rows), f"the hovered text is not a course sentence: {seen['sentence']!r}"
+    row = rows.iloc[0]
+    for name in ("topic", "sentiment"):
+        assert f"{name}: {row[name]}" in seen["readout"], (name, seen["readout"])
+
+
 @contextmanager
 def browser_page(sync_api, root: Path, workdir: Path, viewport: dict):
     """JupyterLab serving ``root`` and a Chromium page; yields (page, base_url, token, outside).
@@ -318,6 +412,11 @@ def run_notebook_in_browser(sync_api, notebook: Path, workdir: Path) -> Path:
             assert not errors, f"the widget raised after the change: {errors}"
             page.wait_for_timeout(500)
             explorer.screenshot(path=str(workdir / f"{notebook.stem}-widget.png"))
+
+            scatter = cell_locator(page, HOVER_MARKERS)
+            scatter.scroll_into_view_if_needed()
+            hovered = hover_a_point(page, scatter, workdir / f"{notebook.stem}-hover.png")
+            assert_hover_shows_the_dataset_row(hovered)
         finally:
             page.screenshot(path=str(screenshot), full_page=True)
     assert not outside, f"the browser tried to load from outside localhost: {outside[:10]}"
@@ -370,10 +469,10 @@ ACTIVE_JS = "() => window.jupyterapp.shell.currentWidget.content.activeCellIndex
 NEXT_JS = ("() => window.jupyterapp.commands.execute('deck:go', "
            "{direction: 'down', alternate: 'forward'})")
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-#: Presented in deck mode: 01 (toy widgets, exercises) and 05 (training bar, timeline, search,
-#: the 2x2 figure). 02 runs in the lab test above; presenting it too cost ~50 s for no new kind
-#: of slide.
-PRESENTED = ("01", "05")
+#: Presented in deck mode, as issue 15 asks: 01 (toy widgets, exercises), 02 (the contrast
+#: explorer, the hover scatter) and 05 (training bar, timeline, hover scatter, search, the 2x2
+#: figure).
+PRESENTED = ("01", "02", "05")
 SPOILERS = ("✔ Correct", "VBox(", "HBox(", "Error displaying widget")
 MAX_DECK_STEPS = 120
 #: The figure that must fit the projector: notebook 05 §4 (before/after grid).
@@ -437,7 +536,7 @@ def present_notebook(sync_api, notebook: Path, workdir: Path) -> dict:
     root = workdir / "notebooks"
     root.mkdir()
     nbformat.write(student_copy(nbformat.read(notebook, as_version=4)), root / notebook.name)
-    seen: dict = {"steps": 0, "operated": {}, "fit": [], "problems": []}
+    seen: dict = {"steps": 0, "operated": {}, "hovered": {}, "fit": [], "problems": []}
     viewport = {"width": 1280, "height": 800}
     with browser_page(sync_api, root, workdir, viewport) as (page, base_url, token, outside):
         page.goto(f"{base_url}/lab/tree/{notebook.name}?token={token}",
@@ -467,6 +566,12 @@ def present_notebook(sync_api, notebook: Path, workdir: Path) -> dict:
                     if not cell["widgets"]:
                         seen["problems"].append(f"slide {step}: widget of cell {cell['index']} "
                                                 f"did not render: {cell['text'][:120]!r}")
+                    elif any(marker in cell["source"] for marker in HOVER_MARKERS):
+                        seen["hovered"][cell["index"]] = hover_a_point(
+                            page, page.locator(".jp-Notebook .jp-Cell").nth(cell["index"]),
+                            workdir / f"{notebook.stem[:2]}-hover-{cell['index']}.png")
+                        page.screenshot(path=str(workdir / f"{notebook.stem[:2]}-slide-hover-"
+                                                           f"{cell['index']}.png"))
                     elif shows_only_progress(page, cell["index"]):
                         seen.setdefault("progress_bars", []).append(cell["index"])  # tqdm
                     else:
@@ -489,6 +594,8 @@ def present_notebook(sync_api, notebook: Path, workdir: Path) -> dict:
             if page.evaluate(ACTIVE_JS) == active:
                 break
         seen["widget_cells"] = len(widget_sources)
+        seen["hover_cells"] = sum(any(m in source for m in HOVER_MARKERS)
+                                  for source in widget_sources)
         seen["shown_widget_cells"] = len(shown_widgets)
     seen["outside"] = outside
     return seen
@@ -498,9 +605,10 @@ def present_notebook(sync_api, notebook: Path, workdir: Path) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("number", PRESENTED)
 def test_slides_show_live_widgets_and_no_answers(tmp_path, number):
-    """Present the student copy of 01 and 05 in deck mode at projector size (1280x800):
-    every widget renders and responds, no slide shows an answer ("Correct"), widget fallback
-    text ("VBox(") or the setup cell, 05 §4's figure fits the screen, nothing leaves localhost."""
+    """Present the student copy of 01, 02 and 05 in deck mode at projector size (1280x800):
+    every widget renders and responds (hovering a point of a hover scatter shows its sentence),
+    no slide shows an answer ("Correct"), widget fallback text ("VBox(") or the setup cell,
+    05 §4's figure fits the screen, nothing leaves localhost."""
     sync_api = require_browser()
     candidates = sorted(NOTEBOOK_DIR.glob(f"{number}_*.ipynb"))
     if not candidates:
@@ -514,6 +622,10 @@ def test_slides_show_live_widgets_and_no_answers(tmp_path, number):
         f"{seen['widget_cells']} cells display widgets; only {seen['shown_widget_cells']} "
         "appeared on a slide")
     assert seen["operated"], "no widget was operated in slide mode"
+    assert len(seen["hovered"]) == seen["hover_cells"], (
+        f"{seen['hover_cells']} hover scatters, {len(seen['hovered'])} hovered on a slide")
+    for hovered in seen["hovered"].values():
+        assert_hover_shows_the_dataset_row(hovered)
     if number == "05":
         assert seen["fit"], "05 §4's figure never appeared on a slide"
         box = seen["fit"][0]
@@ -521,4 +633,5 @@ def test_slides_show_live_widgets_and_no_answers(tmp_path, number):
             f"05 §4's figure is not inside the 1280x800 screen: {box}")
     assert not seen["outside"], f"slide mode loaded from outside localhost: {seen['outside']}"
     print(json.dumps({"steps": seen["steps"], "operated": seen["operated"],
+                      "hovered": {i: h["sentence"] for i, h in seen["hovered"].items()},
                       "screenshots": str(tmp_path)}))
