@@ -36,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.notebook_profile import UMAP_CALLS
-from course_utils.notebook_tools import NOTEBOOK_DIR
+from course_utils.notebook_tools import NOTEBOOK_DIR, execute_code_cells, notebook_client
 
 NB00 = NOTEBOOK_DIR / "00_setup_and_tour.ipynb"
 NB02 = NOTEBOOK_DIR / "02_embeddings_and_similarity.ipynb"
@@ -56,18 +56,13 @@ def _kernel_cpu_s(client) -> float | None:
 def _profile(path: Path) -> tuple[float | None, float | None, float]:
     """(first UMAP wall s, kernel CPU s at that point, notebook wall s) in a fresh kernel."""
     import nbformat
-    from nbclient import NotebookClient
 
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=900, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = notebook_client(notebook, path.parent, timeout=900)
     first = cpu = None
     start = time.perf_counter()  # before the kernel starts: "fresh kernel to first plot"
     with client.setup_kernel():
-        for index, cell in enumerate(notebook.cells):
-            if cell.cell_type != "code":
-                continue
-            client.execute_cell(cell, index)
+        for _, cell in execute_code_cells(client, notebook):
             if first is None and any(call in cell.source for call in UMAP_CALLS) and any(
                     "image/png" in output.get("data", {}) for output in cell.outputs):
                 first = time.perf_counter() - start

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import nbformat
 
+from course_utils.notebook_tools import execute_code_cells, notebook_client
+
 UMAP_CALLS = ("project_2d", "side_by_side", "before_after", "timeline")
 #: Cells that train a model are the intended slow step: excluded from the warm re-run.
 TRAINING_CALLS = ("train_triplets(", "train_with_loss(", "trainer.train(")
@@ -74,19 +76,13 @@ def _printed(cell) -> str:
 def profile_notebook(path: Path, *, timeout: int = 900, warm_rerun: bool = True,
                      collect: Mapping[str, str] | None = None) -> NotebookProfile:
     """Execute ``path`` in a fresh kernel and return its :class:`NotebookProfile`."""
-    from nbclient import NotebookClient
-
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = notebook_client(notebook, path.parent, timeout=timeout)
     first_plot = first_umap = None
     slowest, slowest_source = None, ""
     start = time.perf_counter()  # includes the kernel's start-up: "fresh kernel to first plot"
     with client.setup_kernel():
-        for index, cell in enumerate(notebook.cells):
-            if cell.cell_type != "code":
-                continue
-            client.execute_cell(cell, index)
+        for _, cell in execute_code_cells(client, notebook):
             now = time.perf_counter() - start
             if first_plot is None and _has_image(cell):
                 first_plot = now

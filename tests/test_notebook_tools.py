@@ -1,10 +1,17 @@
-"""`make student`: student copies without solutions, with the slide style next to them."""
+"""`make student` (student copies without solutions) and the one notebook-execution helper."""
 
 from __future__ import annotations
 
 import nbformat
+import pytest
 
-from course_utils.notebook_tools import NOTEBOOK_DIR, course_notebooks, make_student_copies
+from course_utils.notebook_tools import (
+    NOTEBOOK_DIR,
+    course_notebooks,
+    execute_notebook,
+    make_student_copies,
+    notebook_client,
+)
 
 
 def test_student_copies_have_no_solutions_and_keep_the_slide_style(tmp_path, capsys):
@@ -18,3 +25,22 @@ def test_student_copies_have_no_solutions_and_keep_the_slide_style(tmp_path, cap
         assert len(cells) == len(original) - sum(
             "solution" in cell.get("metadata", {}).get("tags", []) for cell in original)
     assert f"Wrote {len(written)} student notebook(s)" in capsys.readouterr().out
+
+
+def test_the_client_runs_in_the_notebooks_folder_with_the_courses_settings(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    client = notebook_client(notebook, tmp_path, timeout=42, startup_timeout=7)
+    assert client.resources["metadata"]["path"] == str(tmp_path)
+    assert (client.timeout, client.startup_timeout, client.kernel_name) == (42, 7, "python3")
+    assert client.widget_registry  # nbclient's default: Output widgets are followed
+    assert notebook_client(notebook, tmp_path, widget_comms=False).widget_registry == {}
+
+
+@pytest.mark.process
+def test_a_notebook_executes_in_its_own_folder(tmp_path):
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import os; print(os.getcwd())")]), path)
+    executed, seconds = execute_notebook(path, timeout=120)
+    assert executed.cells[0].outputs[0]["text"].strip() == str(tmp_path)
+    assert seconds > 0

@@ -72,3 +72,27 @@ def test_plot_style_applies_the_colour_blind_palette():
     cu.setup(verbose=False)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     assert colours[0].lower().lstrip("#") == "e69f00"
+
+
+def test_quiet_logging_for_now_restores_levels_filters_and_the_progress_bar():
+    import logging
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    logger = logging.getLogger("sentence_transformers")
+    before_level, before_bar = logger.level, hf_logging.is_progress_bar_enabled()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Cannot enable progress bars")  # env var set
+        logger.setLevel(logging.INFO)
+        hf_logging.enable_progress_bar()
+        filters = list(warnings.filters)
+        with notebook_setup.quiet_logging_for_now():
+            assert logger.level == logging.ERROR
+            assert not hf_logging.is_progress_bar_enabled()
+            assert warnings.filters != filters
+        assert logger.level == logging.INFO
+        assert hf_logging.is_progress_bar_enabled()
+        assert warnings.filters == filters
+        logger.setLevel(before_level)
+        (hf_logging.enable_progress_bar if before_bar else hf_logging.disable_progress_bar)()
