@@ -162,22 +162,6 @@ class Datasets:
         return (*self.course, "topic") if grid == "course" else (*self.vader, "domain")
 
 
-def within_sentiment_knn(train_emb: np.ndarray, train: pd.DataFrame, test_emb: np.ndarray,
-                         test: pd.DataFrame, group: str) -> float:
-    """Group kNN accuracy with neighbours taken only from the same sentiment, over test rows:
-    is there still topic (domain) structure *inside* each sentiment?"""
-    from course_utils.evaluation import knn_accuracy
-
-    correct = 0.0
-    for sentiment in sorted(test["sentiment"].unique()):
-        in_train = (train["sentiment"] == sentiment).to_numpy()
-        in_test = (test["sentiment"] == sentiment).to_numpy()
-        accuracy = knn_accuracy(train_emb[in_train], train.loc[in_train, group],
-                                test_emb[in_test], test.loc[in_test, group])
-        correct += accuracy * in_test.sum()
-    return correct / len(test)
-
-
 def measure(model, train: pd.DataFrame, test: pd.DataFrame, group: str) -> dict[str, object]:
     """The held-out numbers of one model (the metric columns of the CSV)."""
     from course_utils.collapse import (
@@ -195,7 +179,7 @@ def measure(model, train: pd.DataFrame, test: pd.DataFrame, group: str) -> dict[
     test_emb = encode(test["text"].tolist(), model, cache=cache)
     report = label_report(train_emb, train, test_emb, test, label_cols=("sentiment", group))
     sentiment_spread = within_class_spread(test_emb, test["sentiment"])
-    collapse = detect_class_collapse(test_emb, test["sentiment"])
+    collapse = detect_class_collapse(test_emb, test["sentiment"], test[group])
     return {
         "group_label": group,
         "sentiment_knn": report.loc["sentiment", "knn_accuracy"],
@@ -205,8 +189,7 @@ def measure(model, train: pd.DataFrame, test: pd.DataFrame, group: str) -> dict[
         "group_silhouette": report.loc[group, "silhouette"],
         "group_probe": report.loc[group, "probe_accuracy"],
         "group_chance": report.loc[group, "chance"],
-        "group_knn_within_sentiment": within_sentiment_knn(train_emb, train, test_emb, test,
-                                                           group),
+        "group_knn_within_sentiment": collapse.subgroup_knn,
         "sentiment_within_fraction": collapse.within_fraction,
         "sentiment_spread": sentiment_spread["spread"].mean(),
         "sentiment_class_rank": sentiment_spread["effective_rank"].mean(),

@@ -45,8 +45,9 @@ COLUMNS: dict[str, str] = {
     "group_silhouette": "cosine silhouette of the group label on the test split",
     "group_probe": "held-out linear-probe accuracy for the group label",
     "group_chance": "share of the commonest group label in the test split (kNN's chance level)",
-    "group_knn_within_sentiment": "group kNN accuracy inside each sentiment (neighbours only "
-                                  "from the same sentiment), averaged over test rows",
+    "group_knn_within_sentiment": "group kNN accuracy inside each sentiment: test rows, "
+                                  "neighbours from the same sentiment, leave-one-out "
+                                  "(cu.collapse.subgroup_knn_within_classes)",
     "sentiment_within_fraction": "share of the test embeddings' variation left inside the "
                                  "sentiment classes (cu.collapse.within_class_fraction)",
     "sentiment_spread": "mean distance to the own sentiment centroid (unit vectors), mean over "
@@ -55,7 +56,7 @@ COLUMNS: dict[str, str] = {
                             "mean over classes",
     "group_within_fraction": "share of the variation left inside the group classes",
     "group_spread": "mean distance to the own group centroid, mean over groups",
-    "collapse_kind": "cu.collapse.detect_class_collapse on sentiment: collapsed, "
+    "collapse_kind": "cu.collapse.detect_class_collapse(test, sentiment, group): collapsed, "
                      "class-collapsed or spread",
     "train_seconds": "wall time of the optimisation alone",
     "final_loss": "training loss at the last step (empty for pretrained)",

@@ -14,6 +14,7 @@ from course_utils.collapse import (
     detect_collapse,
     effective_rank,
     mean_pairwise_cosine,
+    subgroup_knn_within_classes,
     within_class_fraction,
     within_class_spread,
 )
@@ -175,6 +176,41 @@ def test_a_single_point_class_has_no_spread_and_no_rank():
     assert table.loc["y", "spread"] == pytest.approx(0)  # both rows point the same way
 
 
+def _classes_with_subgroups(rng, inner_noise: float):
+    """Two classes far apart, each made of two subgroups ``inner_noise`` wide."""
+    poles = [rng.normal(size=32) for _ in range(2)]
+    rows, classes, subgroups = [], [], []
+    for c, pole in enumerate(poles):
+        for g in range(2):
+            offset = 0.5 * rng.normal(size=32)
+            rows.append(3 * pole + offset + inner_noise * rng.normal(size=(25, 32)))
+            classes += [f"c{c}"] * 25
+            subgroups += [f"g{g}"] * 25
+    return np.concatenate(rows), np.array(classes), np.array(subgroups)
+
+
+def test_subgroups_inside_classes_are_found_when_kept_and_at_chance_when_erased():
+    rng = np.random.default_rng(11)
+    kept, classes, subgroups = _classes_with_subgroups(rng, 0.05)
+    accuracy, chance = subgroup_knn_within_classes(kept, classes, subgroups)
+    assert accuracy == 1.0 and chance == 0.5
+    shuffled = rng.permutation(subgroups)  # the subgroup no longer shapes anything
+    accuracy, chance = subgroup_knn_within_classes(kept, classes, shuffled)
+    assert abs(accuracy - chance) < 0.2
+
+
+def test_class_collapse_is_also_seen_through_an_erased_subgroup():
+    rng = np.random.default_rng(12)
+    rows, classes, subgroups = _classes_with_subgroups(rng, 0.05)
+    loose = detect_class_collapse(rows, classes, subgroups, max_within_fraction=0.0)
+    assert loose.kind == "spread" and loose.subgroup_knn == 1.0
+    erased = detect_class_collapse(rows, classes, rng.permutation(subgroups),
+                                   max_within_fraction=0.0)
+    assert erased.kind == "class-collapsed" and "chance" in erased.message
+    assert "subgroup kNN inside the classes" in str(erased)
+    assert np.isnan(detect_class_collapse(rows, classes).subgroup_knn)
+
+
 @pytest.mark.parametrize(
     ("labels", "kwargs", "error", "message"),
     [
@@ -183,6 +219,9 @@ def test_a_single_point_class_has_no_spread_and_no_rank():
         (["a", None, "b", "a"], {}, ValueError, "missing"),
         (["a"] * 4, {}, ValueError, "single class"),
         (["a", "b"] * 2, {"max_within_fraction": 2}, ValueError, "max_within_fraction"),
+        (["a", "b"] * 2, {"min_subgroup_gain": -1}, ValueError, "min_subgroup_gain"),
+        (["a", "b"] * 2, {"subgroups": ["x"]}, ValueError, "one label per embedding row"),
+        (["a", "b", "b", "b"], {"subgroups": list("xyxy")}, ValueError, "single row"),
     ],
 )
 def test_class_collapse_rejects_bad_labels(labels, kwargs, error, message):

@@ -96,6 +96,18 @@ def test_the_default_path_is_the_committed_results():
     assert experiments.results_path().parts[-3:] == ("assets", "results", "experiments.csv")
 
 
+def test_the_committed_results_are_valid_and_complete():
+    path = experiments.results_path()
+    if not path.exists():
+        pytest.skip("no committed results yet: run `make experiments`")
+    results = experiments.load_results(path)
+    assert set(results["grid"]) == set(experiments.GRIDS)
+    planned = runner.plan("all", list(runner.DEFAULT_SEEDS), None, quick=False)
+    assert sorted(zip(results["run"], results["seed"], strict=True)) == sorted(
+        (r.name, r.seed) for r in planned), "rerun `make experiments`: the grid has changed"
+    assert (path.parent / "README.md").exists()
+
+
 # ------------------------------------------------------------------ the runner's plan
 def test_the_course_grid_is_notebook_05s_config_over_positives_negatives_and_seeds():
     runs = runner.course_grid([0, 1, 2])
