@@ -72,7 +72,7 @@ instructor: $(STAMP)  ## open JupyterLab on notebooks/ (solutions collapsed, for
 bench: $(STAMP) data  ## measure runtime, memory, training efficiency; rewrites docs/benchmarks.md
 	$(PY) -m benchmarks.run_all
 
-experiments: $(STAMP) data  ## train the 05/06 grids over 3 seeds (~25 min); rewrites assets/results/
+experiments: $(STAMP) data  ## train the 05/06 grids over 3 seeds (~20-25 min idle); rewrites assets/results/
 	$(PY) -m benchmarks.experiments
 
 clean:  ## remove build outputs and caches (keeps .venv, .cache/vader and your build/student/ work)

@@ -80,7 +80,7 @@ def results_path() -> Path:
 
 
 def _remedy(path: Path) -> str:
-    return (f"Regenerate it with `make experiments` (about half an hour on 2 cores), or "
+    return (f"Regenerate it with `make experiments` (20-25 min on 2 idle cores), or "
             f"restore the committed copy with `git checkout -- {path}`.")
 
 
