@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data course test test-fast lab instructor student bench lint browser-deps clean check-python test-pythons
+.PHONY: help setup data course test test-fast lab instructor student bench experiments lint browser-deps clean check-python test-pythons
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -71,6 +71,9 @@ instructor: $(STAMP)  ## open JupyterLab on notebooks/ (solutions collapsed, for
 
 bench: $(STAMP) data  ## measure runtime, memory, training efficiency; rewrites docs/benchmarks.md
 	$(PY) -m benchmarks.run_all
+
+experiments: $(STAMP) data  ## train the 05/06 grids over 3 seeds (~20-25 min idle); rewrites assets/results/
+	$(PY) -m benchmarks.experiments
 
 clean:  ## remove build outputs and caches (keeps .venv, .cache/vader and your build/student/ work)
 	rm -rf .pytest_cache

@@ -158,10 +158,11 @@ def course_trainer(**kwargs: Any):
 
 def build_trainer(model, frame: pd.DataFrame | dict[str, pd.DataFrame], config: TrainingConfig,
                    scratch: str, batch_size: int, callbacks: list, loss: Callable | None = None,
-                   **extra: Any):
+                   batch_sampler: str | None = None, **extra: Any):
     """A quiet trainer. A dict of frames trains one TripletLoss per named set (notebook 08);
-    ``loss`` replaces TripletLoss for one frame (notebook 07); ``extra`` goes to the training
-    arguments."""
+    ``loss`` replaces TripletLoss for one frame (notebook 07); ``batch_sampler`` overrides the
+    sampler (default: the library's plain one for TripletLoss, no duplicates with ``loss``);
+    ``extra`` goes to the training arguments."""
     from datasets import Dataset
     from transformers import PrinterCallback, ProgressCallback
 
@@ -172,9 +173,10 @@ def build_trainer(model, frame: pd.DataFrame | dict[str, pd.DataFrame], config: 
     # consumes Python's global random state. One example from our own data is enough.
     if not getattr(model.model_card_data, "widget", None):
         first = (next(iter(frame.values())) if isinstance(frame, dict) else frame).iloc[0]
+        texts = [value for value in first if isinstance(value, str)]  # not a label column
         model.model_card_data.widget = [{
-            "source_sentence": first["anchor"],
-            "sentences": list(first.iloc[1:]),
+            "source_sentence": texts[0],
+            "sentences": texts[1:] or texts[:1],
         }]
     if isinstance(frame, dict):
         dataset = {name: Dataset.from_pandas(part, preserve_index=False)
@@ -185,8 +187,9 @@ def build_trainer(model, frame: pd.DataFrame | dict[str, pd.DataFrame], config: 
         losses = _make_loss(model, config) if loss is None else loss(model)
     trainer = course_trainer(
         model=model,
-        args=_training_arguments(config, scratch, batch_size,
-                                 "batch_sampler" if loss is None else "no_duplicates", **extra),
+        args=_training_arguments(
+            config, scratch, batch_size,
+            batch_sampler or ("batch_sampler" if loss is None else "no_duplicates"), **extra),
         train_dataset=dataset,
         loss=losses,
         callbacks=list(callbacks),

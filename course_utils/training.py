@@ -55,6 +55,7 @@ from course_utils.trainer import build_trainer, world_size
 from course_utils.trainer import course_trainer as course_trainer
 from course_utils.training_data import (
     TRIPLET_COLUMNS,
+    check_labelled,
     check_triplet_sets,
     check_triplets,
     trainer_extras,
@@ -285,8 +286,6 @@ def train_triplets(
     config = TrainingConfig() if config is None else config
     if not isinstance(config, TrainingConfig):
         raise TypeError(f"config must be a TrainingConfig, got {type(config).__name__}.")
-    from course_utils import training_cache
-
     if isinstance(triplets, Mapping):
         if loss is not None:
             raise ValueError(
@@ -300,6 +299,46 @@ def train_triplets(
         frame = check_triplets(triplets, columns)
     extra = trainer_extras(frame, prompts)  # {} for one DataFrame
     rows = min(len(part) for part in frame.values()) if extra else len(frame)
+    return _train(frame, rows, model, config, eval_texts, callbacks, loss, extra)
+
+
+def train_labelled(
+    sentences: pd.DataFrame,
+    model: SentenceTransformer | None = None,
+    *,
+    loss: Callable[[SentenceTransformer], Any],
+    config: TrainingConfig | None = None,
+    text_col: str = "text",
+    label_col: str = "label",
+    eval_texts: Sequence[str] | None = None,
+    callbacks: Sequence[Any] = (),
+) -> TrainingResult:
+    """Fine-tune ``model`` on labelled sentences with a loss that builds its own contrasts.
+
+    For losses such as ``BatchHardTripletLoss`` (notebook 06) that take (sentence, label)
+    rows and mine anchors, positives and negatives inside each batch. Batches are drawn so
+    that every label present has several sentences in the batch (the library's
+    group-by-label sampler). Labels may be any values; they are numbered in sorted order.
+    Otherwise as :func:`train_triplets` (same config, snapshots, progress and result).
+    """
+    config = TrainingConfig() if config is None else config
+    if not isinstance(config, TrainingConfig):
+        raise TypeError(f"config must be a TrainingConfig, got {type(config).__name__}.")
+    if not callable(loss):
+        raise TypeError("loss must be a function model -> loss, e.g. "
+                        "lambda m: BatchHardTripletLoss(m, margin=0.5).")
+    frame = check_labelled(sentences, text_col, label_col)
+    return _train(frame, len(frame), model, config, eval_texts, callbacks, loss, {},
+                  batch_sampler="group_by_label")
+
+
+def _train(frame: pd.DataFrame | dict[str, pd.DataFrame], rows: int,
+           model: SentenceTransformer | None, config: TrainingConfig,
+           eval_texts: Sequence[str] | None, callbacks: Sequence[Any], loss: Callable | None,
+           extra: dict[str, Any], batch_sampler: str | None = None) -> TrainingResult:
+    """The run behind :func:`train_triplets` and :func:`train_labelled` on checked data."""
+    from course_utils import training_cache
+
     texts = None if eval_texts is None else _check_texts(eval_texts, "eval_texts")
     batch_size = min(config.batch_size, rows // world_size())
     if batch_size < 1:
@@ -336,7 +375,8 @@ def train_triplets(
         try:
             recorder = make_recorder(result, texts, config, main=is_main_process())
             trainer = build_trainer(model, frame, config, scratch, batch_size,
-                                    [recorder, *callbacks], loss, **extra)
+                                    [recorder, *callbacks], loss,
+                                    batch_sampler=batch_sampler, **extra)
             with offline_hub():
                 trainer.train()
         finally:

@@ -1,7 +1,8 @@
 """What :func:`course_utils.training.train_triplets` trains on, checked with errors that say
 what to fix: one triplet DataFrame (:func:`check_triplets`), or a dict of named triplet sets
 with a prompt per task (:func:`check_triplet_sets`, notebook 08), and the training arguments
-such a dict needs (:func:`trainer_extras`).
+such a dict needs (:func:`trainer_extras`). Labelled sentences for
+:func:`course_utils.training.train_labelled` are checked by :func:`check_labelled`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,33 @@ def check_triplets(triplets: object, columns: Sequence[str] = TRIPLET_COLUMNS) -
                 f"(rows {rows}). Every cell must be a sentence; drop those rows."
             )
     return frame
+
+
+def check_labelled(sentences: object, text_col: str = "text",
+                   label_col: str = "label") -> pd.DataFrame:
+    """(sentence, label) rows as a DataFrame with columns ``text`` and ``label`` (whole
+    numbers, the labels numbered in sorted order), or raise with what to fix.
+
+    Every label needs at least two sentences: a batch-mining loss takes the positive from the
+    anchor's own label.
+    """
+    if not isinstance(sentences, pd.DataFrame):
+        raise TypeError(f"sentences must be a pandas DataFrame with columns {text_col!r} and "
+                        f"{label_col!r}, got {type(sentences).__name__}.")
+    missing = [col for col in (text_col, label_col) if col not in sentences.columns]
+    if missing:
+        raise ValueError(f"sentences lacks column(s) {missing}; it has "
+                         f"{list(sentences.columns)}. Pass text_col= and label_col=.")
+    texts = check_triplets(sentences.rename(columns={text_col: "text"}), ("text",))["text"]
+    labels = sentences[label_col].reset_index(drop=True)
+    if labels.isna().any():
+        raise ValueError(f"sentences[{label_col!r}] has missing labels; fill or drop them.")
+    counts = labels.astype(str).value_counts()
+    if len(counts) < 2 or (counts < 2).any():
+        raise ValueError(f"sentences[{label_col!r}] needs at least two labels with two or more "
+                         f"sentences each; it has {counts.to_dict()}.")
+    codes = {label: number for number, label in enumerate(sorted(counts.index))}
+    return pd.DataFrame({"text": texts, "label": labels.astype(str).map(codes).astype(int)})
 
 
 #: Batches come from the tasks in turn (sentence-transformers' "round_robin"), so each task

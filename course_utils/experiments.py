@@ -1,0 +1,173 @@
+"""The committed results of ``make experiments``: what the columns mean, reading them, and
+mean ± 95% interval over seeds.
+
+``make experiments`` (``benchmarks/experiments.py``) fine-tunes notebook 05's configuration
+over a grid of positives, negatives and learning rates, and notebook 06's losses, each with
+several seeds, and writes one row per run to ``assets/results/experiments.csv``. Notebooks
+read that file instead of training every variant live:
+
+* :func:`load_results` reads and validates it (a clear error naming the file and
+  ``make experiments`` when it is missing or damaged);
+* :func:`summarise_metric` gives, per run name, the mean of a metric over seeds, the
+  half-width of its 95% t-interval and the number of seeds.
+
+This module is separate from :mod:`course_utils.evaluation`, which computes metrics from
+embeddings: here nothing is computed from a model, only a data product is read, and the schema
+(:data:`COLUMNS`) lives in one place that both the writer and the readers import.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from course_utils.paths import assets_dir
+
+#: The results' columns and what each holds, in file order (the writer's card lists them too).
+COLUMNS: dict[str, str] = {
+    "grid": "'course' (notebook 05's configuration) or 'losses' (notebook 06's comparison)",
+    "run": "the configuration's name, the same for every seed (e.g. 'other_group/same_group')",
+    "loss": "the training loss (course_utils.training_losses.LOSS_NAMES); 'none' for pretrained",
+    "positives": "how positives were chosen (make_triplets' positives=, or how the loss picks)",
+    "negatives": "how negatives were chosen (make_triplets' negatives=, or how the loss picks)",
+    "learning_rate": "peak learning rate",
+    "steps": "optimiser steps (0: the pretrained model, untrained)",
+    "batch_size": "examples per step",
+    "seed": "seeds both the triplet sampling and the training",
+    "group_label": "the second label measured: 'topic' (course data) or 'domain' (VADER)",
+    "sentiment_knn": "held-out sentiment kNN accuracy (k=5, cosine, fit on the train split)",
+    "sentiment_silhouette": "cosine silhouette of sentiment on the test split",
+    "sentiment_probe": "held-out linear-probe accuracy for sentiment",
+    "group_knn": "held-out kNN accuracy for the group label (topic or domain)",
+    "group_silhouette": "cosine silhouette of the group label on the test split",
+    "group_probe": "held-out linear-probe accuracy for the group label",
+    "group_chance": "share of the commonest group label in the test split (kNN's chance level)",
+    "group_knn_within_sentiment": "group kNN accuracy inside each sentiment: test rows, "
+                                  "neighbours from the same sentiment, leave-one-out "
+                                  "(cu.collapse.subgroup_knn_within_classes)",
+    "sentiment_within_fraction": "share of the test embeddings' variation left inside the "
+                                 "sentiment classes (cu.collapse.within_class_fraction)",
+    "sentiment_spread": "mean distance to the own sentiment centroid (unit vectors), mean over "
+                        "classes (cu.collapse.within_class_spread)",
+    "sentiment_class_rank": "effective rank of each sentiment class's centred embeddings, "
+                            "mean over classes",
+    "group_within_fraction": "share of the variation left inside the group classes",
+    "group_spread": "mean distance to the own group centroid, mean over groups",
+    "collapse_kind": "cu.collapse.detect_class_collapse(test, sentiment, group): collapsed, "
+                     "class-collapsed or spread",
+    "train_seconds": "wall time of the optimisation alone",
+    "final_loss": "training loss at the last step (empty for pretrained)",
+    "run_seconds": "wall time of the whole run: loading, triplets, training, evaluation",
+    "date": "day the run finished (UTC, ISO format)",
+}
+NUMERIC_COLUMNS = (
+    "learning_rate", "steps", "batch_size", "seed", "sentiment_knn", "sentiment_silhouette",
+    "sentiment_probe", "group_knn", "group_silhouette", "group_probe", "group_chance",
+    "group_knn_within_sentiment", "sentiment_within_fraction", "sentiment_spread",
+    "sentiment_class_rank", "group_within_fraction", "group_spread", "train_seconds",
+    "final_loss", "run_seconds",
+)
+GRIDS = ("course", "losses")
+CONFIDENCE = 0.95
+
+
+def results_path() -> Path:
+    """Where the committed results live: ``assets/results/experiments.csv``."""
+    return assets_dir() / "results" / "experiments.csv"
+
+
+def _remedy(path: Path) -> str:
+    return (f"Regenerate it with `make experiments` (20-25 min on 2 idle cores), or "
+            f"restore the committed copy with `git checkout -- {path}`.")
+
+
+def validate_results(frame: pd.DataFrame, path: str | os.PathLike = "the results") -> pd.DataFrame:
+    """Return ``frame`` if it has every column of :data:`COLUMNS` with usable values, else
+    raise a ValueError naming ``path`` and what is wrong."""
+    path = Path(path)
+    missing = [col for col in COLUMNS if col not in frame.columns]
+    if missing:
+        raise ValueError(f"{path} lacks column(s) {missing}; it was written by another version "
+                         f"of the runner or edited by hand. {_remedy(path)}")
+    if frame.empty:
+        raise ValueError(f"{path} has no runs. {_remedy(path)}")
+    for col in NUMERIC_COLUMNS:
+        values = pd.to_numeric(frame[col], errors="coerce")
+        if (values.isna() & frame[col].notna()).any():
+            raise ValueError(f"{path}: column {col!r} holds values that are not numbers. "
+                             f"{_remedy(path)}")
+    unknown = sorted(set(frame["grid"]) - set(GRIDS))
+    if unknown or frame["run"].isna().any():
+        raise ValueError(f"{path}: unknown grid(s) {unknown} or runs without a name. "
+                         f"{_remedy(path)}")
+    return frame
+
+
+def load_results(path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The experiment results (default :func:`results_path`), one row per run, validated.
+
+    Raises FileNotFoundError or ValueError that name the file and ``make experiments``.
+    """
+    path = results_path() if path is None else Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: the experiment results are missing. "
+                                f"{_remedy(path)}")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not a readable CSV ({error}). {_remedy(path)}") from None
+    frame = validate_results(frame, path)
+    for col in NUMERIC_COLUMNS:
+        frame[col] = pd.to_numeric(frame[col])
+    return frame
+
+
+def t_interval_half_width(values: object, confidence: float = CONFIDENCE) -> float:
+    """Half-width of the two-sided t-interval for the mean of ``values`` (NaN below 2 values).
+
+    mean ± this covers the true mean with probability ``confidence`` if the values are
+    independent draws from a normal distribution (here: one per seed).
+    """
+    from scipy import stats
+
+    array = np.asarray(values, dtype=float)
+    array = array[~np.isnan(array)]
+    if len(array) < 2:
+        return float("nan")
+    quantile = stats.t.ppf(0.5 + confidence / 2, df=len(array) - 1)
+    return float(quantile * array.std(ddof=1) / np.sqrt(len(array)))
+
+
+def summarise_metric(results: pd.DataFrame, metric: str, *, grid: str | None = None,
+                     confidence: float = CONFIDENCE) -> pd.DataFrame:
+    """Per run name: the mean of ``metric`` over seeds, the 95% t-interval half-width, n.
+
+    Args:
+        results: :func:`load_results`'s table (or a subset of its rows).
+        metric: a numeric column, e.g. ``"group_knn"``.
+        grid: keep only this grid's runs (``"course"`` or ``"losses"``); ``None``: all.
+
+    Returns:
+        A DataFrame indexed by ``run`` (in the file's order) with columns ``mean``,
+        ``half_width`` (NaN with a single seed) and ``n``.
+    """
+    if not isinstance(results, pd.DataFrame) or "run" not in results.columns:
+        raise TypeError("results must be the table from cu.experiments.load_results().")
+    if metric not in results.columns or metric not in NUMERIC_COLUMNS:
+        raise ValueError(f"metric must be a numeric column such as 'sentiment_knn'; got "
+                         f"{metric!r}. Numeric columns: {list(NUMERIC_COLUMNS)}.")
+    if grid is not None:
+        if grid not in GRIDS:
+            raise ValueError(f"grid must be one of {GRIDS} or None, got {grid!r}.")
+        results = results[results["grid"] == grid]
+    if results.empty:
+        raise ValueError(f"no runs to summarise (grid={grid!r}).")
+    rows = []
+    for run, group in results.groupby("run", sort=False):
+        values = pd.to_numeric(group[metric]).dropna()
+        rows.append({"run": run, "mean": float(values.mean()) if len(values) else float("nan"),
+                     "half_width": t_interval_half_width(values, confidence), "n": len(values)})
+    return pd.DataFrame(rows).set_index("run")

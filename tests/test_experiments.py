@@ -1,0 +1,180 @@
+"""Reading the committed experiment results (course_utils.experiments) and the runner behind
+``make experiments`` (benchmarks/experiments.py): its grids, its files, a 2-step smoke run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from benchmarks import experiments as runner
+from course_utils import experiments
+
+
+def _results(values_by_run: dict[str, list[float]], grid: str = "course") -> pd.DataFrame:
+    """A valid results table with ``sentiment_knn`` set per run and seed, the rest zeros."""
+    rows = []
+    for run, values in values_by_run.items():
+        for seed, value in enumerate(values):
+            row = {col: 0.0 for col in experiments.NUMERIC_COLUMNS}
+            row.update(grid=grid, run=run, loss="TripletLoss", positives="any", negatives="random",
+                       group_label="topic", collapse_kind="spread", date="2025-01-01",
+                       seed=seed, sentiment_knn=value)
+            rows.append(row)
+    return pd.DataFrame(rows, columns=list(experiments.COLUMNS))
+
+
+# ------------------------------------------------------------------ summary over seeds
+def test_summary_gives_mean_t_interval_and_n_per_run_in_file_order():
+    table = _results({"b": [0.8, 0.9, 1.0], "a": [0.5, 0.5, 0.5], "single": [0.7]})
+    summary = experiments.summarise_metric(table, "sentiment_knn")
+    assert list(summary.index) == ["b", "a", "single"]
+    assert list(summary["n"]) == [3, 3, 1]
+    assert summary.loc["b", "mean"] == pytest.approx(0.9)
+    expected = stats.t.ppf(0.975, 2) * np.std([0.8, 0.9, 1.0], ddof=1) / np.sqrt(3)
+    assert summary.loc["b", "half_width"] == pytest.approx(expected)  # 4.30 * 0.1 / 1.73
+    assert summary.loc["a", "half_width"] == pytest.approx(0.0)
+    assert np.isnan(summary.loc["single", "half_width"])
+
+
+def test_summary_filters_by_grid_and_rejects_bad_requests():
+    table = pd.concat([_results({"x": [0.1, 0.3]}), _results({"y": [0.9, 0.9]}, "losses")])
+    assert list(experiments.summarise_metric(table, "sentiment_knn", grid="losses").index) == ["y"]
+    with pytest.raises(ValueError, match="numeric column"):
+        experiments.summarise_metric(table, "collapse_kind")
+    with pytest.raises(ValueError, match="grid"):
+        experiments.summarise_metric(table, "sentiment_knn", grid="nope")
+    with pytest.raises(TypeError, match="load_results"):
+        experiments.summarise_metric([1, 2], "sentiment_knn")
+
+
+def test_t_interval_half_width():
+    assert np.isnan(experiments.t_interval_half_width([0.5]))
+    assert experiments.t_interval_half_width([1.0, 3.0]) == pytest.approx(
+        stats.t.ppf(0.975, 1) * np.sqrt(2) / np.sqrt(2))
+
+
+# ------------------------------------------------------------------ loading and validation
+def test_results_round_trip_through_the_file(tmp_path):
+    path = tmp_path / "experiments.csv"
+    _results({"x": [0.1, 0.2]}).to_csv(path, index=False)
+    loaded = experiments.load_results(path)
+    assert list(loaded.columns) == list(experiments.COLUMNS) and len(loaded) == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "error", "message"),
+    [
+        (None, FileNotFoundError, "does not exist"),
+        ("", ValueError, "not a readable CSV"),
+        ("grid,run\ncourse,x\n", ValueError, "lacks column"),
+        ("header only", ValueError, "lacks column"),
+    ],
+)
+def test_missing_or_malformed_results_name_the_file_and_the_fix(tmp_path, content, error,
+                                                                message):
+    path = tmp_path / "experiments.csv"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(error, match=message) as raised:
+        experiments.load_results(path)
+    assert str(path) in str(raised.value) and "make experiments" in str(raised.value)
+
+
+def test_non_numbers_in_a_metric_column_are_rejected(tmp_path):
+    table = _results({"x": [0.1, 0.2]})
+    table["sentiment_knn"] = ["high", "low"]
+    table.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(ValueError, match="sentiment_knn.*make experiments"):
+        experiments.load_results(tmp_path / "bad.csv")
+    with pytest.raises(ValueError, match="no runs"):
+        experiments.validate_results(table.iloc[:0])
+
+
+def test_the_default_path_is_the_committed_results():
+    assert experiments.results_path().parts[-3:] == ("assets", "results", "experiments.csv")
+
+
+def test_the_committed_results_are_valid_and_complete():
+    path = experiments.results_path()
+    if not path.exists():
+        pytest.skip("no committed results yet: run `make experiments`")
+    results = experiments.load_results(path)
+    assert set(results["grid"]) == set(experiments.GRIDS)
+    planned = runner.plan("all", list(runner.DEFAULT_SEEDS), None, quick=False)
+    assert sorted(zip(results["run"], results["seed"], strict=True)) == sorted(
+        (r.name, r.seed) for r in planned), "rerun `make experiments`: the grid has changed"
+    assert (path.parent / "README.md").exists()
+
+
+# ------------------------------------------------------------------ the runner's plan
+def test_the_course_grid_is_notebook_05s_config_over_positives_negatives_and_seeds():
+    runs = runner.course_grid([0, 1, 2])
+    assert len(runs) == (3 * 2 + 2) * 3
+    names = list(dict.fromkeys(r.name for r in runs))
+    assert names[:2] == ["any/random", "any/same_group"]
+    assert names[-2:] == ["other_group/hard", "other_group/same_group lr=5e-05"]
+    assert {r.steps for r in runs} == {40} and {r.seed for r in runs} == {0, 1, 2}
+    assert {r.learning_rate for r in runs} == {2e-4, 5e-5}
+    assert {r.steps for r in runner.course_grid([0], steps=7)} == {7}
+
+
+def test_the_losses_grid_has_every_loss_of_notebook_06():
+    from course_utils.training_losses import LOSS_NAMES
+
+    runs = runner.losses_grid([0, 1])
+    assert [r.loss for r in runs[::2]] == list(LOSS_NAMES)
+    assert {r.steps for r in runs} == {30} and len(runs) == 2 * len(LOSS_NAMES)
+
+
+def test_the_plan_starts_with_one_pretrained_row_per_grid():
+    runs = runner.plan("all", [0, 1, 2], None, quick=False)
+    assert [r.name for r in runs[:2]] == ["pretrained", "pretrained"]
+    assert len(runs) == 2 + 24 + 12
+    only_course = runner.plan("course", [0], None, quick=False)
+    assert {r.grid for r in only_course} == {"course"}
+    quick = runner.plan("all", [0], None, quick=True)
+    assert len(quick) == 6 and {r.steps for r in quick} == {0, runner.QUICK_STEPS}
+
+
+def test_arguments_default_to_the_committed_results_but_quick_runs_elsewhere():
+    args = runner.parse_args([])
+    assert args.output == experiments.results_path().parent and args.seeds == [0, 1, 2]
+    assert "build" in runner.parse_args(["--quick"]).output.parts
+    with pytest.raises(SystemExit):
+        runner.parse_args(["--seeds", "1", "1"])
+    with pytest.raises(SystemExit):
+        runner.parse_args(["--steps", "0"])
+
+
+def test_rerunning_one_grid_keeps_the_other_grids_rows(tmp_path):
+    path = tmp_path / "experiments.csv"
+    pd.concat([_results({"old": [0.1]}), _results({"kept": [0.2]}, "losses")]).to_csv(
+        path, index=False)
+    merged = runner.merge_results(_results({"new": [0.3, 0.4]}), path)
+    assert list(merged["run"]) == ["new", "new", "kept"]
+    (tmp_path / "broken.csv").write_text("not,the,schema\n")
+    assert list(runner.merge_results(_results({"new": [0.3]}), tmp_path / "broken.csv")["run"]) \
+        == ["new"]
+
+
+# ------------------------------------------------------------------ end to end, 2 steps
+@pytest.mark.slow  # trains four tiny runs and evaluates six models (~2 min on 2 cores)
+def test_the_quick_run_writes_a_valid_results_file_and_card(tmp_path):
+    from course_utils.vader import is_cached
+
+    if not is_cached():
+        pytest.skip("the VADER files are not cached (run `make data`)")
+    assert runner.main(["--quick", "--output", str(tmp_path)]) == 0
+    results = experiments.load_results(tmp_path / "experiments.csv")
+    assert len(results) == 6 and set(results["grid"]) == {"course", "losses"}
+    trained = results[results["steps"] > 0]
+    assert set(trained["steps"]) == {runner.QUICK_STEPS}
+    assert trained["final_loss"].notna().all() and (trained["train_seconds"] > 0).all()
+    for col in ("sentiment_knn", "group_knn", "sentiment_within_fraction"):
+        assert results[col].between(0, 1).all()
+    assert set(results["collapse_kind"]) <= {"collapsed", "class-collapsed", "spread"}
+    card = (tmp_path / "README.md").read_text()
+    assert "make experiments" in card and "sentiment_knn" in card
+    assert not list(tmp_path.glob(".tmp-*"))  # atomic writes leave no temporary files
