@@ -19,6 +19,7 @@ embeddings: here nothing is computed from a model, only a data product is read, 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -171,3 +172,63 @@ def summarise_metric(results: pd.DataFrame, metric: str, *, grid: str | None = N
         rows.append({"run": run, "mean": float(values.mean()) if len(values) else float("nan"),
                      "half_width": t_interval_half_width(values, confidence), "n": len(values)})
     return pd.DataFrame(rows).set_index("run")
+
+
+def _grid_rows(results: pd.DataFrame, grid: str | None) -> pd.DataFrame:
+    if not isinstance(results, pd.DataFrame) or "run" not in results.columns:
+        raise TypeError("results must be the table from cu.experiments.load_results().")
+    if grid is None:
+        return results
+    if grid not in GRIDS:
+        raise ValueError(f"grid must be one of {GRIDS} or None, got {grid!r}.")
+    return results[results["grid"] == grid]
+
+
+def paired_difference(results: pd.DataFrame, metric: str, run_a: str, run_b: str, *,
+                      grid: str | None = None, confidence: float = CONFIDENCE) -> pd.Series:
+    """``run_a`` minus ``run_b`` on ``metric``, seed by seed, with a t-interval.
+
+    Both runs are trained with the same seeds, so subtracting seed by seed removes what a seed
+    does to both (e.g. a lucky draw of test neighbours). Returns a Series with ``mean``,
+    ``half_width``, ``low``, ``high`` and ``n`` (the seeds both runs have). A difference is
+    supported by the results when its interval excludes 0 (``low > 0`` or ``high < 0``).
+    """
+    summarise_metric(results, metric, grid=grid)  # validates the table, metric and grid
+    rows = _grid_rows(results, grid)
+    per_seed = {run: rows[rows["run"] == run].set_index("seed")[metric] for run in (run_a, run_b)}
+    for run, values in per_seed.items():
+        if values.empty:
+            known = ", ".join(dict.fromkeys(rows["run"]))
+            raise ValueError(f"no run named {run!r} (grid={grid!r}); the runs are: {known}.")
+    difference = (per_seed[run_a] - per_seed[run_b]).dropna()
+    mean = float(difference.mean()) if len(difference) else float("nan")
+    half = t_interval_half_width(difference.to_numpy(), confidence)
+    return pd.Series({"mean": mean, "half_width": half, "low": mean - half, "high": mean + half,
+                      "n": len(difference)})
+
+
+def interval_table(results: pd.DataFrame, metrics: Sequence[str] | Mapping[str, str], *,
+                   grid: str | None = None, runs: Sequence[str] | None = None,
+                   digits: int = 3) -> pd.DataFrame:
+    """A table to read: one row per run, one column per metric, each cell ``mean ± half-width``
+    (the 95% t-interval over seeds; a single seed shows the value alone).
+
+    ``metrics`` may map a column to the heading to show (e.g. ``{"group_knn": "topic kNN"}``);
+    ``runs`` picks and orders the rows (default: every run of the grid, in file order).
+    """
+    headings = dict(metrics) if isinstance(metrics, Mapping) else {m: m for m in metrics}
+    columns = {}
+    for metric, heading in headings.items():
+        summary = summarise_metric(results, metric, grid=grid)
+        columns[heading] = [
+            f"{row['mean']:.{digits}f}" + ("" if np.isnan(row["half_width"])
+                                           else f" ± {row['half_width']:.{digits}f}")
+            for _, row in summary.iterrows()]
+        index = summary.index
+    table = pd.DataFrame(columns, index=index)
+    if runs is not None:
+        unknown = [run for run in runs if run not in table.index]
+        if unknown:
+            raise ValueError(f"unknown run(s) {unknown}; the runs are: {list(table.index)}.")
+        table = table.loc[list(runs)]
+    return table

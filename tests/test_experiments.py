@@ -55,6 +55,30 @@ def test_t_interval_half_width():
         stats.t.ppf(0.975, 1) * np.sqrt(2) / np.sqrt(2))
 
 
+def test_paired_difference_subtracts_seed_by_seed():
+    table = _results({"a": [0.9, 0.8, 0.7], "b": [0.8, 0.7, 0.6]})
+    diff = experiments.paired_difference(table, "sentiment_knn", "a", "b")
+    assert diff["mean"] == pytest.approx(0.1)
+    assert diff["half_width"] == pytest.approx(0.0, abs=1e-12)  # the same gap in every seed
+    assert diff["n"] == 3 and diff["low"] > 0
+    noisy = _results({"a": [0.9, 0.6, 0.8], "b": [0.8, 0.7, 0.7]})
+    spread = experiments.paired_difference(noisy, "sentiment_knn", "a", "b")
+    assert spread["low"] < 0 < spread["high"]  # not supported: the interval holds 0
+    with pytest.raises(ValueError, match="no run named 'c'"):
+        experiments.paired_difference(table, "sentiment_knn", "a", "c")
+
+
+def test_interval_table_formats_mean_and_half_width():
+    table = _results({"b": [0.8, 0.9, 1.0], "single": [0.7]})
+    shown = experiments.interval_table(table, {"sentiment_knn": "sentiment kNN"}, digits=2)
+    assert shown.loc["b", "sentiment kNN"] == "0.90 ± 0.25"
+    assert shown.loc["single", "sentiment kNN"] == "0.70"
+    assert list(experiments.interval_table(table, ["sentiment_knn"], runs=["single"]).index) == [
+        "single"]
+    with pytest.raises(ValueError, match="unknown run"):
+        experiments.interval_table(table, ["sentiment_knn"], runs=["nope"])
+
+
 # ------------------------------------------------------------------ loading and validation
 def test_results_round_trip_through_the_file(tmp_path):
     path = tmp_path / "experiments.csv"

@@ -301,3 +301,30 @@ def test_triplet_grades_differ_by_marker_shape_as_well_as_colour():
     assert len(set(shapes)) == 3, "two grades share a marker shape"
     assert len(set(TRIPLET_CLASS_MARKERS.values())) == 3
     plt.close("all")
+
+
+# ------------------------------------------------------------------ experiment trade-off figure
+def _experiment_rows():
+    from course_utils import experiments
+
+    rows = []
+    for run, (sentiment, topic) in {"a": (0.9, 0.3), "b": (0.7, 0.8)}.items():
+        for seed in range(3):
+            row = {col: 0.0 for col in experiments.NUMERIC_COLUMNS}
+            row.update(grid="course", run=run, loss="TripletLoss", positives="any",
+                       negatives="random", group_label="topic", collapse_kind="spread",
+                       date="2026-11-30", seed=seed, sentiment_knn=sentiment + 0.01 * seed,
+                       group_knn=topic - 0.01 * seed)
+            rows.append(row)
+    return pd.DataFrame(rows, columns=list(experiments.COLUMNS))
+
+
+def test_tradeoff_plot_draws_one_point_with_bars_per_run():
+    ax = plots.tradeoff_plot(_experiment_rows(), grid="course", labels={"a": "recipe A"},
+                                highlight="a", chance=0.2)
+    texts = [text.get_text() for text in ax.texts]
+    assert "recipe A" in texts and "b" in texts and "chance 0.20" in texts
+    assert len(ax.containers) == 2  # one errorbar container per run
+    assert "3 seed(s)" in ax.get_title()
+    with pytest.raises(ValueError, match="unknown run"):
+        plots.tradeoff_plot(_experiment_rows(), grid="course", runs=["zzz"])

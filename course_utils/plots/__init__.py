@@ -5,6 +5,7 @@
 * ``scatter``: labelled scatter plots and side-by-side panels coloured by different labels.
 * ``training``: before/after grids in a shared layout and the training timeline (notebook 05).
 * ``toy``: 2-D toy points for the loss notebooks (03, 04).
+* ``experiments``: the trade-off figure of the committed experiment results.
 * ``figures``: what every figure shares (``figure_png``: PNG bytes for a widget).
 
 Everything public is re-exported here: ``cu.plots.project_2d(...)``, ``cu.plots.scatter_by_label``.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_MODULES = ("figures", "projection", "scatter", "training", "toy")
+_MODULES = ("experiments", "figures", "projection", "scatter", "training", "toy")
 
 
 def _submodules():
