@@ -193,3 +193,30 @@ def check_callable(function: Any, cases: Sequence[tuple[tuple, Any]], *, toleran
         if not result.passed:
             return fail(f"{result.message} {hint}".strip())
     return ok(f"{what} gives the expected output on all {len(cases)} test cases.")
+
+
+def claim_difference(difference: Any, what: str, *, direction: str = "greater") -> CheckResult:
+    """A sentence in the prose says "A is larger (or smaller) than B", backed by the committed
+    experiment results: ``difference`` is ``cu.experiments.paired_difference(...)`` for A - B.
+
+    Passes when its 95% interval lies entirely above 0 (``direction="greater"``) or below 0
+    (``"less"``); prints the verdict with the numbers; raises AssertionError otherwise, so a
+    notebook stops when the results stop supporting its text.
+    """
+    if direction not in ("greater", "less"):
+        raise ValueError(f"direction must be 'greater' or 'less', got {direction!r}.")
+    try:
+        mean, low, high, n = (float(difference[key]) for key in ("mean", "low", "high", "n"))
+    except (KeyError, TypeError, ValueError):
+        raise TypeError("difference must come from cu.experiments.paired_difference(...), got "
+                        f"{describe(difference)}.") from None
+    span = f"{what}: {mean:+.3f}, 95% interval {low:+.3f} to {high:+.3f} over {n:.0f} seeds"
+    supported = low > 0 if direction == "greater" else high < 0
+    side = "above" if direction == "greater" else "below"
+    result = (ok(span, name="claim") if supported
+              else fail(f"{span} - it does not lie {side} 0", name="claim"))
+    print(result)
+    if not supported:
+        raise AssertionError(f"{result.message}. The text relies on this; the committed "
+                             "results (assets/results/) no longer support it.")
+    return result
