@@ -123,6 +123,9 @@ def test_claim_difference_passes_only_when_the_interval_excludes_zero(capsys):
     straddles = pd.Series({"mean": 0.05, "half_width": 0.1, "low": -0.05, "high": 0.15, "n": 3})
     with pytest.raises(AssertionError, match="no longer support"):
         claim_difference(straddles, "topic kept")
+    assert claim_difference(straddles, "topic kept", direction="unresolved").passed
+    with pytest.raises(AssertionError, match="resolve"):
+        claim_difference(above, "topic kept", direction="unresolved")
     with pytest.raises(TypeError, match="paired_difference"):
         claim_difference(0.3, "topic kept")
     with pytest.raises(ValueError, match="direction"):

@@ -322,8 +322,10 @@ def _experiment_rows():
 def test_tradeoff_plot_draws_one_point_with_bars_per_run():
     ax = plots.tradeoff_plot(_experiment_rows(), grid="course", labels={"a": "recipe A"},
                                 highlight="a", chance=0.2)
-    texts = [text.get_text() for text in ax.texts]
-    assert "recipe A" in texts and "b" in texts and "chance 0.20" in texts
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend == ["recipe A", "b"]
+    assert ax.get_legend().get_texts()[0].get_fontweight() == "bold"
+    assert "chance 0.20" in [text.get_text() for text in ax.texts]
     assert len(ax.containers) == 2  # one errorbar container per run
     assert "3 seed(s)" in ax.get_title()
     with pytest.raises(ValueError, match="unknown run"):

@@ -200,21 +200,23 @@ def claim_difference(difference: Any, what: str, *, direction: str = "greater") 
     experiment results: ``difference`` is ``cu.experiments.paired_difference(...)`` for A - B.
 
     Passes when its 95% interval lies entirely above 0 (``direction="greater"``) or below 0
-    (``"less"``); prints the verdict with the numbers; raises AssertionError otherwise, so a
-    notebook stops when the results stop supporting its text.
+    (``"less"``), or, for a sentence that says the seeds cannot tell (``"unresolved"``), when
+    the interval contains 0. Prints the verdict with the numbers; raises AssertionError
+    otherwise, so a notebook stops when the results stop supporting its text.
     """
-    if direction not in ("greater", "less"):
-        raise ValueError(f"direction must be 'greater' or 'less', got {direction!r}.")
+    if direction not in ("greater", "less", "unresolved"):
+        raise ValueError(f"direction must be 'greater', 'less' or 'unresolved', got "
+                         f"{direction!r}.")
     try:
         mean, low, high, n = (float(difference[key]) for key in ("mean", "low", "high", "n"))
     except (KeyError, TypeError, ValueError):
         raise TypeError("difference must come from cu.experiments.paired_difference(...), got "
                         f"{describe(difference)}.") from None
     span = f"{what}: {mean:+.3f}, 95% interval {low:+.3f} to {high:+.3f} over {n:.0f} seeds"
-    supported = low > 0 if direction == "greater" else high < 0
-    side = "above" if direction == "greater" else "below"
-    result = (ok(span, name="claim") if supported
-              else fail(f"{span} - it does not lie {side} 0", name="claim"))
+    supported = {"greater": low > 0, "less": high < 0, "unresolved": low <= 0 <= high}[direction]
+    problem = {"greater": "it does not lie above 0", "less": "it does not lie below 0",
+               "unresolved": "it excludes 0: the seeds now resolve this difference"}[direction]
+    result = ok(span, name="claim") if supported else fail(f"{span} - {problem}", name="claim")
     print(result)
     if not supported:
         raise AssertionError(f"{result.message}. The text relies on this; the committed "

@@ -26,8 +26,9 @@ def tradeoff_plot(results: pd.DataFrame, *, grid: str, x: str = "sentiment_knn",
         grid: ``"course"`` or ``"losses"``.
         x, y: numeric columns, e.g. sentiment kNN against the group's (topic/domain) kNN.
         runs: which runs, in order (default: every run of the grid).
-        labels: run name -> text written next to its point (default: the run name).
-        highlight: a run drawn larger and in bold (e.g. the notebook's own recipe).
+        labels: run name -> its name in the legend (default: the run name).
+        highlight: a run drawn larger, with its legend entry in bold (e.g. the notebook's own
+            recipe).
         axis_labels: the axes' titles (default: the column names).
         chance: draws the y column's chance level as a dotted line, labelled.
     """
@@ -43,18 +44,22 @@ def tradeoff_plot(results: pd.DataFrame, *, grid: str, x: str = "sentiment_knn",
         raise ValueError(f"unknown run(s) {unknown}; the runs are: {list(along_x.index)}.")
     labels = dict(labels or {})
     if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, 4.8), layout="constrained")
+        _, ax = plt.subplots(figsize=(10.5, 4.6), layout="constrained")
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, run in enumerate(runs):
         bold = run == highlight
         ax.errorbar(along_x.loc[run, "mean"], along_y.loc[run, "mean"],
                     xerr=_bar(along_x.loc[run, "half_width"]),
                     yerr=_bar(along_y.loc[run, "half_width"]),
-                    fmt="D" if bold else "o", markersize=9 if bold else 6, capsize=3,
-                    color=colours[i % len(colours)], zorder=3)
-        ax.annotate(labels.get(run, run), (along_x.loc[run, "mean"], along_y.loc[run, "mean"]),
-                    xytext=(7, 4), textcoords="offset points", fontsize=9,
-                    fontweight="bold" if bold else "normal")
+                    fmt="D" if bold else "o", markersize=10 if bold else 6, capsize=3,
+                    elinewidth=2.5 if bold else 1.2, color=colours[i % len(colours)], zorder=3,
+                    label=labels.get(run, run))
+    # A legend beside the axes: points of similar runs often sit on top of each other.
+    legend = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9,
+                       frameon=False)
+    for text in legend.get_texts():
+        if highlight is not None and text.get_text() == labels.get(highlight, highlight):
+            text.set_fontweight("bold")
     if chance is not None:
         ax.axhline(chance, linestyle=":", color="0.4", zorder=1)
         ax.annotate(f"chance {chance:.2f}", (0.01, chance), xycoords=("axes fraction", "data"),
