@@ -101,7 +101,8 @@ def _positive_float(name: str, value: object, *, upper: float | None = None) -> 
 @dataclass(frozen=True)
 class TrainingConfig:
     """How to fine-tune. The defaults move the course dataset from topic to sentiment in
-    about 40 s on 2 idle CPU cores (measured; see docs/training.md).
+    well under a minute on 2 idle CPU cores (16.7 s in ``make bench`` on 2026-11-30; see
+    docs/benchmarks.md).
 
     Attributes:
         max_steps: optimiser steps (each sees ``batch_size`` triplets). ``None``: use ``epochs``.
