@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from course_utils.embedding import check_embeddings
+from course_utils.embedding import validate_embeddings
 
 DEFAULT_COSINE_THRESHOLD = 0.95
 DEFAULT_MIN_EFFECTIVE_RANK = 1.5
@@ -103,7 +103,7 @@ def mean_pairwise_cosine(embeddings: Any) -> float:
 
     Computed as (||sum of unit rows||^2 - n) / (n (n - 1)): O(n d), no (n, n) matrix.
     """
-    unit = _unit_rows(check_embeddings(embeddings))
+    unit = _unit_rows(validate_embeddings(embeddings))
     n = len(unit)
     if n < 2:
         raise ValueError(
@@ -118,7 +118,7 @@ def effective_rank(embeddings: Any) -> float:
 
     1.0 when all rows point along one line; at most min(n, d).
     """
-    unit = _unit_rows(check_embeddings(embeddings))
+    unit = _unit_rows(validate_embeddings(embeddings))
     if len(unit) == 0:
         return 0.0
     # Singular values via the eigenvalues of the smaller Gram matrix: same numbers, faster.
@@ -129,7 +129,7 @@ def effective_rank(embeddings: Any) -> float:
     return float(np.exp(-(weights * np.log(weights)).sum()))
 
 
-def _check_threshold(value: Any, name: str, low: float, high: float) -> float:
+def _validate_threshold(value: Any, name: str, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}.")
     if not low <= float(value) <= high:
@@ -152,13 +152,13 @@ def detect_collapse(embeddings: Any, *, cosine_threshold: float = DEFAULT_COSINE
     """
     if hasattr(embeddings, "detach"):
         embeddings = embeddings.detach().cpu().numpy()
-    array = check_embeddings(embeddings)
+    array = validate_embeddings(embeddings)
     if len(array) < 2:
         raise ValueError(
             f"detect_collapse needs at least 2 embeddings to compare, got {len(array)}."
         )
-    cosine_threshold = _check_threshold(cosine_threshold, "cosine_threshold", -1.0, 1.0)
-    min_effective_rank = _check_threshold(min_effective_rank, "min_effective_rank", 0.0,
+    cosine_threshold = _validate_threshold(cosine_threshold, "cosine_threshold", -1.0, 1.0)
+    min_effective_rank = _validate_threshold(min_effective_rank, "min_effective_rank", 0.0,
                                           float(min(array.shape)))
     n_rows, dim = array.shape
     unit = _unit_rows(array)
@@ -206,7 +206,7 @@ def _class_labels(labels: Any, n_rows: int) -> np.ndarray:
 def _unit_rows_and_labels(embeddings: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     if hasattr(embeddings, "detach"):
         embeddings = embeddings.detach().cpu().numpy()
-    array = check_embeddings(embeddings)
+    array = validate_embeddings(embeddings)
     classes = _class_labels(labels, len(array))
     norms = np.linalg.norm(array.astype(np.float64), axis=1)
     if (norms <= 1e-12).any():
@@ -343,8 +343,8 @@ def detect_class_collapse(embeddings: Any, labels: Any, subgroups: Any = None, *
     A class-collapsed space still separates its classes, often very well; what it lost is what
     varied inside a class (e.g. the topic inside each sentiment, notebook 05).
     """
-    max_within_fraction = _check_threshold(max_within_fraction, "max_within_fraction", 0.0, 1.0)
-    min_subgroup_gain = _check_threshold(min_subgroup_gain, "min_subgroup_gain", 0.0, 1.0)
+    max_within_fraction = _validate_threshold(max_within_fraction, "max_within_fraction", 0.0, 1.0)
+    min_subgroup_gain = _validate_threshold(min_subgroup_gain, "min_subgroup_gain", 0.0, 1.0)
     overall = detect_collapse(embeddings, **collapse_thresholds)
     fraction = within_class_fraction(embeddings, labels)
     per_class = within_class_spread(embeddings, labels)

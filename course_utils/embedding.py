@@ -65,7 +65,7 @@ def _warn_about_texts(texts: list[str], model: SentenceTransformer) -> None:
         warnings.warn("; ".join(problems) + ".", TextWarning, stacklevel=3)
 
 
-def _check_texts(texts: Sequence[str]) -> list[str]:
+def _validate_texts(texts: Sequence[str]) -> list[str]:
     if isinstance(texts, str):
         raise TypeError(
             "texts must be a list of strings, got a single string. Wrap it: encode([text])."
@@ -179,8 +179,8 @@ def encode(
     ``prompt`` (e.g. ``"topic: "``) is put in front of every text, as sentence-transformers'
     ``encode(..., prompt=...)`` does; it is part of the cache key (notebook 08).
     """
-    texts = _check_texts(texts)
-    prompt = check_prompt(prompt)
+    texts = _validate_texts(texts)
+    prompt = validate_prompt(prompt)
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}.")
     if model is None:
@@ -225,7 +225,7 @@ def encode(
     return vectors
 
 
-def check_prompt(prompt: object) -> str | None:
+def validate_prompt(prompt: object) -> str | None:
     """Return ``prompt`` (``""`` becomes None: no prompt), or raise if it is not text."""
     if prompt is None or prompt == "":
         return None
@@ -236,7 +236,7 @@ def check_prompt(prompt: object) -> str | None:
     return prompt
 
 
-def check_embeddings(embeddings: object, *, name: str = "embeddings",
+def validate_embeddings(embeddings: object, *, name: str = "embeddings",
                      n_rows: int | None = None) -> np.ndarray:
     """Return ``embeddings`` as a finite float32 (n, d) array, or raise a clear error."""
     if embeddings is None:

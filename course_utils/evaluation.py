@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils.checks.core import CheckResult, fail, ok
-from course_utils.embedding import check_embeddings, encode
+from course_utils.embedding import encode, validate_embeddings
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
@@ -85,8 +85,8 @@ def knn_hits(train_embeddings, train_labels, test_embeddings, test_labels,
     its label? The mean is :func:`knn_accuracy`; the rows feed :func:`bootstrap_interval`."""
     from sklearn.neighbors import KNeighborsClassifier
 
-    train = check_embeddings(train_embeddings, name="train_embeddings")
-    test = check_embeddings(test_embeddings, name="test_embeddings")
+    train = validate_embeddings(train_embeddings, name="train_embeddings")
+    test = validate_embeddings(test_embeddings, name="test_embeddings")
     y_train = _labels(train_labels, len(train), "train_labels")
     y_test = _labels(test_labels, len(test), "test_labels")
     _at_least_two_classes(y_train, "train_labels")
@@ -135,7 +135,7 @@ def silhouette(embeddings, labels) -> float:
     """Cosine silhouette of ``labels`` in ``embeddings``: -1..1, higher = tighter clusters."""
     from sklearn.metrics import silhouette_score
 
-    array = check_embeddings(embeddings)
+    array = validate_embeddings(embeddings)
     y = _labels(labels, len(array), "labels")
     _at_least_two_classes(y, "labels")
     if len(set(y)) >= len(y):
@@ -148,8 +148,8 @@ def probe_accuracy(train_embeddings, train_labels, test_embeddings, test_labels,
     """Accuracy of a logistic-regression probe fit on train, scored on test."""
     from sklearn.linear_model import LogisticRegression
 
-    train = check_embeddings(train_embeddings, name="train_embeddings")
-    test = check_embeddings(test_embeddings, name="test_embeddings")
+    train = validate_embeddings(train_embeddings, name="train_embeddings")
+    test = validate_embeddings(test_embeddings, name="test_embeddings")
     y_train = _labels(train_labels, len(train), "train_labels")
     y_test = _labels(test_labels, len(test), "test_labels")
     _at_least_two_classes(y_train, "train_labels")
@@ -165,8 +165,8 @@ def label_report(train_embeddings, train_frame: pd.DataFrame, test_embeddings,
 
     Put topic and sentiment side by side to see which one organises the space.
     """
-    train = check_embeddings(train_embeddings, name="train_embeddings", n_rows=len(train_frame))
-    test = check_embeddings(test_embeddings, name="test_embeddings", n_rows=len(test_frame))
+    train = validate_embeddings(train_embeddings, name="train_embeddings", n_rows=len(train_frame))
+    test = validate_embeddings(test_embeddings, name="test_embeddings", n_rows=len(test_frame))
     rows = []
     for col in label_cols:
         for frame, which in ((train_frame, "train_frame"), (test_frame, "test_frame")):
@@ -413,7 +413,7 @@ def snapshot_metrics(embeddings: np.ndarray, labels: dict[str, Sequence], *, k: 
     """
     from sklearn.neighbors import KNeighborsClassifier
 
-    array = check_embeddings(embeddings)
+    array = validate_embeddings(embeddings)
     if not isinstance(labels, dict) or not labels:
         raise TypeError("labels must be a dict like {'topic': [...], 'sentiment': [...]}.")
     metrics: dict[str, float] = {}

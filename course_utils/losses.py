@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from course_utils.triplets import check_distance, pairwise_distance
+from course_utils.triplets import pairwise_distance, validate_distance
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -87,7 +87,7 @@ def _as_float_tensor(value: Any, name: str) -> torch.Tensor:
     return value
 
 
-def _check_same_shapes(**tensors: torch.Tensor) -> None:
+def _validate_same_shapes(**tensors: torch.Tensor) -> None:
     shapes = {name: tuple(t.shape) for name, t in tensors.items()}
     if len(set(shapes.values())) != 1:
         described = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
@@ -97,7 +97,7 @@ def _check_same_shapes(**tensors: torch.Tensor) -> None:
         )
 
 
-def _check_margin(margin: Any) -> float:
+def _validate_margin(margin: Any) -> float:
     import math
 
     if isinstance(margin, bool) or not isinstance(margin, (int, float)) and not (
@@ -121,7 +121,7 @@ def _reduce(losses: torch.Tensor, reduction: str) -> torch.Tensor:
     return losses
 
 
-def _check_reduction(reduction: Any) -> str:
+def _validate_reduction(reduction: Any) -> str:
     if reduction not in REDUCTIONS:
         raise ValueError(
             f"reduction must be one of {REDUCTIONS}, got {reduction!r}: 'mean' (one number, "
@@ -179,12 +179,12 @@ def contrastive_loss(emb_a: torch.Tensor, emb_b: torch.Tensor, label_similar: An
     Returns:
         A scalar tensor (or shape (n,) with ``reduction="none"``), differentiable.
     """
-    check_distance(distance)
-    _check_reduction(reduction)
-    margin = _check_margin(margin)
+    validate_distance(distance)
+    _validate_reduction(reduction)
+    margin = _validate_margin(margin)
     a = _as_float_tensor(emb_a, "emb_a")
     b = _as_float_tensor(emb_b, "emb_b")
-    _check_same_shapes(emb_a=a, emb_b=b)
+    _validate_same_shapes(emb_a=a, emb_b=b)
     labels = _similar_labels(label_similar, a.shape[0], a)
     d = pairwise_distance(a, b, distance, validate=False)     # (n,)
     pull = labels * d.pow(2)                                  # similar: shrink d
@@ -210,19 +210,19 @@ def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.T
     Returns:
         A scalar tensor (or shape (n,) with ``reduction="none"``), differentiable.
     """
-    check_distance(distance)
-    _check_reduction(reduction)
-    margin = _check_margin(margin)
+    validate_distance(distance)
+    _validate_reduction(reduction)
+    margin = _validate_margin(margin)
     a = _as_float_tensor(anchor, "anchor")
     p = _as_float_tensor(positive, "positive")
     n = _as_float_tensor(negative, "negative")
-    _check_same_shapes(anchor=a, positive=p, negative=n)
+    _validate_same_shapes(anchor=a, positive=p, negative=n)
     d_ap = pairwise_distance(a, p, distance, validate=False)   # (n,)
     d_an = pairwise_distance(a, n, distance, validate=False)   # (n,)
     return _reduce((d_ap - d_an + margin).clamp(min=0), reduction)
 
 
-def _check_temperature(temperature: Any) -> float:
+def _validate_temperature(temperature: Any) -> float:
     import math
 
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
@@ -264,14 +264,14 @@ def info_nce_loss(anchor: torch.Tensor, positive: torch.Tensor,
     import torch
     import torch.nn.functional as F
 
-    _check_reduction(reduction)
-    temperature = _check_temperature(temperature)
+    _validate_reduction(reduction)
+    temperature = _validate_temperature(temperature)
     a = _as_float_tensor(anchor, "anchor")
     p = _as_float_tensor(positive, "positive")
     candidates = {"anchor": a, "positive": p}
     if negative is not None:
         candidates["negative"] = _as_float_tensor(negative, "negative")
-    _check_same_shapes(**candidates)
+    _validate_same_shapes(**candidates)
     docs = torch.cat([p] if negative is None else [p, candidates["negative"]])
     logits = F.normalize(a, dim=1) @ F.normalize(docs, dim=1).T / temperature
     targets = torch.arange(len(a), device=a.device)      # pair i's positive sits in column i
@@ -295,11 +295,11 @@ def library_contrastive_loss(emb_a: torch.Tensor, emb_b: torch.Tensor, label_sim
         SiameseDistanceMetric,
     )
 
-    check_distance(distance)
-    margin = _check_margin(margin)
+    validate_distance(distance)
+    margin = _validate_margin(margin)
     a = _as_float_tensor(emb_a, "emb_a")
     b = _as_float_tensor(emb_b, "emb_b")
-    _check_same_shapes(emb_a=a, emb_b=b)
+    _validate_same_shapes(emb_a=a, emb_b=b)
     labels = _similar_labels(label_similar, a.shape[0], a)
     metric = {"cosine": SiameseDistanceMetric.COSINE_DISTANCE,
               "euclidean": SiameseDistanceMetric.EUCLIDEAN}[distance]
@@ -320,12 +320,12 @@ def library_triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative:
         TripletLoss,
     )
 
-    check_distance(distance)
-    margin = _check_margin(margin)
+    validate_distance(distance)
+    margin = _validate_margin(margin)
     a = _as_float_tensor(anchor, "anchor")
     p = _as_float_tensor(positive, "positive")
     n = _as_float_tensor(negative, "negative")
-    _check_same_shapes(anchor=a, positive=p, negative=n)
+    _validate_same_shapes(anchor=a, positive=p, negative=n)
     metric = {"cosine": TripletDistanceMetric.COSINE,
               "euclidean": TripletDistanceMetric.EUCLIDEAN}[distance]
     loss = TripletLoss(model=None, distance_metric=metric, triplet_margin=margin)
@@ -351,6 +351,6 @@ def library_mnrl_loss(anchor: torch.Tensor, positive: torch.Tensor,
     a = _as_float_tensor(anchor, "anchor")
     p = _as_float_tensor(positive, "positive")
     tensors = [a, p] if negative is None else [a, p, _as_float_tensor(negative, "negative")]
-    _check_same_shapes(**dict(zip(("anchor", "positive", "negative"), tensors, strict=False)))
+    _validate_same_shapes(**dict(zip(("anchor", "positive", "negative"), tensors, strict=False)))
     loss = MultipleNegativesRankingLoss(model=None, scale=float(scale))
     return loss.compute_loss_from_embeddings(tensors, None)

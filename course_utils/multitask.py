@@ -3,7 +3,7 @@
 Notebook 05 trained on one set of triplets, and the space kept only what those triplets asked
 for. Here several named triplet sets ("tasks") train one model together:
 
-* ``course_utils.training_data.check_triplet_sets`` validates a dict ``{task name: triplets}``
+* ``course_utils.training_data.validate_triplet_sets`` validates a dict ``{task name: triplets}``
   and the optional ``{task name: prompt}``; ``cu.training.train_triplets`` accepts such a dict
   and trains it with sentence-transformers' multi-dataset training (one TripletLoss per task,
   batches taken from the tasks in turn, so neither dominates).
@@ -24,7 +24,7 @@ import pandas as pd
 
 from course_utils.evaluation import embedding_report
 from course_utils.training import TrainingConfig
-from course_utils.training_data import check_task_name
+from course_utils.training_data import validate_task_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
@@ -121,7 +121,7 @@ class TaskSpec:
             raise ValueError(f"--task {text!r} is not NAME:LABEL_COL[:GROUP_COL]; {example}.")
         name, label_col, *rest = (part.strip() for part in parts)
         try:
-            check_task_name(name)
+            validate_task_name(name)
         except ValueError as error:
             raise ValueError(f"--task {text!r}: {error}") from None
         group_col = rest[0] if rest else None

@@ -164,7 +164,7 @@ class Job:
     source: str
 
 
-def _check_output(path: Path) -> Path:
+def _validate_output(path: Path) -> Path:
     from course_utils.safe_output import (
         OutputFolderError,
         validate_not_committable,
@@ -211,7 +211,7 @@ def _load_user_csv(args: argparse.Namespace, label_cols: list[str] | None = None
 
 def prepare_job(args: argparse.Namespace) -> Job:
     """Check the arguments and load the data; raise :class:`UsageError` with a fix."""
-    output = _check_output(args.output)
+    output = _validate_output(args.output)
     if args.data is None:
         from course_utils.data import load_course_data
 
@@ -382,7 +382,7 @@ def _parse_tasks(args: argparse.Namespace) -> tuple[list, dict[str, str]]:
 
 def prepare_task_job(args: argparse.Namespace) -> TaskJob:
     """Check a multi-task command line (``--task ...``) and load the data."""
-    output = _check_output(args.output)
+    output = _validate_output(args.output)
     tasks, prompts = _parse_tasks(args)
     columns = list(dict.fromkeys(c for t in tasks for c in (t.label_col, t.group_col) if c))
     if args.data is None:

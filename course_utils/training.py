@@ -55,10 +55,10 @@ from course_utils.trainer import build_trainer, world_size
 from course_utils.trainer import course_trainer as course_trainer
 from course_utils.training_data import (
     TRIPLET_COLUMNS,
-    check_labelled,
-    check_triplet_sets,
-    check_triplets,
     trainer_extras,
+    validate_labelled,
+    validate_triplet_sets,
+    validate_triplets,
 )
 from course_utils.training_record import TrainingResult, make_recorder
 
@@ -172,7 +172,7 @@ class TrainingConfig:
         if self.snapshot_steps is not None:
             # A tuple (hashable, stable repr for the training cache), even when given a list.
             object.__setattr__(self, "snapshot_steps",
-                               _check_snapshot_steps(self.snapshot_steps, self.max_steps))
+                               _validate_snapshot_steps(self.snapshot_steps, self.max_steps))
             object.__setattr__(self, "snapshot_every", None)
         if self.progress not in PROGRESS_MODES:
             raise ValueError(f"progress must be one of {PROGRESS_MODES}, got {self.progress!r}.")
@@ -187,7 +187,7 @@ class TrainingConfig:
         return bool(self.snapshot_every) and step % self.snapshot_every == 0
 
 
-def _check_snapshot_steps(steps: object, max_steps: int | None) -> tuple[int, ...]:
+def _validate_snapshot_steps(steps: object, max_steps: int | None) -> tuple[int, ...]:
     """``steps`` as a tuple of increasing whole numbers >= 0 (<= ``max_steps`` when known);
     raises ValueError with what was wrong otherwise."""
     example = "e.g. snapshot_steps=(2, 4, 6, 10, 20)"
@@ -212,7 +212,7 @@ def _check_snapshot_steps(steps: object, max_steps: int | None) -> tuple[int, ..
     return tuple(values)
 
 
-def _check_texts(texts: object, name: str) -> list[str]:
+def _validate_texts(texts: object, name: str) -> list[str]:
     if isinstance(texts, str) or not isinstance(texts, Sequence | pd.Series | np.ndarray):
         raise TypeError(f"{name} must be a list of sentences, got {type(texts).__name__}.")
     texts = list(texts)
@@ -265,7 +265,7 @@ def train_triplets(
     Args:
         triplets: DataFrame with text columns anchor, positive, negative (others are ignored),
             e.g. from ``cu.triplets.make_triplets``; or a dict of them, one per named task
-            (multi-task training, see :func:`course_utils.training_data.check_triplet_sets`).
+            (multi-task training, see :func:`course_utils.training_data.validate_triplet_sets`).
         model: the SentenceTransformer to train **in place**; ``None`` loads a fresh copy of the
             course's default model, so re-running a cell never continues an earlier run.
         config: a :class:`TrainingConfig`; ``None`` uses the defaults.
@@ -292,12 +292,12 @@ def train_triplets(
             raise ValueError(
                 "loss= applies to one DataFrame; with a dict of tasks every task trains with "
                 "TripletLoss. Train one task at a time to use another loss.")
-        frame = check_triplet_sets(triplets, prompts)
+        frame = validate_triplet_sets(triplets, prompts)
     else:
         columns = TRIPLET_COLUMNS
         if loss is not None and isinstance(triplets, pd.DataFrame) and "negative" not in triplets:
             columns = TRIPLET_COLUMNS[:2]
-        frame = check_triplets(triplets, columns)
+        frame = validate_triplets(triplets, columns)
     extra = trainer_extras(frame, prompts)  # {} for one DataFrame
     rows = min(len(part) for part in frame.values()) if extra else len(frame)
     return _train(frame, rows, model, config, eval_texts, callbacks, loss, extra)
@@ -328,7 +328,7 @@ def train_labelled(
     if not callable(loss):
         raise TypeError("loss must be a function model -> loss, e.g. "
                         "lambda m: BatchHardTripletLoss(m, margin=0.5).")
-    frame = check_labelled(sentences, text_col, label_col)
+    frame = validate_labelled(sentences, text_col, label_col)
     return _train(frame, len(frame), model, config, eval_texts, callbacks, loss, {},
                   batch_sampler="group_by_label")
 
@@ -340,7 +340,7 @@ def _train(frame: pd.DataFrame | dict[str, pd.DataFrame], rows: int,
     """The run behind :func:`train_triplets` and :func:`train_labelled` on checked data."""
     from course_utils import training_cache
 
-    texts = None if eval_texts is None else _check_texts(eval_texts, "eval_texts")
+    texts = None if eval_texts is None else _validate_texts(eval_texts, "eval_texts")
     batch_size = min(config.batch_size, rows // world_size())
     if batch_size < 1:
         raise ValueError(

@@ -1,8 +1,8 @@
 """What :func:`course_utils.training.train_triplets` trains on, checked with errors that say
-what to fix: one triplet DataFrame (:func:`check_triplets`), or a dict of named triplet sets
-with a prompt per task (:func:`check_triplet_sets`, notebook 08), and the training arguments
+what to fix: one triplet DataFrame (:func:`validate_triplets`), or a dict of named triplet sets
+with a prompt per task (:func:`validate_triplet_sets`, notebook 08), and the training arguments
 such a dict needs (:func:`trainer_extras`). Labelled sentences for
-:func:`course_utils.training.train_labelled` are checked by :func:`check_labelled`.
+:func:`course_utils.training.train_labelled` are checked by :func:`validate_labelled`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pandas as pd
 TRIPLET_COLUMNS = ("anchor", "positive", "negative")
 
 
-def check_triplets(triplets: object, columns: Sequence[str] = TRIPLET_COLUMNS) -> pd.DataFrame:
+def validate_triplets(triplets: object, columns: Sequence[str] = TRIPLET_COLUMNS) -> pd.DataFrame:
     """Return the ``columns`` (default anchor/positive/negative) of ``triplets``, or raise."""
     if not isinstance(triplets, pd.DataFrame):
         raise TypeError(
@@ -45,7 +45,7 @@ def check_triplets(triplets: object, columns: Sequence[str] = TRIPLET_COLUMNS) -
     return frame
 
 
-def check_labelled(sentences: object, text_col: str = "text",
+def validate_labelled(sentences: object, text_col: str = "text",
                    label_col: str = "label") -> pd.DataFrame:
     """(sentence, label) rows as a DataFrame with columns ``text`` and ``label`` (whole
     numbers, the labels numbered in sorted order), or raise with what to fix.
@@ -60,7 +60,7 @@ def check_labelled(sentences: object, text_col: str = "text",
     if missing:
         raise ValueError(f"sentences lacks column(s) {missing}; it has "
                          f"{list(sentences.columns)}. Pass text_col= and label_col=.")
-    texts = check_triplets(sentences.rename(columns={text_col: "text"}), ("text",))["text"]
+    texts = validate_triplets(sentences.rename(columns={text_col: "text"}), ("text",))["text"]
     labels = sentences[label_col].reset_index(drop=True)
     if labels.isna().any():
         raise ValueError(f"sentences[{label_col!r}] has missing labels; fill or drop them.")
@@ -80,7 +80,7 @@ TASK_SAMPLER = "round_robin"
 TASK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 
-def check_task_name(name: object) -> str:
+def validate_task_name(name: object) -> str:
     """Return ``name`` if it can name a task, else raise a ValueError that says why."""
     if not isinstance(name, str) or not TASK_NAME.match(name):
         raise ValueError(
@@ -93,7 +93,7 @@ def check_task_name(name: object) -> str:
     return name
 
 
-def check_prompts(prompts: object, task_names: Sequence[str]) -> dict[str, str]:
+def validate_prompts(prompts: object, task_names: Sequence[str]) -> dict[str, str]:
     """Return ``{task: prompt}`` (empty if ``prompts`` is None), or raise with a fix."""
     if prompts is None:
         return {}
@@ -113,7 +113,7 @@ def check_prompts(prompts: object, task_names: Sequence[str]) -> dict[str, str]:
     return dict(prompts)
 
 
-def check_triplet_sets(sets: object, prompts: object = None) -> dict[str, pd.DataFrame]:
+def validate_triplet_sets(sets: object, prompts: object = None) -> dict[str, pd.DataFrame]:
     """Validate ``{task name: triplets}`` (and the prompts); return the checked frames."""
     if not isinstance(sets, Mapping) or not sets:
         raise TypeError(
@@ -123,10 +123,10 @@ def check_triplet_sets(sets: object, prompts: object = None) -> dict[str, pd.Dat
     checked = {}
     for name, triplets in sets.items():
         try:
-            checked[check_task_name(name)] = check_triplets(triplets)
+            checked[validate_task_name(name)] = validate_triplets(triplets)
         except (TypeError, ValueError) as error:
             raise type(error)(f"task {name!r}: {error}") from None
-    check_prompts(prompts, list(checked))
+    validate_prompts(prompts, list(checked))
     return checked
 
 
@@ -140,4 +140,4 @@ def trainer_extras(frames: pd.DataFrame | Mapping[str, pd.DataFrame],
                              "{task name: triplets} (e.g. {'topic': triplets}).")
         return {}
     return {"multi_dataset_batch_sampler": TASK_SAMPLER,
-            "prompts": check_prompts(prompts, list(frames)) or None}
+            "prompts": validate_prompts(prompts, list(frames)) or None}

@@ -44,7 +44,7 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 # Distances
 # --------------------------------------------------------------------------------------------
-def check_distance(distance: Any) -> str:
+def validate_distance(distance: Any) -> str:
     """Return ``distance`` if it is a supported name, else raise a ValueError that lists them."""
     if not isinstance(distance, str) or distance not in DISTANCES:
         raise ValueError(
@@ -69,7 +69,7 @@ def pairwise_distance(x: Any, y: Any, distance: str = "euclidean", *,
     -> a float64 NumPy array. ``validate=False`` skips the input checks for torch tensors the
     caller has already checked (the losses do, once per tensor).
     """
-    check_distance(distance)
+    validate_distance(distance)
     if _is_tensor(x) or _is_tensor(y):
         if not validate:
             return _torch_distance(x, y, distance)
@@ -147,7 +147,7 @@ def _same_shape(shape_a: tuple, shape_b: tuple, name_a: str, name_b: str) -> Non
         )
 
 
-def _check_margin(margin: Any) -> float:
+def _validate_margin(margin: Any) -> float:
     if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)):
         raise TypeError(f"margin must be a number, got {type(margin).__name__}.")
     if not np.isfinite(margin) or margin < 0:
@@ -164,7 +164,7 @@ def _check_margin(margin: Any) -> float:
 def triplet_distances(anchor: Any, positive: Any, negative: Any, *,
                       distance: str = "euclidean") -> tuple[np.ndarray, np.ndarray]:
     """d(a, p) and d(a, n) for (n, d) arrays of anchors, positives, negatives -> two (n,) arrays."""
-    check_distance(distance)
+    validate_distance(distance)
     a = _as_matrix(_to_numpy(anchor), "anchor")
     p = _as_matrix(_to_numpy(positive), "positive")
     n = _as_matrix(_to_numpy(negative), "negative")
@@ -184,7 +184,7 @@ def classify_distances(d_ap: Any, d_an: Any, *, margin: float) -> np.ndarray:
     * ``"semi-hard"``: d(a,p) <= d(a,n) < d(a,p) + margin - right order, inside the margin;
     * ``"easy"``: d(a,n) >= d(a,p) + margin - nothing left to learn (the loss is zero).
     """
-    margin = _check_margin(margin)
+    margin = _validate_margin(margin)
     d_ap = np.asarray(d_ap, dtype=np.float64)
     d_an = np.asarray(d_an, dtype=np.float64)
     if d_ap.shape != d_an.shape or d_ap.ndim != 1:
@@ -205,7 +205,7 @@ def classify_triplets(anchor: Any, positive: Any, negative: Any, *, margin: floa
     ``anchor``, ``positive``, ``negative``: (n, d) arrays (NumPy or torch), row i is triplet i.
     Definitions as in :func:`classify_distances`; ``margin`` >= 0.
     """
-    _check_margin(margin)
+    _validate_margin(margin)
     d_ap, d_an = triplet_distances(anchor, positive, negative, distance=distance)
     return classify_distances(d_ap, d_an, margin=margin)
 
@@ -276,7 +276,7 @@ def _validate_labels(labels: np.ndarray, groups: np.ndarray | None, label_col: s
             )
 
 
-def _check_triplet_embeddings(embeddings: Any, n_rows: int, negatives: str) -> np.ndarray | None:
+def _validate_triplet_embeddings(embeddings: Any, n_rows: int, negatives: str) -> np.ndarray | None:
     if embeddings is None:
         if negatives == "hard":
             raise ValueError(
@@ -359,7 +359,7 @@ def make_triplets(
     labels = frame[label_col].astype(str).to_numpy()
     groups = frame[group_col].astype(str).to_numpy() if group_col is not None else None
     _validate_labels(labels, groups, label_col, group_col, negatives)
-    unit = _check_triplet_embeddings(embeddings, len(frame), negatives)
+    unit = _validate_triplet_embeddings(embeddings, len(frame), negatives)
     similarity = unit @ unit.T if negatives == "hard" else None
     rng = np.random.default_rng(int(seed))
 

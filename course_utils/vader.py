@@ -353,7 +353,7 @@ def read_ground_truth(path: str | os.PathLike, domain: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["id", "text", "domain", "rating"])
 
 
-def _check_domains(domains: str | Iterable[str] | None) -> list[str]:
+def _validate_domains(domains: str | Iterable[str] | None) -> list[str]:
     if domains is None:
         return list(DOMAINS)
     if isinstance(domains, str):
@@ -373,7 +373,7 @@ def _check_domains(domains: str | Iterable[str] | None) -> list[str]:
     return chosen
 
 
-def _check_arguments(threshold: float, per_class: int | None, seed: int) -> float:
+def _validate_arguments(threshold: float, per_class: int | None, seed: int) -> float:
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)):
         raise TypeError(f"threshold must be a number, got {threshold!r}.")
     if not 0 < float(threshold) <= RATING_RANGE[1]:
@@ -454,8 +454,8 @@ def load_vader(*, domains: str | Iterable[str] | None = None, threshold: float =
         per_class: rows per domain x sentiment cell; ``None`` keeps every labelled row.
         seed: the seed of the balanced sample.
     """
-    chosen = _check_domains(domains)
-    threshold = _check_arguments(threshold, per_class, seed)
+    chosen = _validate_domains(domains)
+    threshold = _validate_arguments(threshold, per_class, seed)
     folder = vader_dir()
     problems = {n: p for n, p in cache_problems(folder).items()
                 if n in {VADER_FILES[d] for d in chosen}}

@@ -237,7 +237,7 @@ CASES: dict[str, Case] = {
                                           label_cols=["domain"]),
         ValueError, r"columns are \['text', 'topic', 'sentiment'\]"),
     "embeddings of the wrong dimensionality": Case(
-        lambda c: embedding.check_embeddings(np.ones(4)), ValueError,
+        lambda c: embedding.validate_embeddings(np.ones(4)), ValueError,
         r"non-empty 2-D array \(n_texts, dim\)"),
     # ---- setup ------------------------------------------------------------------------------
     "zero threads": Case(

@@ -144,11 +144,11 @@ def test_a_non_model_is_refused(sentences):
 
 def test_check_embeddings_rejects_nan_and_wrong_shapes():
     with pytest.raises(ValueError, match="NaN"):
-        embedding.check_embeddings(np.array([[1.0, np.nan]]))
+        embedding.validate_embeddings(np.array([[1.0, np.nan]]))
     with pytest.raises(ValueError, match="2-D"):
-        embedding.check_embeddings(np.ones(3))
+        embedding.validate_embeddings(np.ones(3))
     with pytest.raises(ValueError, match="match one to one"):
-        embedding.check_embeddings(np.ones((3, 2)), n_rows=4)
+        embedding.validate_embeddings(np.ones((3, 2)), n_rows=4)
     with pytest.raises(TypeError, match="None"):
-        embedding.check_embeddings(None)
+        embedding.validate_embeddings(None)
 

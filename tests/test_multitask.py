@@ -36,22 +36,22 @@ def task_sets() -> dict[str, pd.DataFrame]:
 @pytest.mark.parametrize("name", ["", "1topic", "to pic", "topic:", None, "anchor"])
 def test_bad_task_names_are_refused(name):
     with pytest.raises(ValueError, match="task name"):
-        training_data.check_task_name(name)
+        training_data.validate_task_name(name)
 
 
 def test_check_triplet_sets_names_the_task_at_fault(task_sets):
-    assert list(training_data.check_triplet_sets(task_sets)) == ["mood", "thing"]
+    assert list(training_data.validate_triplet_sets(task_sets)) == ["mood", "thing"]
     with pytest.raises(TypeError, match="non-empty dict"):
-        training_data.check_triplet_sets({})
+        training_data.validate_triplet_sets({})
     broken = {**task_sets, "thing": task_sets["thing"].drop(columns="negative")}
     with pytest.raises(ValueError, match="task 'thing'.*negative"):
-        training_data.check_triplet_sets(broken)
+        training_data.validate_triplet_sets(broken)
     with pytest.raises(ValueError, match=r"not in the triplet sets \['mood', 'thing'\]"):
-        training_data.check_triplet_sets(task_sets, {"topic": "topic: "})
+        training_data.validate_triplet_sets(task_sets, {"topic": "topic: "})
     with pytest.raises(ValueError, match="non-empty text"):
-        training_data.check_triplet_sets(task_sets, {"mood": "  "})
+        training_data.validate_triplet_sets(task_sets, {"mood": "  "})
     with pytest.raises(TypeError, match="dict"):
-        training_data.check_triplet_sets(task_sets, "mood: ")
+        training_data.validate_triplet_sets(task_sets, "mood: ")
 
 
 def test_trainer_extras(task_sets):

@@ -118,13 +118,13 @@ def test_the_default_margin_can_be_met_by_unit_vectors():
 
 def test_check_triplets_errors():
     with pytest.raises(TypeError, match="DataFrame"):
-        training_data.check_triplets([("a", "b", "c")])
+        training_data.validate_triplets([("a", "b", "c")])
     with pytest.raises(ValueError, match="negative"):
-        training_data.check_triplets(pd.DataFrame({"anchor": ["a"], "positive": ["b"]}))
+        training_data.validate_triplets(pd.DataFrame({"anchor": ["a"], "positive": ["b"]}))
     with pytest.raises(ValueError, match="no rows"):
-        training_data.check_triplets(pd.DataFrame(columns=["anchor", "positive", "negative"]))
+        training_data.validate_triplets(pd.DataFrame(columns=["anchor", "positive", "negative"]))
     with pytest.raises(ValueError, match="empty or non-text"):
-        training_data.check_triplets(pd.DataFrame({"anchor": ["a", " "], "positive": ["b", "c"],
+        training_data.validate_triplets(pd.DataFrame({"anchor": ["a", " "], "positive": ["b", "c"],
                                               "negative": ["c", None]}))
 
 

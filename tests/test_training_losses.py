@@ -11,7 +11,7 @@ import pytest
 
 from course_utils import training, training_losses
 from course_utils.training import TrainingConfig
-from course_utils.training_data import check_labelled
+from course_utils.training_data import validate_labelled
 
 TINY = dict(max_steps=2, batch_size=4, progress="none", snapshot_every=None)
 GOOD = ["The soup was wonderful.", "Great rooms and a friendly desk.",
@@ -32,7 +32,7 @@ def triplets() -> pd.DataFrame:
 
 
 def test_labelled_sentences_are_numbered_in_sorted_order(sentences):
-    checked = check_labelled(sentences, label_col="sentiment")
+    checked = validate_labelled(sentences, label_col="sentiment")
     assert list(checked.columns) == ["text", "label"]
     assert list(checked["label"]) == [1] * 4 + [0] * 4  # negative = 0, positive = 1
 
@@ -49,7 +49,7 @@ def test_labelled_sentences_are_numbered_in_sorted_order(sentences):
 )
 def test_bad_labelled_sentences_are_rejected(frame, message):
     with pytest.raises((TypeError, ValueError), match=message):
-        check_labelled(frame)
+        validate_labelled(frame)
 
 
 #: train_triplets' own tests cover the triplet and pair paths; batch-hard's labelled path is new.

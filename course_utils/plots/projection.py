@@ -38,8 +38,8 @@ import numpy as np
 from course_utils.embedding import (
     CacheWarning,
     _write_entry,
-    check_embeddings,
     read_cached_array,
+    validate_embeddings,
 )
 from course_utils.paths import cache_dir
 
@@ -130,7 +130,7 @@ def _umap_class() -> Any:
     return umap.UMAP
 
 
-def _check_init(init: object, n_rows: int) -> np.ndarray | None:
+def _validate_init(init: object, n_rows: int) -> np.ndarray | None:
     if init is None:
         return None
     try:
@@ -150,7 +150,7 @@ def _check_init(init: object, n_rows: int) -> np.ndarray | None:
     return np.ascontiguousarray(array)
 
 
-def _check_params(seed: object, n_neighbors: object, min_dist: object,
+def _validate_params(seed: object, n_neighbors: object, min_dist: object,
                   n_epochs: object) -> None:
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative whole number, got {seed!r}.")
@@ -182,9 +182,9 @@ def layout_cache_path(embeddings, *, seed: int = 0, n_neighbors: int = 15,
                       min_dist: float = 0.1, init: np.ndarray | None = None,
                       n_epochs: int | None = None) -> Path:
     """Where :func:`project_2d` stores the layout for these arguments (the file may not exist)."""
-    array = check_embeddings(embeddings)
-    init_array = _check_init(init, len(array))
-    _check_params(seed, n_neighbors, min_dist, n_epochs)
+    array = validate_embeddings(embeddings)
+    init_array = _validate_init(init, len(array))
+    _validate_params(seed, n_neighbors, min_dist, n_epochs)
     params = _effective_params(len(array), seed, n_neighbors, min_dist, n_epochs)
     return cache_dir() / LAYOUT_SUBDIR / f"{_layout_key(array, params, init_array)}.npy"
 
@@ -227,9 +227,9 @@ def project_2d(embeddings, *, seed: int = 0, n_neighbors: int = 15, min_dist: fl
     The 2-D coordinates have no units and no meaning of their own: read only which points are
     near which.
     """
-    array = check_embeddings(embeddings)
-    _check_params(seed, n_neighbors, min_dist, n_epochs)
-    init_array = _check_init(init, len(array))
+    array = validate_embeddings(embeddings)
+    _validate_params(seed, n_neighbors, min_dist, n_epochs)
+    init_array = _validate_init(init, len(array))
     if len(array) < MIN_POINTS:
         raise ValueError(
             f"UMAP needs at least {MIN_POINTS} points to lay out, got {len(array)}. Project "

@@ -100,7 +100,7 @@ def label_colours(labels) -> dict[str, str]:
     return colours
 
 
-def _check_xy(xy: object) -> np.ndarray:
+def _validate_xy(xy: object) -> np.ndarray:
     if xy is None:
         raise TypeError("xy is None; pass the (n, 2) layout from cu.plots.project_2d(...).")
     try:
@@ -141,7 +141,7 @@ def scatter_by_label(xy, labels, *, ax: Axes | None = None, title: str | None = 
     """
     import matplotlib.pyplot as plt
 
-    points = _check_xy(xy)
+    points = _validate_xy(xy)
     names = _as_label_list(labels)
     if len(names) != len(points):
         raise ValueError(
@@ -202,7 +202,7 @@ def side_by_side(xy, label_sets: Mapping[str, Sequence[str]], *, suptitle: str |
         )
     if not isinstance(axes_size, (int, float)) or isinstance(axes_size, bool) or axes_size <= 0:
         raise ValueError(f"axes_size must be a positive number (inches), got {axes_size!r}.")
-    points = _check_xy(xy)
+    points = _validate_xy(xy)
     n_panels = len(label_sets)
     fig, axes = plt.subplots(1, n_panels, figsize=(axes_size * n_panels, axes_size + 0.9),
                              layout="constrained", squeeze=False)

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 
-def _check_label_sets(labels: object, n_points: int) -> dict[str, list[str]]:
+def _validate_label_sets(labels: object, n_points: int) -> dict[str, list[str]]:
     if not isinstance(labels, Mapping) or not labels:
         raise TypeError(
             "labels must be a non-empty dict {name: labels}, e.g. "
@@ -56,7 +56,7 @@ def _check_label_sets(labels: object, n_points: int) -> dict[str, list[str]]:
 
 def _snapshot_parts(snapshots: object) -> tuple[list[int], list[np.ndarray]]:
     """Steps and embeddings from Snapshot objects, (step, embeddings) pairs or a dict."""
-    from course_utils.embedding import check_embeddings
+    from course_utils.embedding import validate_embeddings
 
     if isinstance(snapshots, Mapping):
         items = list(snapshots.items())
@@ -73,7 +73,7 @@ def _snapshot_parts(snapshots: object) -> tuple[list[int], list[np.ndarray]]:
     steps = [int(step) for step, _ in items]
     if steps != sorted(set(steps)):
         raise ValueError(f"snapshot steps must be increasing and distinct, got {steps}.")
-    arrays = [check_embeddings(emb, name=f"snapshot at step {step}") for step, emb in items]
+    arrays = [validate_embeddings(emb, name=f"snapshot at step {step}") for step, emb in items]
     if len({a.shape for a in arrays}) != 1:
         raise ValueError("every snapshot must embed the same texts (same shape).")
     return steps, arrays
@@ -118,11 +118,11 @@ def shared_layouts(before: np.ndarray, after: np.ndarray, *, seed: int = 0
     Each layout is a projection of its own space only (docs/training.md compares this with a
     joint projection and with independent ones).
     """
-    from course_utils.embedding import check_embeddings
+    from course_utils.embedding import validate_embeddings
     from course_utils.plots.projection import project_2d
 
-    before = check_embeddings(before, name="before")
-    after = check_embeddings(after, name="after")
+    before = validate_embeddings(before, name="before")
+    after = validate_embeddings(after, name="after")
     if before.shape[0] != after.shape[0]:
         raise ValueError(
             f"before has {before.shape[0]} rows and after {after.shape[0]}; embed the same "
@@ -162,7 +162,7 @@ def set_frame(axes: Sequence[Axes], limits: tuple[tuple, tuple]) -> None:
         ax.set_ylim(*limits[1])
 
 
-def _check_layout(xy: object, name: str) -> np.ndarray:
+def _validate_layout(xy: object, name: str) -> np.ndarray:
     try:
         array = np.asarray(xy, dtype=float)
     except (TypeError, ValueError):
@@ -174,7 +174,7 @@ def _check_layout(xy: object, name: str) -> np.ndarray:
     return array
 
 
-def _check_track(track: object, n_points: int) -> list[int]:
+def _validate_track(track: object, n_points: int) -> list[int]:
     if track is None:
         return []
     try:
@@ -265,15 +265,16 @@ def before_after_grid(before_xy: np.ndarray, after_xy: np.ndarray,
         axes_size: inches per panel.
         track: indices of a few points to ring and number in every panel (follow them).
     """
-    before_xy, after_xy = _check_layout(before_xy, "before_xy"), _check_layout(after_xy, "after_xy")
+    before_xy = _validate_layout(before_xy, "before_xy")
+    after_xy = _validate_layout(after_xy, "after_xy")
     if before_xy.shape != after_xy.shape:
         raise ValueError(
             f"before_xy {before_xy.shape} and after_xy {after_xy.shape} must lay out the same "
             "points."
         )
-    checked = _check_label_sets(labels, len(before_xy))
+    checked = _validate_label_sets(labels, len(before_xy))
     fig = _draw_grid([before_xy, after_xy], list(row_titles), checked, axes_size=axes_size,
-                     by_row=True, suptitle=suptitle, track=_check_track(track, len(before_xy)))
+                     by_row=True, suptitle=suptitle, track=_validate_track(track, len(before_xy)))
     set_frame([ax for ax in fig.axes if ax.collections], _limits([before_xy, after_xy]))
     return fig
 
@@ -303,7 +304,7 @@ def timeline_grid(snapshots: object, labels: Mapping[str, Sequence], *,
         track: indices of a few points to ring and number in every panel.
     """
     all_steps, arrays = _snapshot_parts(snapshots)
-    checked = _check_label_sets(labels, len(arrays[0]))
+    checked = _validate_label_sets(labels, len(arrays[0]))
     layouts = timeline_layouts(snapshots, seed=seed) if layouts is None else list(layouts)
     if len(layouts) != len(all_steps):
         raise ValueError(f"{len(layouts)} layouts for {len(all_steps)} snapshots; they must match.")
@@ -313,7 +314,7 @@ def timeline_grid(snapshots: object, labels: Mapping[str, Sequence], *,
         raise ValueError(f"step(s) {unknown} have no snapshot; available: {all_steps}.")
     picked = [layouts[all_steps.index(s)] for s in chosen]
     fig = _draw_grid(picked, [f"step {s}" for s in chosen], checked, axes_size=axes_size,
-                     by_row=False, suptitle=suptitle, track=_check_track(track, len(arrays[0])))
+                     by_row=False, suptitle=suptitle, track=_validate_track(track, len(arrays[0])))
     set_frame([ax for ax in fig.axes if ax.collections], _limits(picked))
     return fig
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from course_utils.embedding import check_embeddings, l2_normalise
+from course_utils.embedding import l2_normalise, validate_embeddings
 
 __all__ = [
     "contrast_explorer",
@@ -49,7 +49,7 @@ def _widgets():
 # --------------------------------------------------------------------------------------------
 
 
-def _check_table(table: object) -> pd.DataFrame:
+def _validate_table(table: object) -> pd.DataFrame:
     if not isinstance(table, pd.DataFrame):
         raise TypeError(
             f"table must be a pandas DataFrame (rows = things, columns = features), got "
@@ -84,7 +84,7 @@ def _weights_vector(table: pd.DataFrame, weights: Mapping[str, float] | None) ->
 
 def discriminating_features(table: pd.DataFrame, p: str, q: str) -> list[str]:
     """The features whose values differ between rows ``p`` and ``q`` (in column order)."""
-    frame = _check_table(table)
+    frame = _validate_table(table)
     for name in (p, q):
         if name not in frame.index:
             raise KeyError(f"{name!r} is not a row of the table; rows are {list(frame.index)}.")
@@ -98,7 +98,7 @@ def weighted_distance(table: pd.DataFrame, p: str, q: str,
 
     ``weights=None`` weighs every feature 1.
     """
-    frame = _check_table(table)
+    frame = _validate_table(table)
     w = _weights_vector(frame, weights)
     diff = frame.loc[p].to_numpy() - frame.loc[q].to_numpy()
     return float(np.sqrt(np.sum(w * diff**2)))
@@ -119,7 +119,7 @@ def feature_contrast_explorer(table: pd.DataFrame, *, p: str | None = None,
     (P's closest other row under the current weights).
     """
     widgets = _widgets()
-    frame = _check_table(table)
+    frame = _validate_table(table)
     names = [str(n) for n in frame.index]
     frame.index = names
     p = names[0] if p is None else str(p)
@@ -295,7 +295,7 @@ def contrast_explorer(texts: Sequence[str], embeddings, *, labels=None, k: int =
     if isinstance(texts, str):
         raise TypeError("texts must be a list of sentences, not a single string.")
     texts = [str(t) for t in texts]
-    unit = l2_normalise(check_embeddings(embeddings, n_rows=len(texts)))
+    unit = l2_normalise(validate_embeddings(embeddings, n_rows=len(texts)))
     n_rows = len(texts)
     if n_rows < 3:
         raise ValueError(f"the explorer needs at least 3 texts (anchor, P, Q), got {n_rows}.")

@@ -43,14 +43,14 @@ _RESERVED = ("x", "y", "sentence")
 
 def _layouts(layouts: object) -> dict[str, np.ndarray]:
     """``{title: (n, 2) array}`` from a mapping, or a single unnamed layout."""
-    from course_utils.plots.scatter import _check_xy
+    from course_utils.plots.scatter import _validate_xy
 
     if not isinstance(layouts, Mapping):
         layouts = {"UMAP layout": layouts}
     if not layouts:
         raise ValueError("layouts is empty; pass e.g. {'pretrained': xy} from "
                          "cu.plots.project_2d(...) or cu.plots.shared_layouts(...).")
-    checked = {str(title): _check_xy(xy) for title, xy in layouts.items()}
+    checked = {str(title): _validate_xy(xy) for title, xy in layouts.items()}
     sizes = {title: len(xy) for title, xy in checked.items()}
     if len(set(sizes.values())) > 1:
         raise ValueError(f"every layout must hold the same sentences in the same order; got "
@@ -60,11 +60,11 @@ def _layouts(layouts: object) -> dict[str, np.ndarray]:
 
 def _label_sets(labels: object, n_points: int) -> dict[str, list[str]]:
     """``{name: one label per point}`` from a DataFrame or a dict of sequences."""
-    from course_utils.plots.training import _check_label_sets
+    from course_utils.plots.training import _validate_label_sets
 
     if isinstance(labels, pd.DataFrame):
         labels = {column: labels[column] for column in labels.columns}
-    checked = _check_label_sets(labels, n_points)
+    checked = _validate_label_sets(labels, n_points)
     clash = [name for name in checked if name in _RESERVED]
     if clash:
         raise ValueError(f"label names {clash} are used for the plot itself; rename them "

@@ -55,15 +55,15 @@ def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
     from course_utils.plots.figures import figure_png
     from course_utils.plots.scatter import side_by_side
     from course_utils.plots.training import (
-        _check_label_sets,
         _limits,
         _snapshot_parts,
+        _validate_label_sets,
         set_frame,
         timeline_layouts,
     )
 
     steps, arrays = _snapshot_parts(snapshots)
-    checked = _check_label_sets(labels, len(arrays[0]))
+    checked = _validate_label_sets(labels, len(arrays[0]))
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a whole number >= 0, got {seed!r}.")
     layouts = timeline_layouts(list(zip(steps, arrays, strict=True)), seed=seed)

@@ -94,7 +94,7 @@ def record(call: str, target: str) -> None:
         pass  # never break the program under test because the log is unwritable
 
 
-def _check_socket_address(sock: socket.socket, address: object, call: str) -> None:
+def _validate_socket_address(sock: socket.socket, address: object, call: str) -> None:
     if sock.family not in (socket.AF_INET, socket.AF_INET6):
         return  # AF_UNIX, netlink, ...: local by construction
     host = address[0] if isinstance(address, tuple) and address else address
@@ -115,11 +115,11 @@ def install() -> bool:
     original_getaddrinfo = socket.getaddrinfo
 
     def connect(self, address):
-        _check_socket_address(self, address, "socket.connect")
+        _validate_socket_address(self, address, "socket.connect")
         return original_connect(self, address)
 
     def connect_ex(self, address):
-        _check_socket_address(self, address, "socket.connect_ex")
+        _validate_socket_address(self, address, "socket.connect_ex")
         return original_connect_ex(self, address)
 
     def create_connection(address, *args, **kwargs):
