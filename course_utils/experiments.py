@@ -142,6 +142,23 @@ def t_interval_half_width(values: object, confidence: float = CONFIDENCE) -> flo
     return float(quantile * array.std(ddof=1) / np.sqrt(len(array)))
 
 
+def _metric_rows(results: pd.DataFrame, metric: str, grid: str | None) -> pd.DataFrame:
+    """The rows of ``grid`` (all when None), after checking the table, ``metric`` and ``grid``;
+    raises with what was wrong (the readers below share these checks)."""
+    if not isinstance(results, pd.DataFrame) or "run" not in results.columns:
+        raise TypeError("results must be the table from cu.experiments.load_results().")
+    if metric not in results.columns or metric not in NUMERIC_COLUMNS:
+        raise ValueError(f"metric must be a numeric column such as 'sentiment_knn'; got "
+                         f"{metric!r}. Numeric columns: {list(NUMERIC_COLUMNS)}.")
+    if grid is not None:
+        if grid not in GRIDS:
+            raise ValueError(f"grid must be one of {GRIDS} or None, got {grid!r}.")
+        results = results[results["grid"] == grid]
+    if results.empty:
+        raise ValueError(f"no runs to summarise (grid={grid!r}).")
+    return results
+
+
 def summarise_metric(results: pd.DataFrame, metric: str, *, grid: str | None = None,
                      confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Per run name: the mean of ``metric`` over seeds, the 95% t-interval half-width, n.
@@ -155,33 +172,13 @@ def summarise_metric(results: pd.DataFrame, metric: str, *, grid: str | None = N
         A DataFrame indexed by ``run`` (in the file's order) with columns ``mean``,
         ``half_width`` (NaN with a single seed) and ``n``.
     """
-    if not isinstance(results, pd.DataFrame) or "run" not in results.columns:
-        raise TypeError("results must be the table from cu.experiments.load_results().")
-    if metric not in results.columns or metric not in NUMERIC_COLUMNS:
-        raise ValueError(f"metric must be a numeric column such as 'sentiment_knn'; got "
-                         f"{metric!r}. Numeric columns: {list(NUMERIC_COLUMNS)}.")
-    if grid is not None:
-        if grid not in GRIDS:
-            raise ValueError(f"grid must be one of {GRIDS} or None, got {grid!r}.")
-        results = results[results["grid"] == grid]
-    if results.empty:
-        raise ValueError(f"no runs to summarise (grid={grid!r}).")
+    results = _metric_rows(results, metric, grid)
     rows = []
     for run, group in results.groupby("run", sort=False):
         values = pd.to_numeric(group[metric]).dropna()
         rows.append({"run": run, "mean": float(values.mean()) if len(values) else float("nan"),
                      "half_width": t_interval_half_width(values, confidence), "n": len(values)})
     return pd.DataFrame(rows).set_index("run")
-
-
-def _grid_rows(results: pd.DataFrame, grid: str | None) -> pd.DataFrame:
-    if not isinstance(results, pd.DataFrame) or "run" not in results.columns:
-        raise TypeError("results must be the table from cu.experiments.load_results().")
-    if grid is None:
-        return results
-    if grid not in GRIDS:
-        raise ValueError(f"grid must be one of {GRIDS} or None, got {grid!r}.")
-    return results[results["grid"] == grid]
 
 
 def paired_difference(results: pd.DataFrame, metric: str, run_a: str, run_b: str, *,
@@ -193,8 +190,7 @@ def paired_difference(results: pd.DataFrame, metric: str, run_a: str, run_b: str
     ``half_width``, ``low``, ``high`` and ``n`` (the seeds both runs have). A difference is
     supported by the results when its interval excludes 0 (``low > 0`` or ``high < 0``).
     """
-    summarise_metric(results, metric, grid=grid)  # validates the table, metric and grid
-    rows = _grid_rows(results, grid)
+    rows = _metric_rows(results, metric, grid)
     per_seed = {run: rows[rows["run"] == run].set_index("seed")[metric] for run in (run_a, run_b)}
     for run, values in per_seed.items():
         if values.empty:
