@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks import compare_outputs
 from benchmarks.notebook_profile import profile_notebook
 from benchmarks.run_all import markdown_table, read_table
 from benchmarks.training_efficiency import parse_training
@@ -62,3 +63,34 @@ def test_a_snippet_that_raises_stops_the_profile(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), path)
     with pytest.raises(CellExecutionError, match="NameError"):
         profile_notebook(path, collect={"missing": "print(not_defined)"}, timeout=120)
+
+
+def _executed(folder, name: str, printed: str) -> None:
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(...)")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=printed)]
+    notebook.cells = [nbformat.v4.new_markdown_cell("# t"), cell]
+    folder.mkdir(exist_ok=True)
+    nbformat.write(notebook, folder / name)
+
+
+def test_outputs_compare_equal_when_only_timings_changed(tmp_path, capsys):
+    _executed(tmp_path / "a", "05.ipynb", "40 steps in 20.9 s (0.52 s/step); final loss 0.049\n")
+    _executed(tmp_path / "b", "05.ipynb", "40 steps in 31.2 s (0.78 s/step); final loss 0.049\n")
+    assert compare_outputs.main([str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    assert "05.ipynb: 1 printed lines, same" in capsys.readouterr().out
+
+
+def test_a_changed_number_is_reported_with_its_cell(tmp_path, capsys):
+    _executed(tmp_path / "a", "05.ipynb", "sentiment kNN 0.895\n")
+    _executed(tmp_path / "b", "05.ipynb", "sentiment kNN 0.905\n")
+    assert compare_outputs.main([str(tmp_path / "a"), str(tmp_path / "b")]) == 1
+    out = capsys.readouterr().out
+    assert "-[cell 0] sentiment kNN 0.895" in out and "+[cell 0] sentiment kNN 0.905" in out
+
+
+def test_an_empty_folder_says_to_run_the_course_first(tmp_path):
+    (tmp_path / "empty").mkdir()
+    _executed(tmp_path / "b", "05.ipynb", "x\n")
+    with pytest.raises(SystemExit):
+        compare_outputs.main([str(tmp_path / "empty"), str(tmp_path / "b")])
