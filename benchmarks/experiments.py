@@ -20,7 +20,8 @@ the triplet sampling and the training seed; the data and its train/test split st
 
 ``--grid course`` (or ``losses``) replaces only that grid's rows and keeps the other's.
 ``--quick`` is a smoke test (2 steps, seed 0, four runs plus the pretrained rows) that writes
-to ``build/experiments-quick`` unless ``--output`` is given, never to the committed results.
+to ``build/experiments-quick`` unless ``--output`` is given, never to the committed results;
+it refuses ``--seeds`` and ``--steps`` rather than ignore them.
 """
 
 from __future__ import annotations
@@ -344,7 +345,8 @@ def write_results(results: pd.DataFrame, card: str, output: Path) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.experiments",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="seeds per configuration (default: 0 1 2)")
     parser.add_argument("--steps", type=int, default=None,
                         help="steps per run for every grid (default: 40 course, 30 losses)")
     parser.add_argument("--grid", choices=("course", "losses", "all"), default="all")
@@ -354,6 +356,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: 2 steps, seed 0, four runs")
     args = parser.parse_args(argv)
+    if args.quick and (args.seeds is not None or args.steps is not None):
+        parser.error("--quick always runs seed 0 for 2 steps; leave out --seeds/--steps, or "
+                     "leave out --quick to choose them")
+    args.seeds = list(DEFAULT_SEEDS) if args.seeds is None else args.seeds
     if any(seed < 0 for seed in args.seeds) or len(set(args.seeds)) != len(args.seeds):
         parser.error("--seeds must be distinct whole numbers >= 0")
     if args.steps is not None and args.steps < 1:

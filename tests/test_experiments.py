@@ -172,6 +172,13 @@ def test_arguments_default_to_the_committed_results_but_quick_runs_elsewhere():
         runner.parse_args(["--steps", "0"])
 
 
+@pytest.mark.parametrize("fixed", [["--seeds", "3"], ["--steps", "5"]])
+def test_quick_refuses_seeds_and_steps_it_would_ignore(fixed, capsys):
+    with pytest.raises(SystemExit):
+        runner.parse_args(["--quick", *fixed])
+    assert "--quick always runs seed 0 for 2 steps" in capsys.readouterr().err
+
+
 def test_rerunning_one_grid_keeps_the_other_grids_rows(tmp_path):
     path = tmp_path / "experiments.csv"
     pd.concat([_results({"old": [0.1]}), _results({"kept": [0.2]}, "losses")]).to_csv(
