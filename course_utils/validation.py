@@ -58,8 +58,7 @@ def validate_embeddings(value: object, *, name: str = "embeddings", n_rows: int 
     ``n_rows``: the number of labels or texts the rows must match one to one; ``columns``: the
     width every row must have (2 for a layout); ``source``: what to pass instead of None.
     """
-    shape = "(n_texts, dim)" if columns is None else (
-        f"(n, {columns}), one row of {columns}-D coordinates per point")
+    shape = "(n_texts, dim)" if columns is None else f"(n, {columns})"
     if value is None:
         raise TypeError(f"{name} is None; pass {source}.")
     if hasattr(value, "detach"):  # a torch tensor, possibly on a GPU or with gradients
@@ -70,8 +69,11 @@ def validate_embeddings(value: object, *, name: str = "embeddings", n_rows: int 
         raise TypeError(
             f"{name} must be a 2-D array of numbers {shape}, got {type(value).__name__}."
         ) from None
-    if (array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0
-            or columns not in (None, array.shape[1])):
+    if columns is not None and (array.ndim != 2 or array.shape[1] != columns
+                                or array.shape[0] == 0):
+        raise ValueError(f"{name} must have shape {shape}, one row of {columns}-D coordinates "
+                         f"per point; got {array.shape}.")
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(
             f"{name} must be a non-empty 2-D array {shape}, got shape {array.shape}. "
             "For a single vector use v[None, :]."
