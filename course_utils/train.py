@@ -247,13 +247,11 @@ def prepare_job(args: argparse.Namespace) -> Job:
 
 def _training_config(args: argparse.Namespace) -> TrainingConfig:
     """The run's TrainingConfig from --max-steps / --epochs / --lr / --batch-size / --seed."""
-    max_steps = args.max_steps
-    if max_steps is None and args.epochs is None:
-        max_steps = TrainingConfig().max_steps
+    default_steps = None if args.epochs is not None else TrainingConfig().max_steps
     try:
-        return TrainingConfig(max_steps=max_steps, epochs=args.epochs, learning_rate=args.lr,
-                              batch_size=args.batch_size, seed=args.seed, snapshot_every=None,
-                              progress="bar")
+        return TrainingConfig(max_steps=args.max_steps or default_steps, epochs=args.epochs,
+                              learning_rate=args.lr, batch_size=args.batch_size, seed=args.seed,
+                              snapshot_every=None, progress="bar")
     except ValueError as error:
         raise UsageError(str(error)) from None
 
