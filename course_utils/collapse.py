@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils.embedding import validate_embeddings
+from course_utils.validation import validate_whole_number
 
 DEFAULT_COSINE_THRESHOLD = 0.95
 DEFAULT_MIN_EFFECTIVE_RANK = 1.5
@@ -50,10 +51,8 @@ DEFAULT_MAX_WITHIN_FRACTION = 0.5
 #: ... or, given a second label, when that label is read inside the classes barely better than
 #: by chance (kNN accuracy minus chance below this).
 DEFAULT_MIN_SUBGROUP_GAIN = 0.15
-CLASS_COLLAPSE_KINDS = ("collapsed", "class-collapsed", "spread")
 
 __all__ = [
-    "CLASS_COLLAPSE_KINDS",
     "ClassCollapseReport",
     "CollapseReport",
     "detect_class_collapse",
@@ -104,11 +103,15 @@ def mean_pairwise_cosine(embeddings: Any) -> float:
     Computed as (||sum of unit rows||^2 - n) / (n (n - 1)): O(n d), no (n, n) matrix.
     """
     unit = _unit_rows(validate_embeddings(embeddings))
+    if len(unit) < 2:
+        raise ValueError(f"mean_pairwise_cosine needs at least 2 non-zero rows, got {len(unit)}; "
+                         "pass more embeddings.")
+    return _mean_cosine(unit)
+
+
+def _mean_cosine(unit: np.ndarray) -> float:
+    """The mean pairwise cosine of at least two unit rows."""
     n = len(unit)
-    if n < 2:
-        raise ValueError(
-            f"mean_pairwise_cosine needs at least 2 non-zero rows, got {n}; pass more embeddings."
-        )
     total = unit.sum(axis=0)
     return float((total @ total - n) / (n * (n - 1)))
 
@@ -118,12 +121,20 @@ def effective_rank(embeddings: Any) -> float:
 
     1.0 when all rows point along one line; at most min(n, d).
     """
-    unit = _unit_rows(validate_embeddings(embeddings))
+    return _effective_rank(_unit_rows(validate_embeddings(embeddings)))
+
+
+def _effective_rank(unit: np.ndarray) -> float:
+    """The effective rank of unit rows (0.0 when there are none)."""
     if len(unit) == 0:
         return 0.0
     # Singular values via the eigenvalues of the smaller Gram matrix: same numbers, faster.
     gram = unit.T @ unit if unit.shape[1] <= unit.shape[0] else unit @ unit.T
-    singular = np.sqrt(np.clip(np.linalg.eigvalsh(gram), 0.0, None))
+    return _entropy_rank(np.sqrt(np.clip(np.linalg.eigvalsh(gram), 0.0, None)))
+
+
+def _entropy_rank(singular: np.ndarray) -> float:
+    """exp(entropy of the normalised singular values): Roy & Vetterli's effective rank."""
     weights = singular / singular.sum()
     weights = weights[weights > 0]
     return float(np.exp(-(weights * np.log(weights)).sum()))
@@ -150,9 +161,15 @@ def detect_collapse(embeddings: Any, *, cosine_threshold: float = DEFAULT_COSINE
     Returns:
         A :class:`CollapseReport`; its ``message`` says what was seen and what to try.
     """
-    if hasattr(embeddings, "detach"):
-        embeddings = embeddings.detach().cpu().numpy()
     array = validate_embeddings(embeddings)
+    return _detect_collapse(array, _unit_rows(array), cosine_threshold=cosine_threshold,
+                            min_effective_rank=min_effective_rank)
+
+
+def _detect_collapse(array: np.ndarray, unit: np.ndarray, *,
+                     cosine_threshold: float = DEFAULT_COSINE_THRESHOLD,
+                     min_effective_rank: float = DEFAULT_MIN_EFFECTIVE_RANK) -> CollapseReport:
+    """:func:`detect_collapse` on a checked array and its unit rows."""
     if len(array) < 2:
         raise ValueError(
             f"detect_collapse needs at least 2 embeddings to compare, got {len(array)}."
@@ -161,14 +178,13 @@ def detect_collapse(embeddings: Any, *, cosine_threshold: float = DEFAULT_COSINE
     min_effective_rank = _validate_threshold(min_effective_rank, "min_effective_rank", 0.0,
                                           float(min(array.shape)))
     n_rows, dim = array.shape
-    unit = _unit_rows(array)
     mean_std = float(unit.std(axis=0).mean()) if len(unit) else 0.0
     if len(unit) < 2:
         return CollapseReport(True, 1.0, 0.0, 0.0, n_rows, dim,
                               "All (or all but one) embeddings are zero vectors: the model "
                               "outputs nothing. Check the learning rate and the loss.")
-    cosine = mean_pairwise_cosine(unit)
-    rank = effective_rank(unit)
+    cosine = _mean_cosine(unit)
+    rank = _effective_rank(unit)
     reasons = []
     if cosine > cosine_threshold:
         reasons.append(f"mean pairwise cosine {cosine:.3f} > {cosine_threshold}")
@@ -203,10 +219,8 @@ def _class_labels(labels: Any, n_rows: int) -> np.ndarray:
     return array.astype(str)
 
 
-def _unit_rows_and_labels(embeddings: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
-    if hasattr(embeddings, "detach"):
-        embeddings = embeddings.detach().cpu().numpy()
-    array = validate_embeddings(embeddings)
+def _unit_rows_and_labels(array: np.ndarray, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The unit rows of a checked array and one label per row; zero rows are refused."""
     classes = _class_labels(labels, len(array))
     norms = np.linalg.norm(array.astype(np.float64), axis=1)
     if (norms <= 1e-12).any():
@@ -219,10 +233,7 @@ def _centred_effective_rank(rows: np.ndarray) -> float:
     centred = rows - rows.mean(axis=0)
     if len(rows) < 2 or not np.abs(centred).max() > 1e-12:
         return 0.0
-    singular = np.linalg.svd(centred, compute_uv=False)
-    weights = singular / singular.sum()
-    weights = weights[weights > 0]
-    return float(np.exp(-(weights * np.log(weights)).sum()))
+    return _entropy_rank(np.linalg.svd(centred, compute_uv=False))
 
 
 def within_class_spread(embeddings: Any, labels: Any) -> pd.DataFrame:
@@ -237,7 +248,10 @@ def within_class_spread(embeddings: Any, labels: Any) -> pd.DataFrame:
       remaining variation uses (0 for one point; note that a tiny but round blob still has a
       high rank: read it together with ``spread``).
     """
-    unit, classes = _unit_rows_and_labels(embeddings, labels)
+    return _class_spread(*_unit_rows_and_labels(validate_embeddings(embeddings), labels))
+
+
+def _class_spread(unit: np.ndarray, classes: np.ndarray) -> pd.DataFrame:
     rows = []
     for name in np.unique(classes):
         members = unit[classes == name]
@@ -255,7 +269,10 @@ def within_class_fraction(embeddings: Any, labels: Any) -> float:
     explain none of the layout. It is 1 minus the share the classes explain (Fisher's ratio);
     at least two classes are needed.
     """
-    unit, classes = _unit_rows_and_labels(embeddings, labels)
+    return _within_fraction(*_unit_rows_and_labels(validate_embeddings(embeddings), labels))
+
+
+def _within_fraction(unit: np.ndarray, classes: np.ndarray) -> float:
     names = np.unique(classes)
     if len(names) < 2:
         raise ValueError(f"labels has a single class ({names[0]!r}); pass at least two classes.")
@@ -276,10 +293,13 @@ def subgroup_knn_within_classes(embeddings: Any, labels: Any, subgroups: Any, *,
     is the accuracy of always guessing each class's commonest subgroup. Accuracy near chance:
     inside a class, the subgroup left no trace.
     """
-    unit, classes = _unit_rows_and_labels(embeddings, labels)
-    groups = _class_labels(subgroups, len(unit))
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a whole number >= 1, got {k!r}.")
+    unit, classes = _unit_rows_and_labels(validate_embeddings(embeddings), labels)
+    return _subgroup_knn(unit, classes, _class_labels(subgroups, len(unit)), k)
+
+
+def _subgroup_knn(unit: np.ndarray, classes: np.ndarray, groups: np.ndarray,
+                  k: int) -> tuple[float, float]:
+    validate_whole_number(k, "k")
     correct, majority = 0, 0
     for name in np.unique(classes):
         rows = np.flatnonzero(classes == name)
@@ -345,11 +365,13 @@ def detect_class_collapse(embeddings: Any, labels: Any, subgroups: Any = None, *
     """
     max_within_fraction = _validate_threshold(max_within_fraction, "max_within_fraction", 0.0, 1.0)
     min_subgroup_gain = _validate_threshold(min_subgroup_gain, "min_subgroup_gain", 0.0, 1.0)
-    overall = detect_collapse(embeddings, **collapse_thresholds)
-    fraction = within_class_fraction(embeddings, labels)
-    per_class = within_class_spread(embeddings, labels)
+    array = validate_embeddings(embeddings)  # checked and normalised once, for every measure
+    unit, classes = _unit_rows_and_labels(array, labels)
+    overall = _detect_collapse(array, unit, **collapse_thresholds)
+    fraction = _within_fraction(unit, classes)
+    per_class = _class_spread(unit, classes)
     knn, chance = (float("nan"), float("nan")) if subgroups is None else \
-        subgroup_knn_within_classes(embeddings, labels, subgroups)
+        _subgroup_knn(unit, classes, _class_labels(subgroups, len(unit)), 5)
     reasons = []
     if fraction < max_within_fraction:
         reasons.append(f"only {fraction:.0%} of the variation is left inside the classes")

@@ -148,11 +148,28 @@ def validate_dataframe(
             f"Missing column(s) {missing}. The data has columns {list(frame.columns)}; "
             "rename yours or pass the right names (e.g. text_col=..., label_cols=...)."
         )
+    _validate_text_column(frame, text_col)
+    for col in label_cols:
+        _validate_label_column(frame, col, (allowed_labels or {}).get(col), min_classes)
+    if not allow_duplicates:
+        texts = frame[text_col]
+        duplicated = texts.duplicated(keep="first")
+        if duplicated.any():
+            examples = list(texts[duplicated].head(3))
+            raise DataValidationError(
+                f"{int(duplicated.sum())} duplicate text(s), e.g. {examples}. Duplicates leak "
+                "between train and test; drop them with frame.drop_duplicates(subset=text_col)."
+            )
+    return frame
+
+
+def _validate_text_column(frame: pd.DataFrame, text_col: str) -> None:
+    """Every text is a non-empty string that can be encoded; the fix says how to get there."""
     texts = frame[text_col]
-    in_file = bool(frame.attrs.get("source"))
     empty = texts.isna() | (texts.astype(str).str.strip() == "")
     if empty.any():
-        fix = ("Fill in the text on those lines or delete them, and run again." if in_file else
+        fix = ("Fill in the text on those lines or delete them, and run again."
+               if frame.attrs.get("source") else
                f"Drop them: frame = frame[frame[{text_col!r}].fillna('').str.strip() != ''].")
         raise DataValidationError(
             f"{int(empty.sum())} empty {text_col!r} value(s) ({_rows(frame, empty)}). {fix}"
@@ -171,45 +188,41 @@ def validate_dataframe(
             f"({_rows(frame, invalid)}): numbers, or characters left by decoding a file with "
             "the wrong encoding. Make every text a sentence saved as UTF-8, or drop those rows."
         )
-    for col in label_cols:
-        labels = frame[col]
-        if labels.isna().any():
-            rows = list(frame.index[labels.isna()][:5])
+
+
+def _validate_label_column(frame: pd.DataFrame, col: str, allowed: Iterable[str] | None,
+                           min_classes: int) -> None:
+    """No label is missing, unknown (when ``allowed`` is given) or spelled two ways, and there
+    are at least ``min_classes`` classes."""
+    labels = frame[col]
+    if labels.isna().any():
+        rows = list(frame.index[labels.isna()][:5])
+        raise DataValidationError(
+            f"Column {col!r} has {int(labels.isna().sum())} missing label(s) "
+            f"(first rows: {rows}). Fill them in or drop those rows."
+        )
+    if allowed is not None:
+        known = set(allowed)
+        unknown = sorted(set(labels.astype(str)) - known)
+        if unknown:
             raise DataValidationError(
-                f"Column {col!r} has {int(labels.isna().sum())} missing label(s) "
-                f"(first rows: {rows}). Fill them in or drop those rows."
+                f"Column {col!r} has unknown label(s) {unknown}; expected one of "
+                f"{sorted(known)}. Fix the spelling or map them first."
             )
-        if allowed_labels and col in allowed_labels:
-            known = set(allowed_labels[col])
-            unknown = sorted(set(labels.astype(str)) - known)
-            if unknown:
-                raise DataValidationError(
-                    f"Column {col!r} has unknown label(s) {unknown}; expected one of "
-                    f"{sorted(known)}. Fix the spelling or map them first."
-                )
-        near = _near_duplicate_labels(labels)
-        if near:
-            raise DataValidationError(
-                f"Column {col!r} has labels that differ only in spaces or letter case: "
-                f"{near[:3]}; they would become separate classes. Make each label one spelling "
-                + ("in the file." if in_file else
-                   f"(e.g. frame[{col!r}] = frame[{col!r}].str.strip().str.lower()).")
-            )
-        classes = labels.nunique()
-        if classes < min_classes:
-            raise DataValidationError(
-                f"Column {col!r} has only {classes} class ({sorted(set(labels))}); contrastive "
-                f"learning needs at least {min_classes} so there is something to contrast with."
-            )
-    if not allow_duplicates:
-        duplicated = texts.duplicated(keep="first")
-        if duplicated.any():
-            examples = list(texts[duplicated].head(3))
-            raise DataValidationError(
-                f"{int(duplicated.sum())} duplicate text(s), e.g. {examples}. Duplicates leak "
-                "between train and test; drop them with frame.drop_duplicates(subset=text_col)."
-            )
-    return frame
+    near = _near_duplicate_labels(labels)
+    if near:
+        raise DataValidationError(
+            f"Column {col!r} has labels that differ only in spaces or letter case: "
+            f"{near[:3]}; they would become separate classes. Make each label one spelling "
+            + ("in the file." if frame.attrs.get("source") else
+               f"(e.g. frame[{col!r}] = frame[{col!r}].str.strip().str.lower()).")
+        )
+    classes = labels.nunique()
+    if classes < min_classes:
+        raise DataValidationError(
+            f"Column {col!r} has only {classes} class ({sorted(set(labels))}); contrastive "
+            f"learning needs at least {min_classes} so there is something to contrast with."
+        )
 
 
 def load_course_data(split: str = "all") -> pd.DataFrame:

@@ -22,6 +22,10 @@ import numpy as np
 
 from course_utils.paths import cache_dir
 
+# validate_embeddings is also public here, where the course has always documented it.
+from course_utils.validation import validate_embeddings as validate_embeddings
+from course_utils.validation import validate_whole_number
+
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
 
@@ -146,11 +150,20 @@ def _read_entry(path: Path, n_rows: int) -> np.ndarray | None:
     return array
 
 
-def _write_entry(path: Path, array: np.ndarray) -> None:
-    """Write a cache entry atomically (``cu.safe_output.write_atomically``), never pickled."""
+def write_cache_entry(path: Path, array: np.ndarray, what: str) -> None:
+    """Write a cache entry atomically (``cu.safe_output.write_atomically``), never pickled; if
+    the folder cannot be written, a CacheWarning says how to fix it and the caller goes on."""
     from course_utils.safe_output import write_atomically
 
-    write_atomically(path, lambda handle: np.save(handle, array, allow_pickle=False))
+    try:
+        write_atomically(path, lambda handle: np.save(handle, array, allow_pickle=False))
+    except OSError as error:
+        warnings.warn(
+            f"Could not write the {what} cache at {path.parent} ({error.strerror}); "
+            "continuing without it. Set COURSE_CACHE_DIR to a writable folder to cache.",
+            CacheWarning,
+            stacklevel=3,
+        )
 
 
 def encode(
@@ -172,48 +185,37 @@ def encode(
     """
     texts = _validate_texts(texts)
     prompt = validate_prompt(prompt)
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}.")
-    if model is None:
-        from course_utils.models import load_model
+    validate_whole_number(batch_size, "batch_size")
+    from course_utils.models import model_or_default
 
-        model = load_model()
-    if isinstance(model, (str, bytes)) or not hasattr(model, "encode"):
-        raise TypeError(
-            f"model must be a SentenceTransformer, got {type(model).__name__}. Load it first: "
-            "model = cu.models.load_model(name_or_path)."
-        )
-    entry = None
-    if cache:
-        from course_utils.models import model_identity
-
-        folder = Path(cache_directory) if cache_directory is not None else cache_dir()
-        identity = model_identity(model) + (f"|prompt={prompt!r}" if prompt else "")
-        entry = folder / CACHE_SUBDIR / f"{cache_key(identity, texts)}.npy"
-        cached = _read_entry(entry, len(texts)) if entry.exists() else None
+    model = model_or_default(model)
+    entry = _cache_entry(model, texts, prompt, cache_directory) if cache else None
+    if entry is not None and entry.exists():
+        cached = _read_entry(entry, len(texts))
         if cached is not None:
             return cached
     _warn_about_texts(texts, model)
-    vectors = model.encode(
+    vectors = l2_normalise(model.encode(
         texts,
         batch_size=batch_size,
         convert_to_numpy=True,
         normalize_embeddings=True,
         show_progress_bar=False,
         **({"prompt": prompt} if prompt else {}),
-    )
-    vectors = l2_normalise(vectors)
+    ))
     if entry is not None:
-        try:
-            _write_entry(entry, vectors)
-        except OSError as error:
-            warnings.warn(
-                f"Could not write the embedding cache at {entry.parent} ({error.strerror}); "
-                "continuing without it. Set COURSE_CACHE_DIR to a writable folder to cache.",
-                CacheWarning,
-                stacklevel=2,
-            )
+        write_cache_entry(entry, vectors, "embedding")
     return vectors
+
+
+def _cache_entry(model: SentenceTransformer, texts: list[str], prompt: str | None,
+                 cache_directory: str | os.PathLike | None) -> Path:
+    """The cache file for these texts under this model (and prompt)."""
+    from course_utils.models import model_identity
+
+    folder = Path(cache_directory) if cache_directory is not None else cache_dir()
+    identity = model_identity(model) + (f"|prompt={prompt!r}" if prompt else "")
+    return folder / CACHE_SUBDIR / f"{cache_key(identity, texts)}.npy"
 
 
 def validate_prompt(prompt: object) -> str | None:
@@ -225,33 +227,3 @@ def validate_prompt(prompt: object) -> str | None:
             f"prompt must be a string such as 'topic: ' (or None), got {type(prompt).__name__}."
         )
     return prompt
-
-
-def validate_embeddings(embeddings: object, *, name: str = "embeddings",
-                     n_rows: int | None = None) -> np.ndarray:
-    """Return ``embeddings`` as a finite float32 (n, d) array, or raise a clear error."""
-    if embeddings is None:
-        raise TypeError(f"{name} is None; pass the array returned by cu.embedding.encode(...).")
-    try:
-        array = np.asarray(embeddings, dtype=np.float32)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must be a 2-D array of numbers (n_texts, dim), got "
-            f"{type(embeddings).__name__}."
-        ) from None
-    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(
-            f"{name} must be a non-empty 2-D array (n_texts, dim), got shape {array.shape}."
-        )
-    if not np.isfinite(array).all():
-        bad_rows = np.where(~np.isfinite(array).all(axis=1))[0][:5].tolist()
-        raise ValueError(
-            f"{name} contains NaN or infinite values (rows {bad_rows}); re-encode the texts, "
-            "and check that no text was empty."
-        )
-    if n_rows is not None and array.shape[0] != n_rows:
-        raise ValueError(
-            f"{name} has {array.shape[0]} rows but there are {n_rows} labels/texts; they must "
-            "match one to one (same order)."
-        )
-    return array

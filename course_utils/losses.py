@@ -26,7 +26,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from course_utils.triplets import pairwise_distance, validate_distance
+from course_utils.triplets import pairwise_distance, validate_distance, validate_margin
+from course_utils.validation import validate_same_shapes, validate_tensor
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -54,63 +55,12 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 # Input checks (shared by both losses)
 # --------------------------------------------------------------------------------------------
-def _as_float_tensor(value: Any, name: str) -> torch.Tensor:
-    """``value`` as a finite floating-point (n, d) tensor, or an error that says what to fix."""
-    import numpy as np
-    import torch
-
-    if value is None:
-        raise TypeError(f"{name} is None; pass an (n, dim) float tensor of embeddings.")
-    if isinstance(value, np.ndarray):
-        # a copy when read-only (e.g. a cached array), which torch cannot share safely
-        value = torch.from_numpy(value if value.flags.writeable else value.copy())
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(
-            f"{name} must be a torch tensor of shape (n, dim), got {type(value).__name__}. "
-            f"Convert it with torch.as_tensor({name}, dtype=torch.float32)."
-        )
-    if not torch.is_floating_point(value):
-        raise TypeError(
-            f"{name} must hold floating-point numbers, got dtype {value.dtype}. "
-            f"Convert it with {name}.float()."
-        )
-    if value.dim() != 2 or value.shape[0] == 0 or value.shape[1] == 0:
-        raise ValueError(
-            f"{name} must be a non-empty 2-D tensor (n_items, dim), got shape "
-            f"{tuple(value.shape)}. For a single vector use v.unsqueeze(0)."
-        )
-    if not torch.isfinite(value).all():
-        raise ValueError(
-            f"{name} contains NaN or infinite values; check the inputs (or a learning rate that "
-            "made training diverge)."
-        )
-    return value
-
-
-def _validate_same_shapes(**tensors: torch.Tensor) -> None:
-    shapes = {name: tuple(t.shape) for name, t in tensors.items()}
-    if len(set(shapes.values())) != 1:
-        described = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
-        raise ValueError(
-            f"The embeddings must have the same shape (row i of each belongs together), got "
-            f"{described}."
-        )
-
-
-def _validate_margin(margin: Any) -> float:
-    import math
-
-    if isinstance(margin, bool) or not isinstance(margin, (int, float)) and not (
-        hasattr(margin, "item") and getattr(margin, "ndim", 1) == 0
-    ):
-        raise TypeError(f"margin must be a number, got {type(margin).__name__}.")
-    margin = float(margin)
-    if not math.isfinite(margin) or margin < 0:
-        raise ValueError(
-            f"margin must be a finite number >= 0, got {margin!r}. It is a distance, so it "
-            "cannot be negative; try 0.5 (cosine) or 0.2-1.0 (euclidean on unit vectors)."
-        )
-    return margin
+def _checked_tensors(**values: Any) -> list[torch.Tensor]:
+    """Each value as a checked float tensor (None values are left out); all the same shape."""
+    tensors = {name: validate_tensor(value, name) for name, value in values.items()
+               if value is not None or name != "negative"}
+    validate_same_shapes(**tensors)
+    return list(tensors.values())
 
 
 def _reduce(losses: torch.Tensor, reduction: str) -> torch.Tensor:
@@ -181,10 +131,8 @@ def contrastive_loss(emb_a: torch.Tensor, emb_b: torch.Tensor, label_similar: An
     """
     validate_distance(distance)
     _validate_reduction(reduction)
-    margin = _validate_margin(margin)
-    a = _as_float_tensor(emb_a, "emb_a")
-    b = _as_float_tensor(emb_b, "emb_b")
-    _validate_same_shapes(emb_a=a, emb_b=b)
+    margin = validate_margin(margin)
+    a, b = _checked_tensors(emb_a=emb_a, emb_b=emb_b)
     labels = _similar_labels(label_similar, a.shape[0], a)
     d = pairwise_distance(a, b, distance, validate=False)     # (n,)
     pull = labels * d.pow(2)                                  # similar: shrink d
@@ -212,11 +160,8 @@ def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.T
     """
     validate_distance(distance)
     _validate_reduction(reduction)
-    margin = _validate_margin(margin)
-    a = _as_float_tensor(anchor, "anchor")
-    p = _as_float_tensor(positive, "positive")
-    n = _as_float_tensor(negative, "negative")
-    _validate_same_shapes(anchor=a, positive=p, negative=n)
+    margin = validate_margin(margin)
+    a, p, n = _checked_tensors(anchor=anchor, positive=positive, negative=negative)
     d_ap = pairwise_distance(a, p, distance, validate=False)   # (n,)
     d_an = pairwise_distance(a, n, distance, validate=False)   # (n,)
     return _reduce((d_ap - d_an + margin).clamp(min=0), reduction)
@@ -266,13 +211,8 @@ def info_nce_loss(anchor: torch.Tensor, positive: torch.Tensor,
 
     _validate_reduction(reduction)
     temperature = _validate_temperature(temperature)
-    a = _as_float_tensor(anchor, "anchor")
-    p = _as_float_tensor(positive, "positive")
-    candidates = {"anchor": a, "positive": p}
-    if negative is not None:
-        candidates["negative"] = _as_float_tensor(negative, "negative")
-    _validate_same_shapes(**candidates)
-    docs = torch.cat([p] if negative is None else [p, candidates["negative"]])
+    a, *docs = _checked_tensors(anchor=anchor, positive=positive, negative=negative)
+    docs = torch.cat(docs)  # the positives, then any extra negatives
     logits = F.normalize(a, dim=1) @ F.normalize(docs, dim=1).T / temperature
     targets = torch.arange(len(a), device=a.device)      # pair i's positive sits in column i
     return _reduce(F.cross_entropy(logits, targets, reduction="none"), reduction)
@@ -296,10 +236,8 @@ def library_contrastive_loss(emb_a: torch.Tensor, emb_b: torch.Tensor, label_sim
     )
 
     validate_distance(distance)
-    margin = _validate_margin(margin)
-    a = _as_float_tensor(emb_a, "emb_a")
-    b = _as_float_tensor(emb_b, "emb_b")
-    _validate_same_shapes(emb_a=a, emb_b=b)
+    margin = validate_margin(margin)
+    a, b = _checked_tensors(emb_a=emb_a, emb_b=emb_b)
     labels = _similar_labels(label_similar, a.shape[0], a)
     metric = {"cosine": SiameseDistanceMetric.COSINE_DISTANCE,
               "euclidean": SiameseDistanceMetric.EUCLIDEAN}[distance]
@@ -321,11 +259,8 @@ def library_triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative:
     )
 
     validate_distance(distance)
-    margin = _validate_margin(margin)
-    a = _as_float_tensor(anchor, "anchor")
-    p = _as_float_tensor(positive, "positive")
-    n = _as_float_tensor(negative, "negative")
-    _validate_same_shapes(anchor=a, positive=p, negative=n)
+    margin = validate_margin(margin)
+    a, p, n = _checked_tensors(anchor=anchor, positive=positive, negative=negative)
     metric = {"cosine": TripletDistanceMetric.COSINE,
               "euclidean": TripletDistanceMetric.EUCLIDEAN}[distance]
     loss = TripletLoss(model=None, distance_metric=metric, triplet_margin=margin)
@@ -348,9 +283,6 @@ def library_mnrl_loss(anchor: torch.Tensor, positive: torch.Tensor,
         math.isfinite(scale) and scale > 0
     ):
         raise ValueError(f"scale must be a finite number above 0 (1 / temperature), got {scale!r}.")
-    a = _as_float_tensor(anchor, "anchor")
-    p = _as_float_tensor(positive, "positive")
-    tensors = [a, p] if negative is None else [a, p, _as_float_tensor(negative, "negative")]
-    _validate_same_shapes(**dict(zip(("anchor", "positive", "negative"), tensors, strict=False)))
+    tensors = _checked_tensors(anchor=anchor, positive=positive, negative=negative)
     loss = MultipleNegativesRankingLoss(model=None, scale=float(scale))
     return loss.compute_loss_from_embeddings(tensors, None)

@@ -178,6 +178,19 @@ def load_model(name_or_path: str | os.PathLike | None = None, *, device: str = "
     return model
 
 
+def model_or_default(model: object) -> SentenceTransformer:
+    """``model``, or the course's default model when it is None; a name or anything else that
+    is not a loaded model raises (the functions that take ``model=`` share this check)."""
+    if model is None:
+        return load_model()
+    if isinstance(model, (str, bytes, os.PathLike)) or not hasattr(model, "encode"):
+        raise TypeError(
+            f"model must be a SentenceTransformer, got {type(model).__name__}. Load it first: "
+            "model = cu.models.load_model(name_or_path), or leave it out for the course's model."
+        )
+    return model
+
+
 def model_source(model: SentenceTransformer) -> str:
     """Where ``model`` was loaded from by :func:`load_model` (else its class name).
 

@@ -11,7 +11,8 @@ for. Here several named triplet sets ("tasks") train one model together:
   so the tasks may even contradict each other: the prompt tells the model which question is
   being asked. The prompts are saved with the model (``model.encode(x, prompt_name="topic")``).
 * :func:`prompt_report` measures kNN accuracy and silhouette per label under each prompt.
-* :class:`TaskSpec` parses the command line's ``--task NAME:LABEL_COL[:GROUP_COL]``.
+* :class:`TaskSpec` parses the command line's ``--task NAME:LABEL_COL[:GROUP_COL]``,
+  :func:`parse_tasks` all of its ``--task`` and ``--prompt`` arguments.
 """
 
 from __future__ import annotations
@@ -135,3 +136,28 @@ class TaskSpec:
         return {"label_col": self.label_col, "group_col": self.group_col,
                 "negatives": "same_group" if self.group_col else "random",
                 "positives": "other_group" if self.group_col else "any"}
+
+
+def parse_tasks(task_texts: Sequence[str], prompt_texts: Sequence[str] = (), *,
+                no_prompts: bool = False) -> tuple[list[TaskSpec], dict[str, str]]:
+    """The command line's ``--task`` specs and each task's prompt (``"NAME: "`` unless a
+    ``--prompt NAME=TEXT`` says otherwise; none with ``--no-prompts``); a ValueError says
+    which argument is wrong and what to write."""
+    if not task_texts:
+        raise ValueError("--prompt and --no-prompts need at least one --task "
+                         "NAME:LABEL_COL[:GROUP_COL], e.g. --task topic:topic:sentiment.")
+    tasks = [TaskSpec.parse(text) for text in task_texts]
+    names = [task.name for task in tasks]
+    if len(set(names)) < len(names):
+        raise ValueError(f"task names must differ, got {names}; e.g. --task "
+                         "sentiment:sentiment:topic --task topic:topic:sentiment.")
+    prompts = {} if no_prompts else {name: f"{name}: " for name in names}
+    for text in prompt_texts:
+        name, equals, prompt = text.partition("=")
+        if no_prompts:
+            raise ValueError("--prompt and --no-prompts contradict each other; drop one.")
+        if not equals or name not in names or not prompt.strip():
+            raise ValueError(f"--prompt {text!r} must be NAME=TEXT with NAME one of the tasks "
+                             f"{names}, e.g. --prompt \"{names[0]}=Represent the {names[0]}: \".")
+        prompts[name] = prompt
+    return tasks, prompts

@@ -216,8 +216,9 @@ def setup(seed: int = 0, threads: int | None = None, *, plots: bool = True,
         plots: apply the course's plot style.
         verbose: print the one-line summary.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative whole number, got {seed!r}.")
+    from course_utils.validation import validate_whole_number  # numpy: imported on first use
+
+    seed = validate_whole_number(seed, "seed", minimum=0)
     n_threads = choose_threads(threads)
     offline = apply_quiet_offline_env()
     # Thread counts for the libraries that read them at import time (numba for UMAP, BLAS).

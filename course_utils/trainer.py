@@ -27,6 +27,35 @@ def world_size() -> int:
     return max(1, int(os.environ.get("WORLD_SIZE", "1")))
 
 
+def is_main_process() -> bool:
+    """True in the process that should print and save (rank 0, or the only process)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def threads_per_process(requested: int | None = None) -> int:
+    """Torch threads for this process: ``choose_threads()`` shared among local processes."""
+    from course_utils.notebook_setup import choose_threads
+
+    if requested is not None:
+        return choose_threads(requested)
+    local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    return max(1, choose_threads() // local)
+
+
+@contextmanager
+def offline_hub() -> Iterator[None]:
+    """Force HF_HUB_OFFLINE=1 for the duration (``model.save`` asks the hub otherwise)."""
+    previous = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = previous
+
+
 def _training_arguments(config: TrainingConfig, output_dir: str, batch_size: int,
                         batch_sampler: str = "batch_sampler", **extra: Any):
     """The trainer's arguments; ``extra`` adds more (e.g. ``prompts``, notebook 08)."""

@@ -12,11 +12,8 @@ A thin layer over sentence-transformers' ``SentenceTransformerTrainer`` and ``Tr
   timeline.
 * :func:`save_model` writes a folder that ``SentenceTransformer(folder)`` loads offline.
 
-The trainer itself (its arguments, the loss, the warm-up schedule) is built in
-``course_utils.trainer``.
-
-The held-out numbers before and after (``embedding_report``, ``assert_shift``) live in
-``course_utils.evaluation``.
+The trainer itself (arguments, loss, warm-up) is built in ``course_utils.trainer``; the
+held-out numbers before and after live in ``course_utils.evaluation``.
 
 Training is quiet, offline and reproducible: no telemetry (``report_to=[]``), no hub calls,
 one progress bar (or one short line per snapshot) instead of the trainer's log dictionaries,
@@ -32,17 +29,14 @@ the loss can fall to zero and training concentrates on the triplets that are sti
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 # release_memory is also public here: notebooks 06 and 07 call cu.training.release_memory()
@@ -51,21 +45,30 @@ from course_utils._memory import release_memory as release_memory
 from course_utils._memory import training_heap
 
 # course_trainer is also public here: notebook 06 calls cu.training.course_trainer(...).
-from course_utils.trainer import build_trainer, world_size
+from course_utils.trainer import (
+    build_trainer,
+    is_main_process,
+    offline_hub,
+    threads_per_process,
+    world_size,
+)
 from course_utils.trainer import course_trainer as course_trainer
 from course_utils.training_data import (
     TRIPLET_COLUMNS,
     trainer_extras,
+    validate_eval_texts,
     validate_labelled,
+    validate_snapshot_steps,
     validate_triplet_sets,
     validate_triplets,
 )
 from course_utils.training_record import TrainingResult, make_recorder
+from course_utils.triplets import validate_distance
+from course_utils.validation import validate_positive_number, validate_whole_number
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
 
-DISTANCES = ("euclidean", "cosine")
 PROGRESS_MODES = ("bar", "print", "none")
 
 #: How notebook 05 (and ``python -m course_utils.train`` on the course data) builds triplets:
@@ -80,22 +83,6 @@ SENTIMENT_RECIPE = {
     "negatives": "same_group",
     "positives": "other_group",
 }
-
-
-def _positive_int(name: str, value: object, *, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}.")
-
-
-def _positive_float(name: str, value: object, *, upper: float | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise ValueError(f"{name} must be a number, got {value!r}.")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number above 0, got {value!r}.")
-    if upper is not None and value > upper:
-        raise ValueError(f"{name} must be at most {upper}, got {value!r}.")
 
 
 @dataclass(frozen=True)
@@ -145,34 +132,30 @@ class TrainingConfig:
     freeze_word_embeddings: bool = True
 
     def __post_init__(self) -> None:
-        _positive_int("max_steps", self.max_steps, allow_none=True)
-        if self.max_steps is None:
-            if self.epochs is None:
-                raise ValueError("Give max_steps or epochs (both are None); e.g. max_steps=40.")
-            _positive_float("epochs", self.epochs, upper=1000)
-        elif self.epochs is not None:
-            _positive_float("epochs", self.epochs, upper=1000)
-        _positive_int("batch_size", self.batch_size)
-        _positive_float("learning_rate", self.learning_rate, upper=1.0)
+        validate_whole_number(self.max_steps, "max_steps", allow_none=True)
+        if self.max_steps is None and self.epochs is None:
+            raise ValueError("Give max_steps or epochs (both are None); e.g. max_steps=40.")
+        if self.epochs is not None:
+            validate_positive_number(self.epochs, "epochs", upper=1000)
+        validate_whole_number(self.batch_size, "batch_size")
+        validate_positive_number(self.learning_rate, "learning_rate", upper=1.0)
         if isinstance(self.warmup_ratio, bool) or not (
             isinstance(self.warmup_ratio, (int, float)) and 0 <= self.warmup_ratio < 1
         ):
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}.")
-        _positive_float("margin", self.margin)
-        if self.distance not in DISTANCES:
-            raise ValueError(f"distance must be one of {DISTANCES}, got {self.distance!r}.")
-        _positive_int("max_seq_length", self.max_seq_length)
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ValueError(f"seed must be a whole number >= 0, got {self.seed!r}.")
-        _positive_int("threads", self.threads, allow_none=True)
-        _positive_int("snapshot_every", self.snapshot_every, allow_none=True)
+        validate_positive_number(self.margin, "margin")
+        validate_distance(self.distance)
+        validate_whole_number(self.max_seq_length, "max_seq_length")
+        validate_whole_number(self.seed, "seed", minimum=0)
+        validate_whole_number(self.threads, "threads", allow_none=True)
+        validate_whole_number(self.snapshot_every, "snapshot_every", allow_none=True)
         if not isinstance(self.freeze_word_embeddings, bool):
             raise ValueError("freeze_word_embeddings must be True or False, got "
                              f"{self.freeze_word_embeddings!r}.")
         if self.snapshot_steps is not None:
             # A tuple (hashable, stable repr for the training cache), even when given a list.
             object.__setattr__(self, "snapshot_steps",
-                               _validate_snapshot_steps(self.snapshot_steps, self.max_steps))
+                               validate_snapshot_steps(self.snapshot_steps, self.max_steps))
             object.__setattr__(self, "snapshot_every", None)
         if self.progress not in PROGRESS_MODES:
             raise ValueError(f"progress must be one of {PROGRESS_MODES}, got {self.progress!r}.")
@@ -185,69 +168,6 @@ class TrainingConfig:
         if self.snapshot_steps is not None:
             return step in self.snapshot_steps
         return bool(self.snapshot_every) and step % self.snapshot_every == 0
-
-
-def _validate_snapshot_steps(steps: object, max_steps: int | None) -> tuple[int, ...]:
-    """``steps`` as a tuple of increasing whole numbers >= 0 (<= ``max_steps`` when known);
-    raises ValueError with what was wrong otherwise."""
-    example = "e.g. snapshot_steps=(2, 4, 6, 10, 20)"
-    if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence | np.ndarray):
-        raise ValueError(f"snapshot_steps must be a list or tuple of step numbers ({example}), "
-                         f"got {steps!r}.")
-    values = list(steps)
-    if not values:
-        raise ValueError(f"snapshot_steps is empty; list at least one step ({example}) or pass "
-                         "None for snapshots only at the start and the end.")
-    for value in values:
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"snapshot_steps must hold whole numbers >= 0, got {value!r} in "
-                             f"{steps!r} ({example}).")
-    values = [int(value) for value in values]
-    if any(later <= earlier for earlier, later in zip(values[:-1], values[1:], strict=True)):
-        raise ValueError(f"snapshot_steps must be increasing, without repeats; got {values}.")
-    if max_steps is not None and values[-1] > max_steps:
-        raise ValueError(f"snapshot_steps {values} asks for step {values[-1]}, but training "
-                         f"stops after max_steps={max_steps}; drop the later steps or train "
-                         "longer.")
-    return tuple(values)
-
-
-def _validate_texts(texts: object, name: str) -> list[str]:
-    if isinstance(texts, str) or not isinstance(texts, Sequence | pd.Series | np.ndarray):
-        raise TypeError(f"{name} must be a list of sentences, got {type(texts).__name__}.")
-    texts = list(texts)
-    if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
-        raise ValueError(f"{name} must be a non-empty list of non-empty strings.")
-    return texts
-
-
-def is_main_process() -> bool:
-    """True in the process that should print and save (rank 0, or the only process)."""
-    return int(os.environ.get("RANK", "0")) == 0
-
-
-def threads_per_process(requested: int | None = None) -> int:
-    """Torch threads for this process: ``choose_threads()`` shared among local processes."""
-    from course_utils.notebook_setup import choose_threads
-
-    if requested is not None:
-        return choose_threads(requested)
-    local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
-    return max(1, choose_threads() // local)
-
-
-@contextmanager
-def offline_hub() -> Iterator[None]:
-    """Force HF_HUB_OFFLINE=1 for the duration (``model.save`` asks the hub otherwise)."""
-    previous = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("HF_HUB_OFFLINE", None)
-        else:
-            os.environ["HF_HUB_OFFLINE"] = previous
 
 
 def train_triplets(
@@ -284,9 +204,7 @@ def train_triplets(
     The trainer's scratch folder is a temporary directory that is removed afterwards; nothing
     is written to the repository. Under ``torchrun`` only rank 0 shows progress and snapshots.
     """
-    config = TrainingConfig() if config is None else config
-    if not isinstance(config, TrainingConfig):
-        raise TypeError(f"config must be a TrainingConfig, got {type(config).__name__}.")
+    config = _validate_config(config)
     if isinstance(triplets, Mapping):
         if loss is not None:
             raise ValueError(
@@ -322,15 +240,21 @@ def train_labelled(
     group-by-label sampler). Labels may be any values; they are numbered in sorted order.
     Otherwise as :func:`train_triplets` (same config, snapshots, progress and result).
     """
-    config = TrainingConfig() if config is None else config
-    if not isinstance(config, TrainingConfig):
-        raise TypeError(f"config must be a TrainingConfig, got {type(config).__name__}.")
+    config = _validate_config(config)
     if not callable(loss):
         raise TypeError("loss must be a function model -> loss, e.g. "
                         "lambda m: BatchHardTripletLoss(m, margin=0.5).")
     frame = validate_labelled(sentences, text_col, label_col)
     return _train(frame, len(frame), model, config, eval_texts, callbacks, loss, {},
                   batch_sampler="group_by_label")
+
+
+def _validate_config(config: object) -> TrainingConfig:
+    """``config``, or the defaults when it is None; anything else raises."""
+    config = TrainingConfig() if config is None else config
+    if not isinstance(config, TrainingConfig):
+        raise TypeError(f"config must be a TrainingConfig, got {type(config).__name__}.")
+    return config
 
 
 def _train(frame: pd.DataFrame | dict[str, pd.DataFrame], rows: int,
@@ -340,7 +264,7 @@ def _train(frame: pd.DataFrame | dict[str, pd.DataFrame], rows: int,
     """The run behind :func:`train_triplets` and :func:`train_labelled` on checked data."""
     from course_utils import training_cache
 
-    texts = None if eval_texts is None else _validate_texts(eval_texts, "eval_texts")
+    texts = None if eval_texts is None else validate_eval_texts(eval_texts)
     batch_size = min(config.batch_size, rows // world_size())
     if batch_size < 1:
         raise ValueError(
@@ -348,45 +272,33 @@ def _train(frame: pd.DataFrame | dict[str, pd.DataFrame], rows: int,
             "make more triplets or launch fewer processes."
         )
     config = replace(config, batch_size=batch_size)
-    if model is None:
-        from course_utils.models import load_model
-
-        model = load_model()
-    if not hasattr(model, "encode") or not hasattr(model, "tokenizer"):
-        raise TypeError(
-            f"model must be a SentenceTransformer, got {type(model).__name__}. "
-            "Pass cu.models.load_model() or leave it out."
-        )
+    from course_utils.models import model_or_default
     from course_utils.notebook_setup import quiet_logging, set_torch_threads
 
+    model = model_or_default(model)
     quiet_logging()
     set_torch_threads(threads_per_process(config.threads))
     model.max_seq_length = config.max_seq_length
     result = TrainingResult(model=model, config=config)
     key = (training_cache.run_key(frame, config, loss, extra.get("prompts"), texts, model)
            if training_cache.folder() else None)  # only the test suite sets the cache
-    stored = training_cache.load(key, model) if key else None
-    if stored is not None:
-        for name, value in stored.items():
-            setattr(result, name, value)
-        model.prompts.update(extra.get("prompts") or {})
-        return result
-    scratch = tempfile.mkdtemp(prefix="course-training-")
-    with training_heap():  # fast steps; memory handed back when the optimiser state is gone
-        try:
-            recorder = make_recorder(result, texts, config, main=is_main_process())
-            trainer = build_trainer(model, frame, config, scratch, batch_size,
-                                    [recorder, *callbacks], loss,
-                                    batch_sampler=batch_sampler, **extra)
-            with offline_hub():
-                trainer.train()
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-        del trainer
-    if extra.get("prompts"):  # saved with the model: model.encode(..., prompt_name="topic")
-        model.prompts.update(extra["prompts"])
-    if key:
-        training_cache.store(key, model, result)
+    if not (key and training_cache.restore(key, model, result)):
+        scratch = tempfile.mkdtemp(prefix="course-training-")
+        with training_heap():  # fast steps; memory handed back when the optimiser state is gone
+            try:
+                recorder = make_recorder(result, texts, config, main=is_main_process())
+                trainer = build_trainer(model, frame, config, scratch, batch_size,
+                                        [recorder, *callbacks], loss,
+                                        batch_sampler=batch_sampler, **extra)
+                with offline_hub():
+                    trainer.train()
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+            del trainer
+        if key:
+            training_cache.store(key, model, result)
+    # The prompts are saved with the model: model.encode(..., prompt_name="topic").
+    model.prompts.update(extra.get("prompts") or {})
     return result
 
 

@@ -52,28 +52,28 @@ def run_key(frame: pd.DataFrame | dict[str, pd.DataFrame], config: Any, loss: An
     return digest.hexdigest()[:32]
 
 
-def load(key: str, model: Any) -> dict | None:
-    """The stored run ``key`` with its weights loaded into ``model``, or None if absent.
-
-    Returns the ``TrainingResult`` fields to set (losses, snapshots, times).
-    """
+def restore(key: str, model: Any, result: Any) -> bool:
+    """Load the stored run ``key`` into ``model`` (weights) and ``result`` (losses, snapshots,
+    times); False, touching nothing, when there is no readable entry."""
     import torch
 
     from course_utils.training_record import Snapshot
 
     where = folder()
     if where is None or not (where / f"{key}.pt").exists():
-        return None
+        return False
     try:  # weights_only: tensors, numbers, strings, lists and dicts; never code
         stored = torch.load(where / f"{key}.pt", map_location="cpu", weights_only=True)
     except Exception:  # an unreadable entry is a miss
-        return None
+        return False
     model.load_state_dict(stored.pop("state"))
-    stored["losses"] = [tuple(pair) for pair in stored["losses"]]
-    stored["snapshots"] = [Snapshot(step=s["step"], embeddings=s["embeddings"].numpy(),
-                                    loss=s["loss"], seconds=s["seconds"])
-                           for s in stored["snapshots"]]
-    return stored
+    result.losses = [tuple(pair) for pair in stored["losses"]]
+    result.snapshots = [Snapshot(step=s["step"], embeddings=s["embeddings"].numpy(),
+                                 loss=s["loss"], seconds=s["seconds"])
+                        for s in stored["snapshots"]]
+    result.train_seconds = stored["train_seconds"]
+    result.snapshot_seconds = stored["snapshot_seconds"]
+    return True
 
 
 def store(key: str, model: Any, result: Any) -> None:

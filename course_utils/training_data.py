@@ -2,7 +2,9 @@
 what to fix: one triplet DataFrame (:func:`validate_triplets`), or a dict of named triplet sets
 with a prompt per task (:func:`validate_triplet_sets`, notebook 08), and the training arguments
 such a dict needs (:func:`trainer_extras`). Labelled sentences for
-:func:`course_utils.training.train_labelled` are checked by :func:`validate_labelled`.
+:func:`course_utils.training.train_labelled` are checked by :func:`validate_labelled`, the
+sentences snapshotted during training by :func:`validate_eval_texts` and the steps to
+snapshot by :func:`validate_snapshot_steps`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from course_utils.validation import is_whole_number, validate_non_empty_dict
 
 TRIPLET_COLUMNS = ("anchor", "positive", "negative")
 
@@ -115,11 +120,8 @@ def validate_prompts(prompts: object, task_names: Sequence[str]) -> dict[str, st
 
 def validate_triplet_sets(sets: object, prompts: object = None) -> dict[str, pd.DataFrame]:
     """Validate ``{task name: triplets}`` (and the prompts); return the checked frames."""
-    if not isinstance(sets, Mapping) or not sets:
-        raise TypeError(
-            "pass the triplet sets as a non-empty dict {task name: triplets DataFrame}, e.g. "
-            "{'sentiment': sentiment_triplets, 'topic': topic_triplets}."
-        )
+    validate_non_empty_dict(sets, "the triplet sets", "{task name: triplets DataFrame}",
+                            "{'sentiment': sentiment_triplets, 'topic': topic_triplets}")
     checked = {}
     for name, triplets in sets.items():
         try:
@@ -141,3 +143,38 @@ def trainer_extras(frames: pd.DataFrame | Mapping[str, pd.DataFrame],
         return {}
     return {"multi_dataset_batch_sampler": TASK_SAMPLER,
             "prompts": validate_prompts(prompts, list(frames)) or None}
+
+
+def validate_eval_texts(texts: object) -> list[str]:
+    """``texts`` (the sentences encoded at every snapshot) as a list of non-empty strings."""
+    if isinstance(texts, str) or not isinstance(texts, Sequence | pd.Series | np.ndarray):
+        raise TypeError(f"eval_texts must be a list of sentences, got {type(texts).__name__}.")
+    texts = list(texts)
+    if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
+        raise ValueError("eval_texts must be a non-empty list of non-empty strings.")
+    return texts
+
+
+def validate_snapshot_steps(steps: object, max_steps: int | None) -> tuple[int, ...]:
+    """``steps`` as a tuple of increasing whole numbers >= 0 (<= ``max_steps`` when known);
+    raises ValueError with what was wrong otherwise."""
+    example = "e.g. snapshot_steps=(2, 4, 6, 10, 20)"
+    if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence | np.ndarray):
+        raise ValueError(f"snapshot_steps must be a list or tuple of step numbers ({example}), "
+                         f"got {steps!r}.")
+    values = list(steps)
+    if not values:
+        raise ValueError(f"snapshot_steps is empty; list at least one step ({example}) or pass "
+                         "None for snapshots only at the start and the end.")
+    for value in values:
+        if not is_whole_number(value) or value < 0:
+            raise ValueError(f"snapshot_steps must hold whole numbers >= 0, got {value!r} in "
+                             f"{steps!r} ({example}).")
+    values = [int(value) for value in values]
+    if any(later <= earlier for earlier, later in zip(values[:-1], values[1:], strict=True)):
+        raise ValueError(f"snapshot_steps must be increasing, without repeats; got {values}.")
+    if max_steps is not None and values[-1] > max_steps:
+        raise ValueError(f"snapshot_steps {values} asks for step {values[-1]}, but training "
+                         f"stops after max_steps={max_steps}; drop the later steps or train "
+                         "longer.")
+    return tuple(values)

@@ -108,64 +108,72 @@ def make_recorder(result: TrainingResult, eval_texts: list[str] | None, config: 
     """
     from transformers import TrainerCallback  # imported here: transformers is heavy
 
-    class Recorder(TrainerCallback):
-        def __init__(self) -> None:
-            self.bar = None
-            self.started = 0.0
-            self.last_loss: float | None = None
+    recorder_class = type("Recorder", (_Recording, TrainerCallback), {})
+    return recorder_class(result, eval_texts, config, main)
 
-        def _elapsed(self) -> float:
-            return time.perf_counter() - self.started - result.snapshot_seconds
 
-        def _snapshot(self, model, step: int) -> None:
-            if eval_texts is None or not main:
-                return
-            if result.snapshots and result.snapshots[-1].step == step:
-                return
-            seconds = self._elapsed()
-            start = time.perf_counter()
-            vectors = encode_texts(model, eval_texts)
-            result.snapshot_seconds += time.perf_counter() - start
-            result.snapshots.append(Snapshot(step, vectors, self.last_loss, seconds))
+class _Recording:
+    """What :func:`make_recorder`'s callback does at the start, at every logged step and at the
+    end of training (mixed into transformers' ``TrainerCallback`` there)."""
 
-        def on_train_begin(self, args, state, control, model=None, **kwargs):
-            self.started = time.perf_counter()
-            if main and config.progress == "bar":
-                from tqdm.auto import tqdm
+    def __init__(self, result: TrainingResult, eval_texts: list[str] | None,
+                 config: TrainingConfig, main: bool) -> None:
+        self.result, self.eval_texts, self.config, self.main = result, eval_texts, config, main
+        self.bar = None
+        self.started = 0.0
+        self.last_loss: float | None = None
 
-                self.bar = tqdm(total=state.max_steps, desc="training", unit="step",
-                                leave=True, dynamic_ncols=True)
-            self._snapshot(model, 0)
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self.started - self.result.snapshot_seconds
 
-        def on_log(self, args, state, control, logs=None, model=None, **kwargs):
-            # The trainer logs every step (logging_steps=1) right after on_step_end, so the
-            # step's loss is known here: record it, then snapshot / report if one is due.
-            if not logs or "loss" not in logs or "train_runtime" in logs:
-                return
-            step = int(state.global_step)
-            self.last_loss = float(logs["loss"])
-            result.losses.append((step, self.last_loss))
-            if self.bar is not None:
-                self.bar.set_postfix(loss=f"{self.last_loss:.3f}", refresh=False)
-                self.bar.update(step - self.bar.n)
-            if config.snapshot_due(step, state.max_steps):
-                self._snapshot(model, step)
-                if config.progress == "print" and main:
-                    self._print(step, state.max_steps)
+    def _snapshot(self, model, step: int) -> None:
+        result = self.result
+        if self.eval_texts is None or not self.main:
+            return
+        if result.snapshots and result.snapshots[-1].step == step:
+            return
+        seconds = self._elapsed()
+        start = time.perf_counter()
+        vectors = encode_texts(model, self.eval_texts)
+        result.snapshot_seconds += time.perf_counter() - start
+        result.snapshots.append(Snapshot(step, vectors, self.last_loss, seconds))
 
-        def _print(self, step: int, total: int) -> None:
-            loss = "" if self.last_loss is None else f" | loss {self.last_loss:.3f}"
-            print(f"step {step:>4}/{total}{loss} | {self._elapsed():5.1f} s", flush=True)
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self.started = time.perf_counter()
+        if self.main and self.config.progress == "bar":
+            from tqdm.auto import tqdm
 
-        def on_train_end(self, args, state, control, model=None, **kwargs):
-            step = int(state.global_step)
+            self.bar = tqdm(total=state.max_steps, desc="training", unit="step",
+                            leave=True, dynamic_ncols=True)
+        self._snapshot(model, 0)
+
+    def on_log(self, args, state, control, logs=None, model=None, **kwargs):
+        # The trainer logs every step (logging_steps=1) right after on_step_end, so the
+        # step's loss is known here: record it, then snapshot / report if one is due.
+        if not logs or "loss" not in logs or "train_runtime" in logs:
+            return
+        step = int(state.global_step)
+        self.last_loss = float(logs["loss"])
+        self.result.losses.append((step, self.last_loss))
+        if self.bar is not None:
+            self.bar.set_postfix(loss=f"{self.last_loss:.3f}", refresh=False)
+            self.bar.update(step - self.bar.n)
+        if self.config.snapshot_due(step, state.max_steps):
             self._snapshot(model, step)
-            result.train_seconds = self._elapsed()
-            if self.bar is not None:
-                self.bar.update(step - self.bar.n)
-                self.bar.close()
-                self.bar = None
-            if config.progress == "print" and main:
+            if self.config.progress == "print" and self.main:
                 self._print(step, state.max_steps)
 
-    return Recorder()
+    def _print(self, step: int, total: int) -> None:
+        loss = "" if self.last_loss is None else f" | loss {self.last_loss:.3f}"
+        print(f"step {step:>4}/{total}{loss} | {self._elapsed():5.1f} s", flush=True)
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        step = int(state.global_step)
+        self._snapshot(model, step)
+        self.result.train_seconds = self._elapsed()
+        if self.bar is not None:
+            self.bar.update(step - self.bar.n)
+            self.bar.close()
+            self.bar = None
+        if self.config.progress == "print" and self.main:
+            self._print(step, state.max_steps)

@@ -21,6 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from course_utils.validation import (
+    validate_embeddings,
+    validate_same_shapes,
+    validate_tensor,
+    validate_whole_number,
+)
+
 DISTANCES = ("euclidean", "cosine")
 NEGATIVE_STRATEGIES = ("random", "same_group", "hard")
 POSITIVE_STRATEGIES = ("any", "other_group", "same_group")
@@ -74,9 +81,9 @@ def pairwise_distance(x: Any, y: Any, distance: str = "euclidean", *,
         if not validate:
             return _torch_distance(x, y, distance)
         return _torch_pairwise_distance(x, y, distance)
-    x_arr = _as_matrix(x, "x")
-    y_arr = _as_matrix(y, "y")
-    _same_shape(x_arr.shape, y_arr.shape, "x", "y")
+    x_arr = validate_embeddings(x, name="x", dtype=np.float64)
+    y_arr = validate_embeddings(y, name="y", dtype=np.float64)
+    validate_same_shapes(x=x_arr, y=y_arr)
     if distance == "euclidean":
         return np.linalg.norm(x_arr - y_arr, axis=1)
     norms = np.linalg.norm(x_arr, axis=1) * np.linalg.norm(y_arr, axis=1)
@@ -84,27 +91,13 @@ def pairwise_distance(x: Any, y: Any, distance: str = "euclidean", *,
 
 
 def _torch_pairwise_distance(x: Any, y: Any, distance: str) -> Any:
-    import torch
-
     if not (_is_tensor(x) and _is_tensor(y)):
         raise TypeError(
             "x and y must both be torch tensors or both be NumPy arrays; got "
             f"{type(x).__name__} and {type(y).__name__}. Convert with torch.as_tensor(...)."
         )
-    for name, tensor in (("x", x), ("y", y)):
-        if not torch.is_floating_point(tensor):
-            raise TypeError(
-                f"{name} must be a floating-point tensor, got dtype {tensor.dtype}. "
-                f"Convert it with {name}.float()."
-            )
-        if tensor.dim() != 2:
-            raise ValueError(
-                f"{name} must be 2-D (n_items, dim), got shape {tuple(tensor.shape)}. "
-                "For a single vector use v.unsqueeze(0)."
-            )
-        if not torch.isfinite(tensor).all():
-            raise ValueError(f"{name} contains NaN or infinite values; check where it came from.")
-    _same_shape(tuple(x.shape), tuple(y.shape), "x", "y")
+    x, y = validate_tensor(x, "x"), validate_tensor(y, "y")
+    validate_same_shapes(x=x, y=y)
     return _torch_distance(x, y, distance)
 
 
@@ -119,41 +112,17 @@ def _torch_distance(x: Any, y: Any, distance: str) -> Any:
     return 1.0 - F.cosine_similarity(x, y, dim=-1)
 
 
-def _as_matrix(value: Any, name: str) -> np.ndarray:
-    """``value`` as a finite float64 (n, d) array, or a clear error."""
-    if value is None:
-        raise TypeError(f"{name} is None; pass an (n, dim) array of embeddings.")
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must be an (n, dim) array of numbers, got {type(value).__name__}."
-        ) from None
-    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(
-            f"{name} must be a non-empty 2-D array (n_items, dim), got shape {array.shape}. "
-            "For a single vector use v[None, :]."
-        )
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or infinite values; check where it came from.")
-    return array
-
-
-def _same_shape(shape_a: tuple, shape_b: tuple, name_a: str, name_b: str) -> None:
-    if tuple(shape_a) != tuple(shape_b):
-        raise ValueError(
-            f"{name_a} and {name_b} must have the same shape (one row per triplet/pair), got "
-            f"{tuple(shape_a)} and {tuple(shape_b)}."
-        )
-
-
-def _validate_margin(margin: Any) -> float:
+def validate_margin(margin: Any) -> float:
+    """``margin`` (a number, or a 0-d tensor/array) as a finite float >= 0, or a clear error."""
+    if hasattr(margin, "item") and getattr(margin, "ndim", 1) == 0:
+        margin = margin.item()
     if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)):
         raise TypeError(f"margin must be a number, got {type(margin).__name__}.")
     if not np.isfinite(margin) or margin < 0:
         raise ValueError(
             f"margin must be a finite number >= 0, got {margin!r}. It is how much farther the "
-            "negative must be than the positive; try e.g. 0.2 for unit-length embeddings."
+            "negative must be than the positive (a distance, so never negative); try 0.5 "
+            "(cosine) or 0.2-1.0 (euclidean on unit vectors)."
         )
     return float(margin)
 
@@ -165,16 +134,11 @@ def triplet_distances(anchor: Any, positive: Any, negative: Any, *,
                       distance: str = "euclidean") -> tuple[np.ndarray, np.ndarray]:
     """d(a, p) and d(a, n) for (n, d) arrays of anchors, positives, negatives -> two (n,) arrays."""
     validate_distance(distance)
-    a = _as_matrix(_to_numpy(anchor), "anchor")
-    p = _as_matrix(_to_numpy(positive), "positive")
-    n = _as_matrix(_to_numpy(negative), "negative")
-    _same_shape(a.shape, p.shape, "anchor", "positive")
-    _same_shape(a.shape, n.shape, "anchor", "negative")
+    a = validate_embeddings(anchor, name="anchor", dtype=np.float64)
+    p = validate_embeddings(positive, name="positive", dtype=np.float64)
+    n = validate_embeddings(negative, name="negative", dtype=np.float64)
+    validate_same_shapes(anchor=a, positive=p, negative=n)
     return pairwise_distance(a, p, distance), pairwise_distance(a, n, distance)
-
-
-def _to_numpy(value: Any) -> Any:
-    return value.detach().cpu().numpy() if _is_tensor(value) else value
 
 
 def classify_distances(d_ap: Any, d_an: Any, *, margin: float) -> np.ndarray:
@@ -184,7 +148,7 @@ def classify_distances(d_ap: Any, d_an: Any, *, margin: float) -> np.ndarray:
     * ``"semi-hard"``: d(a,p) <= d(a,n) < d(a,p) + margin - right order, inside the margin;
     * ``"easy"``: d(a,n) >= d(a,p) + margin - nothing left to learn (the loss is zero).
     """
-    margin = _validate_margin(margin)
+    margin = validate_margin(margin)
     d_ap = np.asarray(d_ap, dtype=np.float64)
     d_an = np.asarray(d_an, dtype=np.float64)
     if d_ap.shape != d_an.shape or d_ap.ndim != 1:
@@ -205,7 +169,7 @@ def classify_triplets(anchor: Any, positive: Any, negative: Any, *, margin: floa
     ``anchor``, ``positive``, ``negative``: (n, d) arrays (NumPy or torch), row i is triplet i.
     Definitions as in :func:`classify_distances`; ``margin`` >= 0.
     """
-    _validate_margin(margin)
+    validate_margin(margin)
     d_ap, d_an = triplet_distances(anchor, positive, negative, distance=distance)
     return classify_distances(d_ap, d_an, margin=margin)
 
@@ -245,11 +209,8 @@ def _validate_triplet_request(frame: Any, text_col: str, label_col: str, group_c
             f"{which} needs group_col (the column that defines a group, e.g. "
             "group_col='topic'), or use negatives='random' / positives='any'."
         )
-    if isinstance(n_per_anchor, bool) or not isinstance(n_per_anchor, (int, np.integer)) \
-            or n_per_anchor < 1:
-        raise ValueError(f"n_per_anchor must be a whole number >= 1, got {n_per_anchor!r}.")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}.")
+    validate_whole_number(n_per_anchor, "n_per_anchor")
+    validate_whole_number(seed, "seed", minimum=0)
 
 
 def _validate_labels(labels: np.ndarray, groups: np.ndarray | None, label_col: str,
@@ -284,7 +245,7 @@ def _validate_triplet_embeddings(embeddings: Any, n_rows: int, negatives: str) -
                 "negative, e.g. embeddings=cu.embedding.encode(frame['text'].tolist())."
             )
         return None
-    array = _as_matrix(_to_numpy(embeddings), "embeddings")
+    array = validate_embeddings(embeddings, name="embeddings", dtype=np.float64)
     if array.shape[0] != n_rows:
         raise ValueError(
             f"embeddings has {array.shape[0]} rows but the frame has {n_rows}; they must match "
@@ -362,23 +323,34 @@ def make_triplets(
     unit = _validate_triplet_embeddings(embeddings, len(frame), negatives)
     similarity = unit @ unit.T if negatives == "hard" else None
     rng = np.random.default_rng(int(seed))
-
     rows: list[tuple[int, int, int]] = []
     for anchor in range(len(frame)):
         pos_pool = _positive_candidates(anchor, labels, groups, positives, label_col, group_col)
-        other_label = labels != labels[anchor]
-        if negatives == "same_group":
-            neg_pool = np.flatnonzero(other_label & (groups == groups[anchor]))
-        else:
-            neg_pool = np.flatnonzero(other_label)
-        if negatives == "hard":
-            order = np.argsort(-similarity[anchor, neg_pool], kind="stable")
-            chosen_neg = neg_pool[order[np.arange(n_per_anchor) % len(neg_pool)]]
-        else:
-            chosen_neg = _pick(rng, neg_pool, n_per_anchor)
+        chosen_neg = _choose_negatives(anchor, labels, groups, negatives, n_per_anchor, rng,
+                                       similarity)
         chosen_pos = _pick(rng, pos_pool, n_per_anchor)
         rows.extend((anchor, int(p), int(n)) for p, n in zip(chosen_pos, chosen_neg, strict=True))
+    return _triplet_frame(texts, groups, rows)
 
+
+def _choose_negatives(anchor: int, labels: np.ndarray, groups: np.ndarray | None,
+                      negatives: str, n_per_anchor: int, rng: np.random.Generator,
+                      similarity: np.ndarray | None) -> np.ndarray:
+    """``n_per_anchor`` different-label rows for ``anchor``, chosen as ``negatives`` says."""
+    other_label = labels != labels[anchor]
+    if negatives == "same_group":
+        pool = np.flatnonzero(other_label & (groups == groups[anchor]))
+    else:
+        pool = np.flatnonzero(other_label)
+    if negatives == "hard":  # the closest first, cycling when there are fewer than asked
+        order = np.argsort(-similarity[anchor, pool], kind="stable")
+        return pool[order[np.arange(n_per_anchor) % len(pool)]]
+    return _pick(rng, pool, n_per_anchor)
+
+
+def _triplet_frame(texts: np.ndarray, groups: np.ndarray | None,
+                   rows: list[tuple[int, int, int]]) -> pd.DataFrame:
+    """The triplets' texts and row positions, one row per (anchor, positive, negative)."""
     index = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
     return pd.DataFrame({
         "anchor": texts[index[:, 0]],

@@ -55,12 +55,12 @@ BASE = ["--text-col", "review", "--label-col", "label"]
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--max-steps", "0"], "at least 1"),
+        (["--max-steps", "0"], ">= 1"),
         (["--max-steps", "three"], "whole number"),
         (["--lr", "-1"], "above 0"),
         (["--lr", "nan"], "finite"),
         (["--lr", "5"], "try 5e-5"),
-        (["--batch-size", "0"], "at least 1"),
+        (["--batch-size", "0"], ">= 1"),
         (["--seed", "-3"], ">= 0"),
         (["--epochs", "0"], "above 0"),
     ],
@@ -377,7 +377,7 @@ def test_two_tasks_with_prompts_train_save_and_reload_offline(tiny_csv, tmp_path
     assert code == 0, err
     assert "task sentiment:" in stdout and "prompt 'sentiment: '" in stdout
     assert "prompt 'Represent the topic: '" in stdout
-    assert stdout.count("held-out report") == 2 and "knn_accuracy" in stdout
+    assert stdout.count("held-out report, texts encoded") == 2 and "knn_accuracy" in stdout
     assert "prompt_name='sentiment'" in stdout
     code = (
         "import sys; from sentence_transformers import SentenceTransformer; "

@@ -149,19 +149,19 @@ def test_threads_are_shared_among_torchrun_processes(monkeypatch):
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
     from course_utils.notebook_setup import choose_threads
 
-    assert training.threads_per_process() == max(1, choose_threads() // 2)
-    assert training.threads_per_process(3) == 3
+    assert trainer.threads_per_process() == max(1, choose_threads() // 2)
+    assert trainer.threads_per_process(3) == 3
     monkeypatch.setenv("RANK", "1")
-    assert not training.is_main_process()
+    assert not trainer.is_main_process()
 
 
 def test_offline_hub_restores_the_environment(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    with training.offline_hub():
+    with trainer.offline_hub():
         assert os.environ["HF_HUB_OFFLINE"] == "1"
     assert os.environ["HF_HUB_OFFLINE"] == "0"
     monkeypatch.delenv("HF_HUB_OFFLINE")
-    with training.offline_hub():
+    with trainer.offline_hub():
         pass
     assert "HF_HUB_OFFLINE" not in os.environ
 

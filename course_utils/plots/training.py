@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from course_utils.validation import validate_non_empty_dict, validate_whole_number
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -35,11 +37,8 @@ __all__ = [
 
 
 def _validate_label_sets(labels: object, n_points: int) -> dict[str, list[str]]:
-    if not isinstance(labels, Mapping) or not labels:
-        raise TypeError(
-            "labels must be a non-empty dict {name: labels}, e.g. "
-            "{'topic': test['topic'], 'sentiment': test['sentiment']}."
-        )
+    validate_non_empty_dict(labels, "labels", "{name: labels}",
+                            "{'topic': test['topic'], 'sentiment': test['sentiment']}")
     checked = {}
     for name, values in labels.items():
         if isinstance(values, str) or not hasattr(values, "__len__"):
@@ -282,8 +281,7 @@ def before_after_grid(before_xy: np.ndarray, after_xy: np.ndarray,
 def pick_steps(steps: Sequence[int], n: int = 5) -> list[int]:
     """``n`` steps spread evenly over ``steps`` (always the first and the last)."""
     steps = list(steps)
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a whole number >= 1, got {n!r}.")
+    validate_whole_number(n, "n")
     if len(steps) <= n:
         return steps
     positions = np.linspace(0, len(steps) - 1, n).round().astype(int)

@@ -1,0 +1,133 @@
+"""The input checks several modules share: numbers, embedding arrays and tensors, dicts.
+
+Each ``validate_*`` returns the cleaned value or raises an error that names the argument, says
+what it got and what it needs, so every caller reports bad input the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+
+def is_whole_number(value: object) -> bool:
+    """True for an int or NumPy integer (not a bool, which Python counts as an int)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def validate_whole_number(value: object, name: str, *, minimum: int = 1,
+                          allow_none: bool = False) -> int | None:
+    """``value`` as an int >= ``minimum`` (or None when ``allow_none``); ValueError otherwise."""
+    if value is None and allow_none:
+        return None
+    if not is_whole_number(value) or value < minimum:
+        wanted = "a positive whole number" if minimum == 1 else f"a whole number >= {minimum}"
+        none = " (or None)" if allow_none else ""
+        raise ValueError(f"{name} must be {wanted}{none}, got {value!r}.")
+    return int(value)
+
+
+def validate_positive_number(value: object, name: str, *, upper: float | None = None) -> float:
+    """``value`` as a finite float above 0 (and at most ``upper``); ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a number, got {value!r}.")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number above 0, got {value!r}.")
+    if upper is not None and value > upper:
+        raise ValueError(f"{name} must be at most {upper}, got {value!r}.")
+    return float(value)
+
+
+def validate_non_empty_dict(value: object, name: str, shape: str, example: str) -> Mapping:
+    """``value`` if it is a non-empty mapping, else a TypeError showing the ``shape`` wanted."""
+    if not isinstance(value, Mapping) or not value:
+        raise TypeError(f"{name} must be a non-empty dict {shape}, e.g. {example}.")
+    return value
+
+
+def validate_embeddings(value: object, *, name: str = "embeddings", n_rows: int | None = None,
+                        dtype: type = np.float32, columns: int | None = None,
+                        source: str = "the array returned by cu.embedding.encode(...)",
+                        ) -> np.ndarray:
+    """``value`` (an array, list or torch tensor) as a finite, non-empty (n, dim) array of
+    ``dtype``, or a clear error.
+
+    ``n_rows``: the number of labels or texts the rows must match one to one; ``columns``: the
+    width every row must have (2 for a layout); ``source``: what to pass instead of None.
+    """
+    shape = "(n_texts, dim)" if columns is None else f"(n, {columns})"
+    if value is None:
+        raise TypeError(f"{name} is None; pass {source}.")
+    if hasattr(value, "detach"):  # a torch tensor, possibly on a GPU or with gradients
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be a 2-D array of numbers {shape}, got {type(value).__name__}."
+        ) from None
+    if columns is not None and (array.ndim != 2 or array.shape[1] != columns
+                                or array.shape[0] == 0):
+        raise ValueError(f"{name} must have shape {shape}, one row of {columns}-D coordinates "
+                         f"per point; got {array.shape}.")
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(
+            f"{name} must be a non-empty 2-D array {shape}, got shape {array.shape}. "
+            "For a single vector use v[None, :]."
+        )
+    if not np.isfinite(array).all():
+        bad_rows = np.where(~np.isfinite(array).all(axis=1))[0][:5].tolist()
+        raise ValueError(
+            f"{name} contains NaN or infinite values (rows {bad_rows}); re-encode the texts, "
+            "and check that no text was empty."
+        )
+    if n_rows is not None and array.shape[0] != n_rows:
+        raise ValueError(
+            f"{name} has {array.shape[0]} rows but there are {n_rows} labels/texts; they must "
+            "match one to one (same order)."
+        )
+    return array
+
+
+def validate_tensor(value: Any, name: str) -> Any:
+    """``value`` as a finite floating-point (n, d) tensor, or an error that says what to fix."""
+    import torch
+
+    if value is None:
+        raise TypeError(f"{name} is None; pass an (n, dim) float tensor of embeddings.")
+    if isinstance(value, np.ndarray):
+        # a copy when read-only (e.g. a cached array), which torch cannot share safely
+        value = torch.from_numpy(value if value.flags.writeable else value.copy())
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a torch tensor of shape (n, dim), got {type(value).__name__}. "
+            f"Convert it with torch.as_tensor({name}, dtype=torch.float32)."
+        )
+    if not torch.is_floating_point(value):
+        raise TypeError(
+            f"{name} must hold floating-point numbers, got dtype {value.dtype}. "
+            f"Convert it with {name}.float()."
+        )
+    if value.dim() != 2 or value.shape[0] == 0 or value.shape[1] == 0:
+        raise ValueError(
+            f"{name} must be a non-empty 2-D tensor (n_items, dim), got shape "
+            f"{tuple(value.shape)}. For a single vector use v.unsqueeze(0)."
+        )
+    if not torch.isfinite(value).all():
+        raise ValueError(
+            f"{name} contains NaN or infinite values; check the inputs (or a learning rate that "
+            "made training diverge)."
+        )
+    return value
+
+
+def validate_same_shapes(**arrays: Any) -> None:
+    """Raise unless the named arrays or tensors all have one shape (row i of each together)."""
+    shapes = {name: tuple(array.shape) for name, array in arrays.items()}
+    if len(set(shapes.values())) != 1:
+        described = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+        raise ValueError(f"The embeddings must have the same shape (row i of each belongs "
+                         f"together, one row per triplet/pair), got {described}.")
