@@ -15,7 +15,7 @@ A thin layer over sentence-transformers' ``SentenceTransformerTrainer`` and ``Tr
 The trainer itself (its arguments, the loss, the warm-up schedule) is built in
 ``course_utils.trainer``.
 
-The held-out numbers before and after (``embedding_report``, ``assert_shift``) live in
+The held-out numbers before and after (``embedding_report``, ``claim_shift``) live in
 ``course_utils.evaluation``.
 
 Training is quiet, offline and reproducible: no telemetry (``report_to=[]``), no hub calls,
