@@ -79,9 +79,10 @@ def claim_organised_by(report: Any, first: str, second: str) -> None:
     ``report`` is ``cu.evaluation.label_report``'s table (rows = labels).
     """
     try:
-        knn_first, knn_second, sil_first, sil_second = (
-            float(report.loc[label, metric]) for metric in ("knn_accuracy", "silhouette")
-            for label in (first, second))
+        knn_first = float(report.loc[first, "knn_accuracy"])
+        knn_second = float(report.loc[second, "knn_accuracy"])
+        sil_first = float(report.loc[first, "silhouette"])
+        sil_second = float(report.loc[second, "silhouette"])
     except (KeyError, AttributeError, TypeError, ValueError) as error:
         raise ValueError(f"the report lacks {error}; pass cu.evaluation.label_report's table "
                          f"with rows {first!r} and {second!r}.") from None
