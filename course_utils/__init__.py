@@ -23,6 +23,7 @@ __all__ = ["__version__", "setup"]
 
 _SUBMODULES = {
     "checks",
+    "claims",
     "collapse",
     "data",
     "embedding",

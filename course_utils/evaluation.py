@@ -17,22 +17,21 @@ with sentence-transformers' ``InformationRetrievalEvaluator`` (recall@k, MRR@k, 
 
 For a model (notebooks 05-08 and ``python -m course_utils.train``): :func:`embedding_report`
 encodes the train and test splits and reports the three views per label;
-:func:`before_after_report` puts two reports side by side; :func:`check_shift` and
-:func:`assert_shift` fail loudly when training did not move the space to the target label;
+:func:`before_after_report` puts two reports side by side; :func:`claim_shift` fails loudly
+when training did not move the space to the target label;
 :func:`snapshot_metrics` scores one training snapshot (the timeline widget).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from course_utils.checks.core import CheckResult, fail, ok
+from course_utils.claims import claim
 from course_utils.embedding import encode, validate_embeddings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,10 +42,6 @@ DEFAULT_K = 5
 #: The acceptance thresholds of notebook 05 on the course test split (see docs/training.md).
 MIN_SENTIMENT_KNN = 0.88
 MAX_TOPIC_KNN = 0.45
-
-
-class ShiftNotReachedError(AssertionError):
-    """Training did not move the space to the target label; the message says what to try."""
 
 
 def _labels(labels: object, n_rows: int, name: str) -> np.ndarray:
@@ -73,6 +68,22 @@ def _at_least_two_classes(labels: np.ndarray, name: str) -> None:
         )
 
 
+def _train_test(train_embeddings, train_labels, test_embeddings, test_labels
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validated (train, y_train, test, y_test) for a classifier fit on train, scored on test."""
+    train = validate_embeddings(train_embeddings, name="train_embeddings")
+    test = validate_embeddings(test_embeddings, name="test_embeddings")
+    y_train = _labels(train_labels, len(train), "train_labels")
+    y_test = _labels(test_labels, len(test), "test_labels")
+    _at_least_two_classes(y_train, "train_labels")
+    if train.shape[1] != test.shape[1]:
+        raise ValueError(
+            f"train and test embeddings differ in size ({train.shape[1]} vs {test.shape[1]}); "
+            "encode both with the same model."
+        )
+    return train, y_train, test, y_test
+
+
 def knn_accuracy(train_embeddings, train_labels, test_embeddings, test_labels,
                  k: int = DEFAULT_K) -> float:
     """Accuracy of a cosine k-nearest-neighbour classifier fit on train, scored on test."""
@@ -85,16 +96,8 @@ def knn_hits(train_embeddings, train_labels, test_embeddings, test_labels,
     its label? The mean is :func:`knn_accuracy`; the rows feed :func:`bootstrap_interval`."""
     from sklearn.neighbors import KNeighborsClassifier
 
-    train = validate_embeddings(train_embeddings, name="train_embeddings")
-    test = validate_embeddings(test_embeddings, name="test_embeddings")
-    y_train = _labels(train_labels, len(train), "train_labels")
-    y_test = _labels(test_labels, len(test), "test_labels")
-    _at_least_two_classes(y_train, "train_labels")
-    if train.shape[1] != test.shape[1]:
-        raise ValueError(
-            f"train and test embeddings differ in size ({train.shape[1]} vs {test.shape[1]}); "
-            "encode both with the same model."
-        )
+    train, y_train, test, y_test = _train_test(train_embeddings, train_labels, test_embeddings,
+                                               test_labels)
     if not isinstance(k, int) or k < 1 or k > len(train):
         raise ValueError(f"k must be a whole number between 1 and {len(train)}, got {k!r}.")
     classifier = KNeighborsClassifier(n_neighbors=k, metric="cosine")
@@ -148,14 +151,24 @@ def probe_accuracy(train_embeddings, train_labels, test_embeddings, test_labels,
     """Accuracy of a logistic-regression probe fit on train, scored on test."""
     from sklearn.linear_model import LogisticRegression
 
-    train = validate_embeddings(train_embeddings, name="train_embeddings")
-    test = validate_embeddings(test_embeddings, name="test_embeddings")
-    y_train = _labels(train_labels, len(train), "train_labels")
-    y_test = _labels(test_labels, len(test), "test_labels")
-    _at_least_two_classes(y_train, "train_labels")
+    train, y_train, test, y_test = _train_test(train_embeddings, train_labels, test_embeddings,
+                                               test_labels)
     probe = LogisticRegression(max_iter=2000, random_state=seed)
     probe.fit(train, y_train)
     return float((probe.predict(test) == y_test).mean())
+
+
+def _require_columns(frames: dict[str, pd.DataFrame], columns: Sequence[str]) -> None:
+    """Raise (naming the frame) unless each is a non-empty DataFrame with all of ``columns``."""
+    for name, frame in frames.items():
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"{name} must be a DataFrame, got {type(frame).__name__}.")
+        if frame.empty:
+            raise ValueError(f"{name} has no rows.")
+        missing = [col for col in columns if col not in frame.columns]
+        if missing:
+            raise ValueError(f"{name} lacks column(s) {missing}; its columns are "
+                             f"{list(frame.columns)}.")
 
 
 def label_report(train_embeddings, train_frame: pd.DataFrame, test_embeddings,
@@ -165,23 +178,18 @@ def label_report(train_embeddings, train_frame: pd.DataFrame, test_embeddings,
 
     Put topic and sentiment side by side to see which one organises the space.
     """
+    _require_columns({"train_frame": train_frame, "test_frame": test_frame}, label_cols)
     train = validate_embeddings(train_embeddings, name="train_embeddings", n_rows=len(train_frame))
     test = validate_embeddings(test_embeddings, name="test_embeddings", n_rows=len(test_frame))
     rows = []
     for col in label_cols:
-        for frame, which in ((train_frame, "train_frame"), (test_frame, "test_frame")):
-            if col not in frame.columns:
-                raise ValueError(
-                    f"{which} has no column {col!r}; columns are {list(frame.columns)}."
-                )
         y_train, y_test = train_frame[col].to_numpy(), test_frame[col].to_numpy()
-        majority = pd.Series(y_test).value_counts(normalize=True).iloc[0]
         rows.append({
             "label": col,
             "knn_accuracy": knn_accuracy(train, y_train, test, y_test, k=k),
             "silhouette": silhouette(test, y_test),
             "probe_accuracy": probe_accuracy(train, y_train, test, y_test),
-            "chance": float(majority),
+            "chance": float(pd.Series(y_test).value_counts(normalize=True).iloc[0]),
         })
     return pd.DataFrame(rows).set_index("label")
 
@@ -194,21 +202,15 @@ def compare_reports(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
             f"{list(after.index)}); build both with the same label_cols."
         )
     metrics = [m for m in ("knn_accuracy", "silhouette", "probe_accuracy") if m in before]
-    parts = {}
-    for metric in metrics:
-        parts[(metric, "before")] = before[metric]
-        parts[(metric, "after")] = after[metric]
-        parts[(metric, "change")] = after[metric] - before[metric]
+    parts = {(metric, part): values for metric in metrics for part, values in
+             (("before", before[metric]), ("after", after[metric]),
+              ("change", after[metric] - before[metric]))}
     return pd.DataFrame(parts).round(3)
 
 
 # --------------------------------------------------------------------------------------------
 # Retrieval: queries -> relevant sentences (notebook 07)
 # --------------------------------------------------------------------------------------------
-
-#: The retrieval scores reported by :func:`retrieval_scores`, in display order.
-RETRIEVAL_METRICS = ("recall", "mrr", "ndcg")
-
 
 @dataclass(frozen=True)
 class RetrievalTask:
@@ -240,14 +242,8 @@ def retrieval_task(query_frame: pd.DataFrame, corpus_frame: pd.DataFrame, *,
     100, so recall@10 can reach 1 and 10 of the others share the topic but not the sentiment.
     """
     label_cols = list(label_cols)
-    for frame, name in ((query_frame, "query_frame"), (corpus_frame, "corpus_frame")):
-        if not isinstance(frame, pd.DataFrame):
-            raise TypeError(f"{name} must be a DataFrame, got {type(frame).__name__}.")
-        missing = [col for col in [text_col, *label_cols] if col not in frame.columns]
-        if missing:
-            raise ValueError(f"{name} lacks column(s) {missing}; it has {list(frame.columns)}.")
-        if frame.empty:
-            raise ValueError(f"{name} has no rows.")
+    _require_columns({"query_frame": query_frame, "corpus_frame": corpus_frame},
+                     [text_col, *label_cols])
     if per_label is not None and (isinstance(per_label, bool) or not isinstance(per_label, int)
                                   or per_label < 1):
         raise ValueError(f"per_label must be a whole number >= 1 or None, got {per_label!r}.")
@@ -310,9 +306,7 @@ def retrieval_scores(model, task: RetrievalTask, *, k: int = 10) -> dict[str, fl
         scores = evaluator(model)
     finally:
         model.train(was_training)
-    prefix = "course_cosine_"
-    names = {"recall": f"recall@{k}", "mrr": f"mrr@{k}", "ndcg": f"ndcg@{k}"}
-    return {label: float(scores[f"{prefix}{names[m]}"]) for m, label in names.items()}
+    return {f"{m}@{k}": float(scores[f"course_cosine_{m}@{k}"]) for m in ("recall", "mrr", "ndcg")}
 
 
 def embedding_report(model: SentenceTransformer, train_frame: pd.DataFrame,
@@ -325,13 +319,7 @@ def embedding_report(model: SentenceTransformer, train_frame: pd.DataFrame,
     a fine-tuned model never reuses the base model's embeddings), each with ``prompt`` in
     front when one is given (e.g. ``"topic: "``, notebook 08).
     """
-    for frame, name in ((train_frame, "train_frame"), (test_frame, "test_frame")):
-        if not isinstance(frame, pd.DataFrame):
-            raise TypeError(f"{name} must be a DataFrame, got {type(frame).__name__}.")
-        if text_col not in frame.columns:
-            raise ValueError(
-                f"{name} has no text column {text_col!r}; columns are {list(frame.columns)}."
-            )
+    _require_columns({"train_frame": train_frame, "test_frame": test_frame}, [text_col])
     train = encode(train_frame[text_col].tolist(), model, cache=cache, prompt=prompt)
     test = encode(test_frame[text_col].tolist(), model, cache=cache, prompt=prompt)
     return label_report(train, train_frame, test, test_frame, label_cols=label_cols)
@@ -348,34 +336,29 @@ def before_after_report(before: SentenceTransformer | pd.DataFrame,
     :func:`embedding_report`. Returns ``cu.evaluation.compare_reports``: columns
     (metric, before/after/change), one row per label column.
     """
-    reports = []
-    for value in (before, after):
-        if isinstance(value, pd.DataFrame):
-            reports.append(value)
-        else:
-            reports.append(embedding_report(value, train_frame, test_frame, text_col=text_col,
-                                            label_cols=label_cols))
+    reports = [value if isinstance(value, pd.DataFrame) else
+               embedding_report(value, train_frame, test_frame, text_col=text_col,
+                                label_cols=label_cols) for value in (before, after)]
     return compare_reports(*reports)
 
 
-def check_shift(comparison: pd.DataFrame, *, target: str = "sentiment", other: str = "topic",
+def claim_shift(comparison: pd.DataFrame, *, target: str = "sentiment", other: str = "topic",
                 min_target_knn: float = MIN_SENTIMENT_KNN,
-                max_other_knn: float = MAX_TOPIC_KNN) -> CheckResult:
-    """Did training reorganise the space from ``other`` to ``target``? Three conditions:
-
-    the target's kNN accuracy after training is at least ``min_target_knn``; the other label's
-    kNN accuracy after is at most ``max_other_knn``; the target's silhouette after is above the
-    other's. ``comparison`` is :func:`before_after_report`'s table.
+                max_other_knn: float = MAX_TOPIC_KNN) -> None:
+    """Claim that training reorganised the space from ``other`` to ``target`` (a
+    :func:`course_utils.claims.claim`): the target's kNN accuracy after training is at least
+    ``min_target_knn``, the other label's at most ``max_other_knn``, and the target's
+    silhouette after is above the other's. ``comparison`` is :func:`before_after_report`'s
+    table.
     """
     try:
-        knn = comparison["knn_accuracy"]
-        sil = comparison["silhouette"]
+        knn, sil = comparison["knn_accuracy"], comparison["silhouette"]
         t_before, t_after = float(knn.loc[target, "before"]), float(knn.loc[target, "after"])
         o_before, o_after = float(knn.loc[other, "before"]), float(knn.loc[other, "after"])
         ts, os_ = float(sil.loc[target, "after"]), float(sil.loc[other, "after"])
     except (KeyError, TypeError) as error:
-        return fail(f"the table lacks {error}; pass the output of before_after_report().",
-                    name="shift")
+        raise ValueError(f"the table lacks {error}; pass the output of before_after_report()."
+                         ) from None
     problems = []
     if t_after < min_target_knn:
         problems.append(f"{target} kNN accuracy is {t_after:.3f} (< {min_target_knn})")
@@ -383,24 +366,12 @@ def check_shift(comparison: pd.DataFrame, *, target: str = "sentiment", other: s
         problems.append(f"{other} kNN accuracy is still {o_after:.3f} (> {max_other_knn})")
     if ts <= os_:
         problems.append(f"{target} silhouette {ts:.3f} is not above {other}'s {os_:.3f}")
-    numbers = (
-        f"{target} kNN {t_before:.3f} -> {t_after:.3f}; {other} kNN {o_before:.3f} -> "
-        f"{o_after:.3f}; silhouette after: {target} {ts:.3f} vs {other} {os_:.3f}"
-    )
-    if problems:
-        return fail(
-            f"{'; '.join(problems)}. ({numbers}.) Try more steps or a higher learning rate, "
-            "and negatives from the same group (negatives='same_group').", name="shift")
-    return ok(f"the space now follows {target}, not {other}: {numbers}.", name="shift")
-
-
-def assert_shift(comparison: pd.DataFrame, **kwargs: Any) -> CheckResult:
-    """:func:`check_shift`, printed; raises :class:`ShiftNotReachedError` if it failed."""
-    result = check_shift(comparison, **kwargs)
-    print(result, file=sys.stdout)
-    if not result.passed:
-        raise ShiftNotReachedError(result.message)
-    return result
+    claim(not problems, f"the space now follows {target}, not {other}: {target} kNN "
+          f"{t_before:.3f} -> {t_after:.3f}; {other} kNN {o_before:.3f} -> {o_after:.3f}; "
+          f"silhouette after: {target} {ts:.3f} vs {other} {os_:.3f}",
+          problem="; ".join(problems), name="shift",
+          remedy="Try more steps or a higher learning rate, and negatives from the same group "
+                 "(negatives='same_group').")
 
 
 def snapshot_metrics(embeddings: np.ndarray, labels: dict[str, Sequence], *, k: int = 5
@@ -418,12 +389,7 @@ def snapshot_metrics(embeddings: np.ndarray, labels: dict[str, Sequence], *, k: 
         raise TypeError("labels must be a dict like {'topic': [...], 'sentiment': [...]}.")
     metrics: dict[str, float] = {}
     for name, values in labels.items():
-        y = np.asarray(values).astype(str)
-        if len(y) != len(array):
-            raise ValueError(
-                f"labels[{name!r}] has {len(y)} values for {len(array)} embeddings; they must "
-                "match one to one."
-            )
+        y = _labels(values, len(array), f"labels[{name!r}]")
         metrics[f"{name} silhouette"] = silhouette(array, y)
         neighbours = KNeighborsClassifier(n_neighbors=min(k + 1, len(y)), metric="cosine")
         neighbours.fit(array, y)

@@ -9,7 +9,9 @@ read that file instead of training every variant live:
 * :func:`load_results` reads and validates it (a clear error naming the file and
   ``make experiments`` when it is missing or damaged);
 * :func:`summarise_metric` gives, per run name, the mean of a metric over seeds, the
-  half-width of its 95% t-interval and the number of seeds.
+  half-width of its 95% t-interval and the number of seeds;
+* :func:`paired_difference` gives one run minus another, seed by seed, with its interval
+  (:func:`paired_differences` fixes the table and grid, for a notebook's claims).
 
 This module is separate from :mod:`course_utils.evaluation`, which computes metrics from
 embeddings: here nothing is computed from a model, only a data product is read, and the schema
@@ -18,8 +20,9 @@ embeddings: here nothing is computed from a model, only a data product is read, 
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -203,6 +206,25 @@ def paired_difference(results: pd.DataFrame, metric: str, run_a: str, run_b: str
                       "n": len(difference)})
 
 
+def paired_differences(results: pd.DataFrame, *, grid: str | None = None,
+                       confidence: float = CONFIDENCE) -> Callable[[str, str, str], pd.Series]:
+    """:func:`paired_difference` with ``results`` and ``grid`` filled in: returns
+    ``difference(metric, run_a, run_b)``, for a cell that claims several differences."""
+    return functools.partial(paired_difference, results, grid=grid, confidence=confidence)
+
+
+def validate_runs(runs: Sequence[str] | None, known: Sequence[str]) -> list[str]:
+    """``runs`` as a list (every ``known`` run when None); raises ValueError naming the unknown
+    ones and the runs there are."""
+    known = list(known)
+    if runs is None:
+        return known
+    unknown = [run for run in runs if run not in known]
+    if unknown:
+        raise ValueError(f"unknown run(s) {unknown}; the runs are: {known}.")
+    return list(runs)
+
+
 def interval_table(results: pd.DataFrame, metrics: Sequence[str] | Mapping[str, str], *,
                    grid: str | None = None, runs: Sequence[str] | None = None,
                    digits: int = 3) -> pd.DataFrame:
@@ -222,9 +244,4 @@ def interval_table(results: pd.DataFrame, metrics: Sequence[str] | Mapping[str, 
             for _, row in summary.iterrows()]
         index = summary.index
     table = pd.DataFrame(columns, index=index)
-    if runs is not None:
-        unknown = [run for run in runs if run not in table.index]
-        if unknown:
-            raise ValueError(f"unknown run(s) {unknown}; the runs are: {list(table.index)}.")
-        table = table.loc[list(runs)]
-    return table
+    return table.loc[validate_runs(runs, table.index)]

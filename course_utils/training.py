@@ -13,7 +13,8 @@ A thin layer over sentence-transformers' ``SentenceTransformerTrainer`` and ``Tr
 * :func:`save_model` writes a folder that ``SentenceTransformer(folder)`` loads offline.
 
 The trainer itself (arguments, loss, warm-up) is built in ``course_utils.trainer``; the
-held-out numbers before and after live in ``course_utils.evaluation``.
+held-out numbers before and after (``embedding_report``, ``claim_shift``) live in
+``course_utils.evaluation``.
 
 Training is quiet, offline and reproducible: no telemetry (``report_to=[]``), no hub calls,
 one progress bar (or one short line per snapshot) instead of the trainer's log dictionaries,

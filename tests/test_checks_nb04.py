@@ -11,9 +11,9 @@ from course_utils.checks.nb04 import (
     check_cosine_triplet_loss,
     check_grade_triplet,
     check_lowest_loss,
-    confirm_collapse_flagged,
-    confirm_margin_unreachable,
-    confirm_negatives_matter,
+    claim_collapse_flagged,
+    claim_margin_unreachable,
+    claim_negatives_matter,
 )
 from course_utils.collapse import detect_collapse
 
@@ -108,16 +108,17 @@ def test_lowest_loss():
         assert not result.passed and fragment in result.message, (wrong, result.message)
 
 
-def test_claim_checks():
-    assert confirm_negatives_matter({"random": 0.82, "same_group": 0.55}).passed
-    with pytest.raises(AssertionError):
-        confirm_negatives_matter({"random": 0.6, "same_group": 0.55})
-    assert confirm_margin_unreachable(torch.tensor([3.0, 3.5, 4.2]), 5.0).passed
-    with pytest.raises(AssertionError):
-        confirm_margin_unreachable(np.array([0.0, 0.2]), 0.5)
+def test_claims(capsys):
+    claim_negatives_matter({"random": 0.82, "same_group": 0.55})
+    assert "82% of the random-negative triplets, 55% of the same-topic" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="60% of the random"):
+        claim_negatives_matter({"random": 0.6, "same_group": 0.55})
+    claim_margin_unreachable(torch.tensor([3.0, 3.5, 4.2]), 5.0)
+    with pytest.raises(AssertionError, match="expected every loss >= -1.5"):
+        claim_margin_unreachable(np.array([0.0, 0.2]), 0.5)
     rng = np.random.default_rng(0)
     healthy = detect_collapse(rng.normal(size=(50, 16)))
     collapsed = detect_collapse(np.ones((50, 16)) + 1e-3 * rng.normal(size=(50, 16)))
-    assert confirm_collapse_flagged(healthy, collapsed).passed
-    with pytest.raises(AssertionError):
-        confirm_collapse_flagged(collapsed, healthy)
+    claim_collapse_flagged(healthy, collapsed)
+    with pytest.raises(AssertionError, match="got True and False"):
+        claim_collapse_flagged(collapsed, healthy)

@@ -56,7 +56,7 @@ def _over_batch_size(labels):
         (0.47, "should be a function"),
         (lambda labels: None, "returned None"),
         (lambda labels: [0.5, 0.5], "one number"),
-        (lambda labels: float("nan"), "one number"),
+        (lambda labels: float("nan"), "returned nan; look for a division by zero"),
         (lambda labels: 0.5, "expected 0.3333, got 0.5000"),
         (lambda labels: 1 / 0, "raised ZeroDivisionError"),
         (lambda: 0.5, "raised TypeError"),
@@ -181,29 +181,12 @@ def _report(domain_knn, sentiment_knn, domain_sil, sentiment_sil):
                         index=pd.Index(["domain", "sentiment"], name="label"))
 
 
-def test_organised_by_needs_both_numbers_to_lead():
-    assert nb06.check_organised_by(_report(0.84, 0.78, 0.07, 0.03), "domain", "sentiment")
-    mixed = nb06.check_organised_by(_report(0.84, 0.78, 0.01, 0.03), "domain", "sentiment")
-    assert not mixed and "silhouette domain 0.010 vs sentiment 0.030" in mixed.message
-    missing = nb06.check_organised_by(_report(0.8, 0.7, 0.1, 0.0), "topic", "sentiment")
-    assert not missing and "lacks" in missing.message
-    assert not nb06.check_organised_by(None, "domain", "sentiment")
-
-
-def test_at_least_and_expect(capsys):
-    assert nb06.check_at_least(np.float64(0.9), 0.85, "sentiment kNN")
-    low = nb06.check_at_least(0.8, 0.85, "sentiment kNN")
-    assert not low and "0.800, below 0.85" in low.message
-    assert not nb06.check_at_least("high", 0.5, "x")
-    assert nb06.expect(nb06.check_at_least(1, 0.5, "x")).passed
-    assert "[Correct]" in capsys.readouterr().out
-    with pytest.raises(AssertionError, match="below 0.85.*re-run from the top"):
-        nb06.expect(low)
-
-
-def test_check_within_says_whether_an_interval_holds_a_value():
-    assert nb06.check_within(0, (-0.03, 0.14), "the kNN gap's interval")
-    outside = nb06.check_within(0, (0.02, 0.14), "the kNN gap's interval")
-    assert not outside and "no longer contains 0" in outside.message
-    assert not nb06.check_within(0, "wide", "x")
-    assert not nb06.check_within(None, (0, 1), "x")
+def test_organised_by_needs_both_numbers_to_lead(capsys):
+    nb06.claim_organised_by(_report(0.84, 0.78, 0.07, 0.03), "domain", "sentiment")
+    assert "\u2714 organised by: neighbourhoods follow domain" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="silhouette domain 0.010 vs sentiment 0.030"):
+        nb06.claim_organised_by(_report(0.84, 0.78, 0.01, 0.03), "domain", "sentiment")
+    with pytest.raises(ValueError, match="lacks 'topic'"):
+        nb06.claim_organised_by(_report(0.8, 0.7, 0.1, 0.0), "topic", "sentiment")
+    with pytest.raises(ValueError, match="label_report"):
+        nb06.claim_organised_by(None, "domain", "sentiment")

@@ -70,8 +70,3 @@ def test_false_negatives():
     assert "expected" in nb07.check_false_negatives(other_label).message
     assert "return the indices" in nb07.check_false_negatives(lambda labels, a: 3).message
     assert not nb07.check_false_negatives(None).passed
-
-
-def test_claim_checks_are_reexported():
-    assert nb07.confirm_equal(1.0, 1.0 + 1e-7).passed
-    assert nb07.check_at_least(0.3, 0.2, "x").passed

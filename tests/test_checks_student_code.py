@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from course_utils.checks import core, nb03, nb04, nb06
+from course_utils.checks import core, nb03, nb04, nb06, nb07
 from course_utils.checks.student_code import (
     MAX_MESSAGE_CHARS,
     MAX_OUTPUT_CHARS,
@@ -67,6 +67,7 @@ CHECKERS = {
     "nb04 cosine triplet loss": nb04.check_cosine_triplet_loss,
     "nb06 false-negative rate": nb06.check_false_negative_rate,
     "nb06 precision at k": nb06.check_precision_at_k,
+    "nb07 info_nce": nb07.check_info_nce,
     "core check_callable": lambda f: core.check_callable(f, [((1.0,), 1.0)]),
 }
 

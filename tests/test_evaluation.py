@@ -184,24 +184,23 @@ def test_before_after_report_accepts_reports():
     assert table.loc["topic", ("knn_accuracy", "change")] == pytest.approx(-0.56)
 
 
-def test_check_shift_passes_and_fails():
+def test_claim_shift_prints_when_it_holds_and_raises_when_not(capsys):
     before = _report(0.86, 0.52, 0.08, 0.01)
-    good = evaluation.compare_reports(before, _report(0.3, 0.93, -0.1, 0.4))
-    result = evaluation.check_shift(good)
-    assert result.passed and "0.520 -> 0.930" in result.message
+    evaluation.claim_shift(evaluation.compare_reports(before, _report(0.3, 0.93, -0.1, 0.4)))
+    assert "\u2714 shift: the space now follows sentiment" in capsys.readouterr().out
     weak = evaluation.compare_reports(before, _report(0.6, 0.8, 0.05, 0.04))
-    result = evaluation.check_shift(weak)
-    assert not result.passed
-    for part in ("sentiment kNN accuracy is 0.800", "topic kNN accuracy is still 0.600",
-                 "silhouette 0.040 is not above"):
-        assert part in result.message
-    with pytest.raises(evaluation.ShiftNotReachedError, match="more steps"):
-        evaluation.assert_shift(weak)
-    assert not evaluation.check_shift(pd.DataFrame()).passed
+    with pytest.raises(AssertionError) as raised:
+        evaluation.claim_shift(weak)
+    for part in ("0.520 -> 0.800", "sentiment kNN accuracy is 0.800",
+                 "topic kNN accuracy is still 0.600", "silhouette 0.040 is not above",
+                 "more steps"):
+        assert part in str(raised.value)
+    with pytest.raises(ValueError, match="before_after_report"):
+        evaluation.claim_shift(pd.DataFrame())
 
 
 def test_embedding_report_validates_frames(model):
-    with pytest.raises(ValueError, match="no text column"):
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['text'\]"):
         evaluation.embedding_report(model, pd.DataFrame({"x": ["a"]}), pd.DataFrame({"x": ["a"]}))
     with pytest.raises(TypeError, match="DataFrame"):
         evaluation.embedding_report(model, ["a"], pd.DataFrame({"text": ["a"]}))

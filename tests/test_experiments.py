@@ -68,6 +68,23 @@ def test_paired_difference_subtracts_seed_by_seed():
         experiments.paired_difference(table, "sentiment_knn", "a", "c")
 
 
+def test_paired_differences_fixes_the_table_and_the_grid():
+    table = pd.concat([_results({"a": [0.9, 0.8, 0.7], "b": [0.8, 0.7, 0.6]}),
+                       _results({"a": [0.1, 0.1, 0.1], "b": [0.5, 0.5, 0.5]}, grid="losses")])
+    difference = experiments.paired_differences(table, grid="course")
+    pd.testing.assert_series_equal(
+        difference("sentiment_knn", "a", "b"),
+        experiments.paired_difference(table, "sentiment_knn", "a", "b", grid="course"))
+    assert difference("sentiment_knn", "a", "b")["mean"] == pytest.approx(0.1)
+
+
+def test_validate_runs_keeps_the_order_asked_for_and_names_unknown_runs():
+    assert experiments.validate_runs(None, pd.Index(["a", "b"])) == ["a", "b"]
+    assert experiments.validate_runs(("b", "a"), ["a", "b"]) == ["b", "a"]
+    with pytest.raises(ValueError, match=r"unknown run\(s\) \['c'\]; the runs are: \['a', 'b'\]"):
+        experiments.validate_runs(["a", "c"], ["a", "b"])
+
+
 def test_interval_table_formats_mean_and_half_width():
     table = _results({"b": [0.8, 0.9, 1.0], "single": [0.7]})
     shown = experiments.interval_table(table, {"sentiment_knn": "sentiment kNN"}, digits=2)

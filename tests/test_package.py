@@ -113,3 +113,13 @@ def test_no_import_cycles():
     assert "course_utils.data" in graph["course_utils.vader"]  # the walk sees real imports
     cycles = [" -> ".join(cycle) for cycle in import_cycles(graph)]
     assert not cycles, "course_utils modules import each other: " + "; ".join(cycles)
+
+
+def test_claims_sit_below_evaluation_and_the_checkers():
+    """The verdict type and the claims import no other course module, so evaluation (middle)
+    and the checkers (top) can both use them without evaluation importing checks."""
+    graph = import_graph()
+    assert not {name for name in graph["course_utils.claims"] if name.startswith("course_utils")}
+    assert "course_utils.claims" in graph["course_utils.evaluation"]
+    assert not [name for name in graph["course_utils.evaluation"] if ".checks" in name]
+

@@ -11,18 +11,25 @@ notebooks; tests/conftest.py sets it for nbval's kernels) turns a "Not yet" from
 built with :func:`checker` into a :class:`StrictCheckError`, so a solution that no longer
 satisfies its checker fails CI instead of showing an orange box nobody reads. Students never
 set it: their checkers keep answering "Not yet" with a hint.
+
+The verdict type (:class:`CheckResult`, :func:`ok`, :func:`fail`) lives in
+:mod:`course_utils.claims`, next to the claims that print it, and is re-exported here.
 """
 
 from __future__ import annotations
 
 import functools
-import html
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from course_utils.checks.student_code import StudentCodeError, call_student
+from course_utils.claims import CheckResult, describe, fail, ok
+
+__all__ = ["STRICT_ENV", "CheckResult", "StrictCheckError", "check_array", "check_callable",
+           "check_choice", "check_number", "checker", "describe", "fail", "ok", "strict_mode"]
 
 #: The environment variable that switches strict mode on ("1"); see the module docstring.
 STRICT_ENV = "COURSE_STRICT_CHECKS"
@@ -35,55 +42,6 @@ class StrictCheckError(AssertionError):
 def strict_mode() -> bool:
     """True when ``COURSE_STRICT_CHECKS`` is set to 1 (read on every call, so tests can flip it)."""
     return os.environ.get(STRICT_ENV, "").strip() == "1"
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The outcome of a check: ``passed`` and a message (the hint when it failed)."""
-
-    passed: bool
-    message: str
-    name: str = "check"
-
-    def __bool__(self) -> bool:
-        return self.passed
-
-    def __str__(self) -> str:
-        mark = "Correct" if self.passed else "Not yet"
-        return f"[{mark}] {self.name}: {self.message}"
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        colour, border, mark = (
-            ("#e7f5ee", "#009E73", "&#10004; Correct") if self.passed
-            else ("#fdf0e6", "#D55E00", "&#10008; Not yet")
-        )
-        return (
-            f'<div style="background:{colour};border-left:4px solid {border};padding:6px 10px;'
-            f'margin:4px 0"><b>{mark}</b> &mdash; {html.escape(self.name)}: '
-            f"{html.escape(self.message)}</div>"
-        )
-
-
-def ok(message: str = "well done.", name: str = "check") -> CheckResult:
-    return CheckResult(True, message, name)
-
-
-def fail(hint: str, name: str = "check") -> CheckResult:
-    return CheckResult(False, hint, name)
-
-
-def describe(value: Any) -> str:
-    """A short description of a learner's value for hints: type, shape, a preview."""
-    if value is None:
-        return "None (did the cell forget to `return` or assign the answer?)"
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape} and dtype {value.dtype}"
-    if hasattr(value, "shape") and hasattr(value, "dtype"):  # torch tensors
-        return f"a {type(value).__name__} of shape {tuple(value.shape)} and dtype {value.dtype}"
-    text = repr(value)
-    return f"{type(value).__name__} {text[:80] + '...' if len(text) > 80 else text}"
 
 
 def checker(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
@@ -182,8 +140,6 @@ def check_callable(function: Any, cases: Sequence[tuple[tuple, Any]], *, toleran
     if not callable(function):
         return fail(f"{what} should be a function, got {describe(function)}. {hint}".strip())
     for index, (args, expected) in enumerate(cases, start=1):
-        from course_utils.checks.student_code import StudentCodeError, call_student
-
         try:
             got = call_student(function, *args)
         except StudentCodeError as error:
@@ -193,32 +149,3 @@ def check_callable(function: Any, cases: Sequence[tuple[tuple, Any]], *, toleran
         if not result.passed:
             return fail(f"{result.message} {hint}".strip())
     return ok(f"{what} gives the expected output on all {len(cases)} test cases.")
-
-
-def claim_difference(difference: Any, what: str, *, direction: str = "greater") -> CheckResult:
-    """A sentence in the prose says "A is larger (or smaller) than B", backed by the committed
-    experiment results: ``difference`` is ``cu.experiments.paired_difference(...)`` for A - B.
-
-    Passes when its 95% interval lies entirely above 0 (``direction="greater"``) or below 0
-    (``"less"``), or, for a sentence that says the seeds cannot tell (``"unresolved"``), when
-    the interval contains 0. Prints the verdict with the numbers; raises AssertionError
-    otherwise, so a notebook stops when the results stop supporting its text.
-    """
-    if direction not in ("greater", "less", "unresolved"):
-        raise ValueError(f"direction must be 'greater', 'less' or 'unresolved', got "
-                         f"{direction!r}.")
-    try:
-        mean, low, high, n = (float(difference[key]) for key in ("mean", "low", "high", "n"))
-    except (KeyError, TypeError, ValueError):
-        raise TypeError("difference must come from cu.experiments.paired_difference(...), got "
-                        f"{describe(difference)}.") from None
-    span = f"{what}: {mean:+.3f}, 95% interval {low:+.3f} to {high:+.3f} over {n:.0f} seeds"
-    supported = {"greater": low > 0, "less": high < 0, "unresolved": low <= 0 <= high}[direction]
-    problem = {"greater": "it does not lie above 0", "less": "it does not lie below 0",
-               "unresolved": "it excludes 0: the seeds now resolve this difference"}[direction]
-    result = ok(span, name="claim") if supported else fail(f"{span} - {problem}", name="claim")
-    print(result)
-    if not supported:
-        raise AssertionError(f"{result.message}. The text relies on this; the committed "
-                             "results (assets/results/) no longer support it.")
-    return result

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils.checks.core import CheckResult, check_callable, checker, describe, fail, ok
+from course_utils.claims import claim
 from course_utils.widgets.contrast import discriminating_features, weighted_distance
 
 __all__ = [
@@ -151,21 +152,15 @@ def learn_feature_weights(table: pd.DataFrame, triplets: Iterable[Sequence[str]]
 # --------------------------------------------------------------------------------------------
 
 
-def _claim(condition: bool, text: str) -> None:
-    if not condition:
-        raise AssertionError(f"claim no longer true: {text}")
-    print(f"\u2714 {text}")
-
-
 def claim_nearest_depends_on_weights(table: pd.DataFrame | None = None) -> None:
     """Equal weights: a dog's nearest animal is the wolf; pet-shop weights: the cat."""
     table = animal_table() if table is None else table
     plain, d_plain = nearest(table, "dog")
     pets, d_pets = nearest(table, "dog", PET_WEIGHTS)
-    _claim(plain == "wolf",
+    claim(plain == "wolf",
            f"all features weighted 1: the dog's nearest animal is the {plain} "
            f"(distance {d_plain:.2f})")
-    _claim(pets == "cat",
+    claim(pets == "cat",
            f"only 'domesticated' and 'size' weighted: the dog's nearest animal is the {pets} "
            f"(distance {d_pets:.2f})")
 
@@ -176,23 +171,23 @@ def claim_triplets_satisfied(table: pd.DataFrame, triplets, weights, *,
     start = triplet_table(table, triplets, None)
     after = triplet_table(table, triplets, weights)
     prefix = f"{purpose}: " if purpose else ""
-    _claim(not start["satisfied"].all() and after["satisfied"].all(),
+    claim(not start["satisfied"].all() and after["satisfied"].all(),
            f"{prefix}{int(start['satisfied'].sum())} of {len(start)} triplets hold with every "
            f"weight 1, {int(after['satisfied'].sum())} of {len(after)} with the learned weights")
 
 
 def claim_purposes_differ(pet_weights: pd.Series, family_weights: pd.Series) -> None:
     """Two sets of triplets, two sets of weights: each purpose picks its own features."""
-    _claim(pet_weights["domesticated"] > family_weights["domesticated"],
+    claim(pet_weights["domesticated"] > family_weights["domesticated"],
            f"pet-shop triplets raise 'domesticated' ({pet_weights['domesticated']:.2f} vs "
            f"{family_weights['domesticated']:.2f} for the biologist)")
-    _claim(family_weights["retractable_claws"] > pet_weights["retractable_claws"],
+    claim(family_weights["retractable_claws"] > pet_weights["retractable_claws"],
            f"biologist triplets raise 'retractable_claws' "
            f"({family_weights['retractable_claws']:.2f} vs "
            f"{pet_weights['retractable_claws']:.2f} for the pet shop)")
     untouched = [f for f in ("has_tail", "four_legs", "fur")
                  if pet_weights[f] == family_weights[f] == 1.0]
-    _claim(len(untouched) == 3,
+    claim(len(untouched) == 3,
            f"features no triplet varies keep their starting weight 1: {untouched}")
 
 

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from course_utils.checks.core import CheckResult, check_callable, checker, describe, fail, ok
+from course_utils.checks.student_code import StudentCodeError, call_student
+from course_utils.claims import claim
 
 __all__ = [
     "check_cosine_similarity",
@@ -78,22 +80,16 @@ def layout_neighbour_agreement(xy: Any, labels: Sequence[Any], k: int = 10) -> f
 # --------------------------------------------------------------------------------------------
 
 
-def _claim(condition: bool, text: str) -> None:
-    if not condition:
-        raise AssertionError(f"claim no longer true: {text}")
-    print(f"\u2714 {text}")
-
-
 def claim_cosine_agrees(by_hand: Any, library: Any, *, tolerance: float = 1e-5) -> float:
     """By-hand cosine similarities equal the library's (``sentence_transformers.util.cos_sim``)."""
     if hasattr(library, "detach"):
         library = library.detach().cpu().numpy()
     ours = np.asarray(by_hand, dtype=np.float64)
     theirs = np.asarray(library, dtype=np.float64)
-    _claim(ours.shape == theirs.shape,
+    claim(ours.shape == theirs.shape,
            f"both similarity matrices have shape {ours.shape}")
     worst = float(np.max(np.abs(ours - theirs)))
-    _claim(worst <= tolerance,
+    claim(worst <= tolerance,
            f"by hand and sentence_transformers.util.cos_sim agree: largest difference "
            f"{worst:.1e} (float32 rounding)")
     return worst
@@ -104,7 +100,7 @@ def claim_teaser_topic_wins(similarity: pd.DataFrame) -> None:
     same_topic = float(similarity.loc["A", "B"])
     same_sentiment = float(similarity.loc["A", "C"])
     other = float(similarity.loc["C", "D"])
-    _claim(same_topic > same_sentiment and same_topic > other,
+    claim(same_topic > same_sentiment and same_topic > other,
            f"A-B (same topic, opposite sentiment) {same_topic:.2f} > A-C (same sentiment, "
            f"other topic) {same_sentiment:.2f} and C-D (same sentiment) {other:.2f}")
 
@@ -112,19 +108,19 @@ def claim_teaser_topic_wins(similarity: pd.DataFrame) -> None:
 def claim_topic_organises_space(report: pd.DataFrame) -> None:
     """The pretrained space is organised by topic, not by sentiment (cu.evaluation.label_report)."""
     topic, sentiment = report.loc["topic"], report.loc["sentiment"]
-    _claim(topic["knn_accuracy"] > sentiment["knn_accuracy"] + 0.15,
+    claim(topic["knn_accuracy"] > sentiment["knn_accuracy"] + 0.15,
            f"topic kNN accuracy {topic['knn_accuracy']:.2f} (chance {topic['chance']:.2f}) "
            f"> sentiment kNN accuracy {sentiment['knn_accuracy']:.2f} "
            f"(chance {sentiment['chance']:.2f})")
-    _claim(topic["knn_accuracy"] > 0.8,
+    claim(topic["knn_accuracy"] > 0.8,
            f"a sentence's neighbours usually share its topic: {topic['knn_accuracy']:.0%} "
            "of test sentences get the right topic from their 5 nearest training sentences")
-    _claim(topic["silhouette"] > max(sentiment["silhouette"], 0)
+    claim(topic["silhouette"] > max(sentiment["silhouette"], 0)
            and abs(sentiment["silhouette"]) < 0.1,
            f"silhouette: topic {topic['silhouette']:.3f} > sentiment "
            f"{sentiment['silhouette']:.3f} (small but positive: weak topic groups; about 0: "
            "the sentiments overlap)")
-    _claim(sentiment["probe_accuracy"] > sentiment["knn_accuracy"] + 0.05,
+    claim(sentiment["probe_accuracy"] > sentiment["knn_accuracy"] + 0.05,
            f"yet sentiment is readable by a linear probe: {sentiment['probe_accuracy']:.2f} "
            f"vs kNN {sentiment['knn_accuracy']:.2f} - the information is there, it just "
            "does not decide who is near whom")
@@ -135,9 +131,9 @@ def claim_layout_shows_topic(xy: Any, frame: pd.DataFrame, k: int = 10) -> dict[
     topic = layout_neighbour_agreement(xy, frame["topic"], k)
     sentiment = layout_neighbour_agreement(xy, frame["sentiment"], k)
     sentiment_chance = float(frame["sentiment"].value_counts(normalize=True).pow(2).sum())
-    _claim(topic > 0.75,
+    claim(topic > 0.75,
            f"in the picture, {topic:.0%} of each point's {k} nearest points share its topic")
-    _claim(abs(sentiment - sentiment_chance) < 0.1,
+    claim(abs(sentiment - sentiment_chance) < 0.1,
            f"but only {sentiment:.0%} share its sentiment - what random colouring would give "
            f"({sentiment_chance:.0%}): the sentiment panel is mixed")
     return {"topic": topic, "sentiment": sentiment}
@@ -168,12 +164,12 @@ def check_cosine_similarity(function: Any) -> CheckResult:
         return fail("cosine_similarity is None; define the function in the exercise cell.")
     if callable(function):
         try:
-            got = function(np.array([3.0, 4.0]), np.array([6.0, 8.0]))
+            got = call_student(function, np.array([3.0, 4.0]), np.array([6.0, 8.0]))
             if got is not None and abs(float(np.asarray(got)) - 50.0) < 1e-6:
                 return fail("for (3, 4) and (6, 8) you return 50, the plain dot product. "
                             "Divide by both lengths (np.linalg.norm) so that only the angle "
                             "counts.")
-        except Exception:  # check_callable below reports it properly
+        except (StudentCodeError, TypeError, ValueError):  # check_callable reports it properly
             pass
     result = check_callable(function, _cosine_cases(), tolerance=1e-6, what="cosine_similarity",
                             hint="cos(a, b) = a . b / (|a| |b|): np.dot, then np.linalg.norm.")
@@ -252,6 +248,6 @@ def same_topic_win_rate(embeddings: Any, frame: pd.DataFrame, *, n: int = 2000,
 
 def claim_same_topic_wins(rate: float) -> None:
     """Most of the time the same-topic foil Q beats the same-sentiment candidate P."""
-    _claim(rate > 0.7,
+    claim(rate > 0.7,
            f"in {rate:.0%} of random (anchor, P, Q) picks, the foil Q = same topic / opposite "
            "sentiment is closer than P = other topic / same sentiment")

@@ -6,22 +6,21 @@ Exercise checkers (return "Correct" or a specific hint, never raise):
 * :func:`check_library_style_loss` - Exercise 2: the contrastive loss in sentence-transformers'
   convention (cosine distance, factor 0.5, mean).
 
-Claim checks (used next to the prose; they raise ``AssertionError`` if the claim stops being
-true, so a notebook run in CI fails loudly):
+The claim next to the prose (a :mod:`course_utils.claims` claim: it prints its numbers and
+raises ``AssertionError`` if it stops being true):
 
-* :func:`confirm_pull_and_push` - similar pairs shrank, dissimilar pairs reached the margin.
-* :func:`confirm_equal` - two loss values agree.
+* :func:`claim_pull_and_push` - similar pairs shrank, dissimilar pairs reached the margin.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from course_utils.checks.core import CheckResult, checker, describe, fail, ok
-from course_utils.checks.student_code import StudentCodeError, call_student
+from course_utils.checks.student_code import check_number_cases, likely_slip
+from course_utils.claims import claim
 
 __all__ = [
     "EXERCISE1_DISTANCES",
@@ -29,9 +28,7 @@ __all__ = [
     "EXERCISE1_SIMILAR",
     "check_library_style_loss",
     "check_paying_pairs",
-    "confirm",
-    "confirm_equal",
-    "confirm_pull_and_push",
+    "claim_pull_and_push",
     "paying_pairs_reference",
 ]
 
@@ -42,20 +39,10 @@ EXERCISE1_MARGIN = 1.0
 
 
 # --------------------------------------------------------------------------------------------
-# Claim checks
+# The claim
 # --------------------------------------------------------------------------------------------
-def confirm(condition: bool, message: str, problem: str, name: str = "claim") -> CheckResult:
-    """``ok(message)`` if ``condition`` holds, else raise AssertionError(problem).
-
-    For claims the notebook's prose makes: a green line when true, a loud failure when not.
-    """
-    if not condition:
-        raise AssertionError(f"{name}: {problem}")
-    return ok(message, name=name)
-
-
-def confirm_pull_and_push(start: Any, end: Any, pairs: Any, similar: Any, margin: float, *,
-                          tolerance: float = 0.02) -> CheckResult:
+def claim_pull_and_push(start: Any, end: Any, pairs: Any, similar: Any, margin: float, *,
+                        tolerance: float = 0.02) -> None:
     """Similar pairs ended closer than they started; dissimilar pairs at least ``margin`` apart.
 
     ``start``, ``end``: (n, 2) points before and after descent; ``pairs`` (m, 2); ``similar`` (m,).
@@ -67,27 +54,12 @@ def confirm_pull_and_push(start: Any, end: Any, pairs: Any, similar: Any, margin
     is_similar = np.asarray(similar, dtype=float) > 0.5
     sim_before, sim_after = before[is_similar].mean(), after[is_similar].mean()
     closest_dissimilar = after[~is_similar].min()
-    return confirm(
-        sim_after < 0.1 * sim_before and closest_dissimilar >= margin - tolerance,
-        f"similar pairs: mean distance {sim_before:.2f} -> {sim_after:.3f}; dissimilar pairs: "
-        f"the closest is now {closest_dissimilar:.3f} apart (margin {margin:g}).",
-        f"expected similar pairs to shrink to under 10% of {sim_before:.2f} (got "
-        f"{sim_after:.3f}) and every dissimilar pair to reach the margin {margin:g} (closest "
-        f"{closest_dissimilar:.3f}). Run more steps or check the learning rate.",
-        name="pull and push",
-    )
-
-
-def confirm_equal(ours: Any, theirs: Any, *, tolerance: float = 1e-5,
-                  what: str = "the two losses") -> CheckResult:
-    """``ours`` and ``theirs`` (numbers or 0-d tensors) agree within ``tolerance``."""
-    a, b = float(ours), float(theirs)
-    return confirm(
-        abs(a - b) <= tolerance,
-        f"{what} agree: {a:.6f} vs {b:.6f} (difference {abs(a - b):.1e}).",
-        f"{what} differ: {a:.6f} vs {b:.6f}.",
-        name="same value",
-    )
+    claim(sim_after < 0.1 * sim_before and closest_dissimilar >= margin - tolerance,
+          f"similar pairs: mean distance {sim_before:.2f} -> {sim_after:.3f}; dissimilar pairs: "
+          f"the closest is now {closest_dissimilar:.3f} apart (margin {margin:g})",
+          problem=f"expected similar pairs to shrink to under 10% of {sim_before:.2f} and every "
+                  f"dissimilar pair to reach the margin {margin:g}",
+          name="pull and push", remedy="Run more steps or check the learning rate.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -155,51 +127,26 @@ def _loss_cases() -> list[tuple[Any, Any, Any, float]]:
     return cases
 
 
-def _call(function: Callable[..., Any], args: tuple) -> tuple[float | None, str | None]:
-    """Call the learner's function; return (value, None) or (None, a hint)."""
-    try:
-        got = call_student(function, *args)
-    except StudentCodeError as error:
-        return None, f"your function {error}. Test it on the example in the cell above first."
-    if got is None:
-        return None, "your function returned None; did you forget `return`?"
-    if hasattr(got, "detach"):
-        if got.numel() != 1:
-            return None, (f"your function returned {describe(got)}; return one number, the "
-                          "mean over the pairs (`.mean()`).")
-        got = got.detach().reshape(()).item()
-    try:
-        value = float(got)
-    except (TypeError, ValueError):
-        return None, f"your function returned {describe(got)}; return a scalar tensor."
-    if not np.isfinite(value):
-        return None, f"your function returned {value}; look for a division by zero or a sqrt of 0."
-    return value, None
-
-
-def _convention_hint(case: tuple, got: float, expected: float) -> str:
+def _convention_hint(case: tuple, got: float) -> str:
     """Name the likely slip: factor 2, euclidean distance, sum, flipped labels."""
     from course_utils.losses import contrastive_loss
 
     a, b, labels, margin = case
-    variants = {
-        "you are missing the factor 0.5 the library applies (scale=0.5)":
+    slips = {
+        "You are missing the factor 0.5 the library applies (scale=0.5)":
             contrastive_loss(a, b, labels, margin=margin, scale=1.0),
-        "this is the euclidean distance; the library's default is the cosine distance "
+        "This is the euclidean distance; the library's default is the cosine distance "
         "1 - cos(a, b)": contrastive_loss(a, b, labels, margin=margin, distance="euclidean"),
-        "this looks like euclidean distance without the 0.5; use 0.5 * (...) with the cosine "
+        "This looks like euclidean distance without the 0.5; use 0.5 * (...) with the cosine "
         "distance 1 - cos(a, b)":
             contrastive_loss(a, b, labels, margin=margin, distance="euclidean", scale=1.0),
-        "this is the sum over the pairs; the library takes the mean":
+        "This is the sum over the pairs; the library takes the mean":
             contrastive_loss(a, b, labels, margin=margin, reduction="sum"),
-        "the labels look swapped: 1 means similar (pull together), 0 dissimilar (push apart)":
+        "The labels look swapped: 1 means similar (pull together), 0 dissimilar (push apart)":
             contrastive_loss(a, b, 1 - labels, margin=margin),
     }
-    for hint, value in variants.items():
-        if abs(float(value) - got) < 1e-4:
-            return hint
-    return (f"expected {expected:.4f}, got {got:.4f}; compare your code line by line with "
-            "0.5 * (y * d**2 + (1 - y) * max(0, margin - d)**2) and d = 1 - cos")
+    return likely_slip(got, slips, "Compare your code line by line with "
+                       "0.5 * (y * d**2 + (1 - y) * max(0, margin - d)**2) and d = 1 - cos")
 
 
 @checker("Exercise 2: the library's convention")
@@ -207,16 +154,12 @@ def check_library_style_loss(function: Any) -> CheckResult:
     """``function(emb_a, emb_b, label_similar, margin)`` -> scalar tensor, equal to the library."""
     from course_utils.losses import contrastive_loss
 
-    if not callable(function):
-        return fail(f"pass your function itself (no brackets), got {describe(function)}.")
     cases = _loss_cases()
-    for index, case in enumerate(cases, start=1):
-        a, b, labels, margin = case
-        expected = float(contrastive_loss(a, b, labels, margin=margin))
-        got, problem = _call(function, (a.clone(), b.clone(), labels.clone(), margin))
-        if problem:
-            return fail(f"test case {index}: {problem}")
-        if abs(got - expected) > 1e-4:
-            return fail(f"test case {index} (margin {margin}): "
-                        f"{_convention_hint(case, got, expected)}.")
-    return ok(f"matches sentence-transformers' ContrastiveLoss on all {len(cases)} test cases.")
+    graded = [((a.clone(), b.clone(), labels.clone(), margin),
+               float(contrastive_loss(a, b, labels, margin=margin)), f"margin {margin}")
+              for a, b, labels, margin in cases]
+    return check_number_cases(
+        function, graded, what="library_style", tolerance=1e-4,
+        returns="a scalar tensor: the mean over the pairs, `.mean()`",
+        hint=lambda index, got: _convention_hint(cases[index - 1], got) + ".",
+        passed=f"matches sentence-transformers' ContrastiveLoss on all {len(cases)} test cases.")

@@ -6,79 +6,75 @@ Exercise checkers (return "Correct" or a specific hint, never raise):
 * :func:`check_cosine_triplet_loss` - Exercise 2: the triplet loss with the cosine distance.
 * :func:`check_lowest_loss` - Exercise 3: the smallest loss margin 5 allows on unit vectors.
 
-Claim checks (raise ``AssertionError`` when the claim the prose makes stops being true):
+Claims next to the prose (:mod:`course_utils.claims`: they print their numbers and raise
+``AssertionError`` when the sentence stops being true):
 
-* :func:`confirm_negatives_matter` - random negatives are mostly already in the right order,
+* :func:`claim_negatives_matter` - random negatives are mostly already in the right order,
   same-topic negatives are not.
-* :func:`confirm_margin_unreachable` - with margin 5 every triplet stays active.
-* :func:`confirm_collapse_flagged` - the detector passes the real space and flags the collapsed one.
+* :func:`claim_margin_unreachable` - with margin 5 every triplet stays active.
+* :func:`claim_collapse_flagged` - the detector passes the real space and flags the collapsed one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from course_utils.checks.core import CheckResult, check_number, checker, describe, fail, ok
-from course_utils.checks.nb03 import confirm, confirm_equal
-from course_utils.checks.student_code import StudentCodeError, call_student
+from course_utils.checks.student_code import (
+    StudentCodeError,
+    call_student,
+    check_number_cases,
+    likely_slip,
+)
+from course_utils.claims import claim
 
 __all__ = [
     "check_cosine_triplet_loss",
     "check_grade_triplet",
     "check_lowest_loss",
-    "confirm",
-    "confirm_collapse_flagged",
-    "confirm_equal",
-    "confirm_margin_unreachable",
-    "confirm_negatives_matter",
+    "claim_collapse_flagged",
+    "claim_margin_unreachable",
+    "claim_negatives_matter",
 ]
 
 
 # --------------------------------------------------------------------------------------------
-# Claim checks
+# Claims
 # --------------------------------------------------------------------------------------------
-def confirm_negatives_matter(right_order: Mapping[str, float]) -> CheckResult:
+def claim_negatives_matter(right_order: Mapping[str, float]) -> None:
     """``right_order``: share of triplets with d(a,n) > d(a,p), keyed "random" / "same_group".
 
     The claim: the pretrained model already orders most random-negative triplets correctly
     (the topic does it) but is close to a coin flip on same-topic ones (only sentiment differs).
     """
     rand, same = float(right_order["random"]), float(right_order["same_group"])
-    return confirm(
-        rand >= 0.7 and same <= 0.65 and rand - same >= 0.15,
-        f"already in the right order: {rand:.0%} of the random-negative triplets, "
-        f"{same:.0%} of the same-topic ones.",
-        f"expected >= 70% (random) vs <= 65% (same topic); got {rand:.0%} and {same:.0%}.",
-        name="negatives decide",
-    )
+    claim(rand >= 0.7 and same <= 0.65 and rand - same >= 0.15,
+          f"already in the right order: {rand:.0%} of the random-negative triplets, "
+          f"{same:.0%} of the same-topic ones",
+          problem="expected >= 70% (random) vs <= 65% (same topic), 15 points apart",
+          name="negatives decide")
 
 
-def confirm_margin_unreachable(losses: Any, margin: float, max_distance: float = 2.0
-                               ) -> CheckResult:
+def claim_margin_unreachable(losses: Any, margin: float, max_distance: float = 2.0) -> None:
     """Every per-triplet loss is at least ``margin - max_distance`` > 0: nothing is ever done."""
     values = np.asarray(losses.detach() if hasattr(losses, "detach") else losses, dtype=float)
     floor = margin - max_distance
-    return confirm(
-        floor > 0 and bool((values >= floor - 1e-6).all()),
-        f"margin {margin:g}: all {values.size} triplets active, the smallest loss is "
-        f"{values.min():.3f} >= {margin:g} - {max_distance:g} = {floor:g}.",
-        f"expected every loss >= {floor:g}; the smallest is {values.min():.3f}.",
-        name="margin too large",
-    )
+    claim(floor > 0 and bool((values >= floor - 1e-6).all()),
+          f"margin {margin:g}: all {values.size} triplets active, the smallest loss is "
+          f"{values.min():.3f} >= {margin:g} - {max_distance:g} = {floor:g}",
+          problem=f"expected every loss >= {floor:g}", name="margin too large")
 
 
-def confirm_collapse_flagged(healthy: Any, collapsed: Any) -> CheckResult:
+def claim_collapse_flagged(healthy: Any, collapsed: Any) -> None:
     """``healthy`` and ``collapsed``: CollapseReports; the first passes, the second is flagged."""
-    return confirm(
-        (not healthy.collapsed) and collapsed.collapsed,
-        f"pretrained: healthy (mean cosine {healthy.mean_pairwise_cosine:.2f}); simulated: "
-        f"flagged (mean cosine {collapsed.mean_pairwise_cosine:.2f}).",
-        f"expected healthy then collapsed, got {healthy.collapsed} and {collapsed.collapsed}.",
-        name="collapse detector",
-    )
+    claim((not healthy.collapsed) and collapsed.collapsed,
+          f"pretrained: healthy (mean cosine {healthy.mean_pairwise_cosine:.2f}); simulated: "
+          f"flagged (mean cosine {collapsed.mean_pairwise_cosine:.2f})",
+          problem=f"expected healthy then collapsed, got {healthy.collapsed} and "
+                  f"{collapsed.collapsed}", name="collapse detector")
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,49 +139,25 @@ def _triplet_cases() -> list[tuple[Any, Any, Any, float]]:
     return cases
 
 
-def _call_loss(function: Callable[..., Any], args: tuple) -> tuple[float | None, str | None]:
-    try:
-        got = call_student(function, *args)
-    except StudentCodeError as error:
-        return None, f"your function {error}. Try it on the small example first."
-    if got is None:
-        return None, "your function returned None; did you forget `return`?"
-    if hasattr(got, "detach"):
-        if got.numel() != 1:
-            return None, (f"your function returned {describe(got)}; return one number, the "
-                          "mean over the triplets (`.mean()`).")
-        got = got.detach().reshape(()).item()
-    try:
-        value = float(got)
-    except (TypeError, ValueError):
-        return None, f"your function returned {describe(got)}; return a scalar tensor."
-    if not np.isfinite(value):
-        return None, f"your function returned {value}; check for a division by zero."
-    return value, None
-
-
-def _triplet_hint(case: tuple, got: float, expected: float) -> str:
+def _triplet_hint(case: tuple, got: float) -> str:
     from course_utils.losses import triplet_loss
     from course_utils.triplets import pairwise_distance
 
     a, p, n, margin = case
     gap = pairwise_distance(a, p, "cosine") - pairwise_distance(a, n, "cosine") + margin
-    variants = {
-        "this is the euclidean distance; use the cosine distance 1 - cos(x, y)":
+    slips = {
+        "This is the euclidean distance; use the cosine distance 1 - cos(x, y)":
             triplet_loss(a, p, n, margin=margin, distance="euclidean"),
-        "the hinge is missing: clamp each triplet's value at 0 (torch.clamp(..., min=0)) "
+        "The hinge is missing: clamp each triplet's value at 0 (torch.clamp(..., min=0)) "
         "before averaging": gap.mean(),
-        "the sign is flipped: either positive and negative are swapped, or you used the cosine "
+        "The sign is flipped: either positive and negative are swapped, or you used the cosine "
         "similarity where the distance 1 - cos(x, y) belongs; the loss is "
         "max(0, d(a,p) - d(a,n) + margin)": triplet_loss(a, n, p, margin=margin, distance="cosine"),
-        "this is the sum; take the mean over the triplets":
+        "This is the sum; take the mean over the triplets":
             triplet_loss(a, p, n, margin=margin, distance="cosine", reduction="sum"),
     }
-    for hint, value in variants.items():
-        if abs(float(value) - got) < 1e-4:
-            return hint
-    return (f"expected {expected:.4f}, got {got:.4f}; compare with "
-            "mean(max(0, d(a,p) - d(a,n) + margin)) with d = 1 - cos")
+    return likely_slip(got, slips,
+                       "Compare with mean(max(0, d(a,p) - d(a,n) + margin)) with d = 1 - cos")
 
 
 @checker("Exercise 2: triplet loss with the cosine distance")
@@ -193,20 +165,16 @@ def check_cosine_triplet_loss(function: Any) -> CheckResult:
     """``function(anchor, positive, negative, margin)`` -> scalar tensor, as TripletLoss(COSINE)."""
     from course_utils.losses import triplet_loss
 
-    if not callable(function):
-        return fail(f"pass your function itself (no brackets), got {describe(function)}.")
     cases = _triplet_cases()
-    for index, case in enumerate(cases, start=1):
-        a, p, n, margin = case
-        expected = float(triplet_loss(a, p, n, margin=margin, distance="cosine"))
-        got, problem = _call_loss(function, (a.clone(), p.clone(), n.clone(), margin))
-        if problem:
-            return fail(f"test case {index}: {problem}")
-        if abs(got - expected) > 1e-4:
-            return fail(f"test case {index} (margin {margin}): "
-                        f"{_triplet_hint(case, got, expected)}.")
-    return ok(f"matches TripletLoss with TripletDistanceMetric.COSINE on all {len(cases)} "
-              "test cases.")
+    graded = [((a.clone(), p.clone(), n.clone(), margin),
+               float(triplet_loss(a, p, n, margin=margin, distance="cosine")), f"margin {margin}")
+              for a, p, n, margin in cases]
+    return check_number_cases(
+        function, graded, what="cosine_triplet", tolerance=1e-4,
+        returns="a scalar tensor: the mean over the triplets, `.mean()`",
+        hint=lambda index, got: _triplet_hint(cases[index - 1], got) + ".",
+        passed=f"matches TripletLoss with TripletDistanceMetric.COSINE on all {len(cases)} test "
+               "cases.")
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils.checks.core import CheckResult, check_choice, checker, describe, fail, ok
+from course_utils.checks.student_code import StudentCodeError, call_student
 
 #: Anchors the negative-picking function is tried on (row positions; spread over the frame).
 _ANCHOR_FRACTIONS = (0.0, 0.13, 0.37, 0.5, 0.71, 0.94)
@@ -56,10 +57,10 @@ def check_same_topic_negative(function: Callable[[pd.DataFrame, int], Any],
     frame = frame.reset_index(drop=True)
     for anchor in _anchor_rows(len(frame)):
         try:
-            got = function(frame.copy(), anchor)
-        except Exception as error:  # the learner's code may raise anything
-            return fail(f"your function raised {type(error).__name__}: {error} for anchor row "
-                        f"{anchor}. Test it on one anchor first: same_topic_negative(train, 0).")
+            got = call_student(function, frame.copy(), anchor)
+        except StudentCodeError as error:
+            return fail(f"your function {error} for anchor row {anchor}. Test it on one anchor "
+                        "first: same_topic_negative(train, 0).")
         row = _as_row(got, len(frame))
         if isinstance(row, str):
             return fail(f"for anchor row {anchor}, {row}")

@@ -9,29 +9,26 @@ Each checker calls the learner's function on small cases with known answers, ret
 "Correct" or a hint naming the case, the expected value and the learner's value, and never
 raises.
 
-The notebook's own claims ("the pretrained space follows domain more than sentiment") are
-printed by :func:`check_organised_by` / :func:`check_at_least` / :func:`check_within` through
-:func:`expect`, which
-raises if a claim stops being true, so the prose can never silently disagree with the numbers.
+The notebook's own claim "the pretrained space follows domain more than sentiment" is
+:func:`claim_organised_by` (a :mod:`course_utils.claims` claim: it prints its numbers and raises
+if they stop supporting it, so the prose can never silently disagree with the numbers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from course_utils.checks.core import CheckResult, checker, describe, fail, ok
-from course_utils.checks.student_code import StudentCodeError, call_student
+from course_utils.checks.core import CheckResult, checker
+from course_utils.checks.student_code import check_number_cases
+from course_utils.claims import claim
 
 __all__ = [
-    "check_at_least",
     "check_false_negative_rate",
-    "check_organised_by",
     "check_precision_at_k",
-    "check_within",
-    "expect",
+    "claim_organised_by",
     "false_negative_rate_reference",
     "precision_at_k_reference",
 ]
@@ -72,12 +69,12 @@ def precision_at_k_reference(embeddings: Any, labels: Sequence[Any], k: int) -> 
 
 
 # --------------------------------------------------------------------------------------------
-# Checks of the notebook's own claims (not exercises): they print the numbers and fail loudly
+# The notebook's own claim (not an exercise): it prints the numbers and fails loudly
 # --------------------------------------------------------------------------------------------
 
 
-def check_organised_by(report: Any, first: str, second: str) -> CheckResult:
-    """Does ``first`` organise the space more than ``second``? (kNN and silhouette both higher)
+def claim_organised_by(report: Any, first: str, second: str) -> None:
+    """``first`` organises the space more than ``second``: kNN and silhouette both higher.
 
     ``report`` is ``cu.evaluation.label_report``'s table (rows = labels).
     """
@@ -87,109 +84,13 @@ def check_organised_by(report: Any, first: str, second: str) -> CheckResult:
         sil_first = float(report.loc[first, "silhouette"])
         sil_second = float(report.loc[second, "silhouette"])
     except (KeyError, AttributeError, TypeError, ValueError) as error:
-        return fail(f"the report lacks {error}; pass cu.evaluation.label_report's table with "
-                    f"rows {first!r} and {second!r}.", name="organised by")
-    numbers = (f"kNN {first} {knn_first:.3f} vs {second} {knn_second:.3f}; silhouette "
-               f"{first} {sil_first:.3f} vs {second} {sil_second:.3f}")
-    if knn_first > knn_second and sil_first > sil_second:
-        return ok(f"neighbourhoods follow {first} more than {second}: {numbers}.",
-                  name="organised by")
-    return fail(f"{first} does not lead on both numbers: {numbers}.", name="organised by")
-
-
-def check_at_least(value: Any, minimum: float, what: str) -> CheckResult:
-    """Is ``value`` at least ``minimum``? The message names ``what`` and both numbers."""
-    number = _as_float(value)
-    if number is None:
-        return fail(f"{what} is not a number ({describe(value)}).", name="claim")
-    if number >= minimum:
-        return ok(f"{what} = {number:.3f} (at least {minimum:g}).", name="claim")
-    return fail(f"{what} = {number:.3f}, below {minimum:g}.", name="claim")
-
-
-def check_within(value: float, interval: tuple[float, float], what: str) -> CheckResult:
-    """Does ``interval`` (low, high) contain ``value``? For a prose claim such as "the gap's
-    interval reaches 0: on this split the gap may be noise"."""
-    number = _as_float(value)
-    try:
-        low, high = (float(end) for end in interval)
-    except (TypeError, ValueError):
-        return fail(f"{what}: the interval must be two numbers (low, high), got "
-                    f"{describe(interval)}.", name="claim")
-    if number is None:
-        return fail(f"{what}: the value is not a number ({describe(value)}).", name="claim")
-    span = f"{what} runs from {low:+.3f} to {high:+.3f}"
-    if low <= number <= high:
-        return ok(f"{span}: it contains {number:g}.", name="claim")
-    return fail(f"{span}: it no longer contains {number:g}.", name="claim")
-
-
-def expect(result: CheckResult) -> CheckResult:
-    """Print ``result``; raise AssertionError if it failed (a claim in the prose broke)."""
-    print(result)
-    if not result.passed:
-        raise AssertionError(
-            f"{result.message} The notebook's text relies on this; re-run from the top, and if "
-            "it still fails, tell the instructor (the data, model or settings changed)."
-        )
-    return result
-
-
-# --------------------------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------------------------
-
-
-def _as_float(value: Any) -> float | None:
-    """``value`` as a finite float, or None if it is not a single finite number."""
-    if hasattr(value, "item") and not isinstance(value, (int, float)):
-        try:
-            value = value.item()
-        except (ValueError, RuntimeError):
-            return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        return None
-    value = float(value)
-    return value if np.isfinite(value) else None
-
-
-def _call(function: Callable[..., Any], args: tuple, index: int) -> tuple[Any, CheckResult | None]:
-    """Call the learner's function; a raised exception becomes a failing result."""
-    try:
-        return call_student(function, *args), None
-    except StudentCodeError as error:
-        return None, fail(
-            f"your function {error} on test case {index}. Run it on that input in a cell of "
-            "its own to see why."
-        )
-
-
-def first_wrong_number(function: Callable[..., Any], cases: Sequence[tuple], *,
-                       arguments: Callable[..., tuple], expected: Callable[..., float],
-                       tolerance: float, returns: str, describe_case: Callable[..., str],
-                       hint: Callable[..., str]) -> CheckResult | None:
-    """Call the learner's ``function(*arguments(*case))`` on every case and compare the one
-    number it returns with ``expected(*case)``; the first failure, or None when all match.
-
-    ``returns`` says what the number is (e.g. "the mean over rows"); ``describe_case(*case)``
-    and ``hint(*case, value)`` word the failure.
-    """
-    for index, case in enumerate(cases, start=1):
-        want = expected(*case)
-        answer, error = _call(function, arguments(*case), index)
-        if error is not None:
-            return error
-        if answer is None:
-            return fail(f"on test case {index} your function returned None; did you forget "
-                        "`return`?")
-        value = _as_float(answer)
-        if value is None:
-            return fail(f"on test case {index} your function should return one number "
-                        f"({returns}), got {describe(answer)}.")
-        if abs(value - want) > tolerance:
-            return fail(f"on test case {index} ({describe_case(*case)}) expected {want:.4f}, "
-                        f"got {value:.4f}. {hint(*case, value)}")
-    return None
+        raise ValueError(f"the report lacks {error}; pass cu.evaluation.label_report's table "
+                         f"with rows {first!r} and {second!r}.") from None
+    claim(knn_first > knn_second and sil_first > sil_second,
+          f"neighbourhoods follow {first} more than {second}: kNN {first} {knn_first:.3f} vs "
+          f"{second} {knn_second:.3f}; silhouette {first} {sil_first:.3f} vs {second} "
+          f"{sil_second:.3f}", problem=f"{first} does not lead on both numbers",
+          name="organised by")
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,37 +127,20 @@ def _false_negative_hint(labels: Sequence[str], got: float) -> str:
 @checker("Exercise 1: false negatives in the batch")
 def check_false_negative_rate(function: Any) -> CheckResult:
     """Check ``false_negative_rate(labels) -> float`` on batches with known answers."""
-    if function is None:
-        return fail("false_negative_rate is None; define the function (replace the stub).")
-    if not callable(function):
-        return fail(f"false_negative_rate should be a function, got {describe(function)}.")
-    for index, labels in enumerate(FALSE_NEGATIVE_CASES, start=1):
-        expected = false_negative_rate_reference(labels)
-        answer, error = _call(function, (list(labels),), index)
-        if error is not None:
-            return error
-        if answer is None:
-            return fail(
-                f"on test case {index} ({list(labels)[:6]}...) your function returned None; "
-                "did you forget `return`?"
-            )
-        value = _as_float(answer)
-        if value is None:
-            return fail(
-                f"on test case {index} your function should return one number, got "
-                f"{describe(answer)}."
-            )
-        if abs(value - expected) > 1e-6:
-            shown = list(labels) if len(labels) <= 6 else f"{list(labels[:4])} ... ({len(labels)})"
-            return fail(
-                f"for the batch {shown} expected {expected:.4f}, got {value:.4f}. "
-                f"{_false_negative_hint(labels, value)}"
-            )
     balanced = false_negative_rate_reference(FALSE_NEGATIVE_CASES[-1])
-    return ok(
-        f"all {len(FALSE_NEGATIVE_CASES)} batches right. In a balanced two-class batch of 16, "
-        f"{balanced:.0%} of each anchor's in-batch negatives share its label."
-    )
+    graded = [((list(labels),), false_negative_rate_reference(labels), _batch(labels))
+              for labels in FALSE_NEGATIVE_CASES]
+    return check_number_cases(
+        function, graded, what="false_negative_rate", tolerance=1e-6,
+        returns="the mean over anchors",
+        hint=lambda index, got: _false_negative_hint(FALSE_NEGATIVE_CASES[index - 1], got),
+        passed=f"all {len(FALSE_NEGATIVE_CASES)} batches right. In a balanced two-class batch of "
+               f"16, {balanced:.0%} of each anchor's in-batch negatives share its label.")
+
+
+def _batch(labels: Sequence[str]) -> str:
+    shown = list(labels) if len(labels) <= 6 else f"{list(labels[:4])} ... ({len(labels)})"
+    return f"the batch {shown}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -304,17 +188,11 @@ def _precision_hint(embeddings: np.ndarray, labels: list[str], k: int, got: floa
 @checker("Exercise 2: precision@k")
 def check_precision_at_k(function: Any) -> CheckResult:
     """Check ``precision_at_k(embeddings, labels, k) -> float`` on cases with known answers."""
-    if function is None:
-        return fail("precision_at_k is None; define the function (replace the stub).")
-    if not callable(function):
-        return fail(f"precision_at_k should be a function, got {describe(function)}.")
-    wrong = first_wrong_number(
-        function, _precision_cases(),
-        arguments=lambda embeddings, labels, k: (embeddings.copy(), list(labels), k),
-        expected=precision_at_k_reference, tolerance=1e-6, returns="the mean over rows",
-        describe_case=lambda embeddings, labels, k: f"{len(labels)} rows, k={k}",
-        hint=lambda embeddings, labels, k, value: _precision_hint(embeddings, list(labels), k,
-                                                                  value))
-    if wrong is not None:
-        return wrong
-    return ok(f"all {len(_precision_cases())} cases right.")
+    cases = _precision_cases()
+    graded = [((embeddings.copy(), list(labels), k),
+               precision_at_k_reference(embeddings, labels, k), f"{len(labels)} rows, k={k}")
+              for embeddings, labels, k in cases]
+    return check_number_cases(
+        function, graded, what="precision_at_k", tolerance=1e-6, returns="the mean over rows",
+        hint=lambda index, got: _precision_hint(*cases[index - 1], got),
+        passed=f"all {len(cases)} cases right.")

@@ -7,10 +7,8 @@ Exercise checkers (return "Correct" or a specific hint, never raise):
 * :func:`check_false_negatives` - Exercise 3: spot the in-batch negatives that share the
   anchor's label.
 
-The notebook's own claims reuse the claim checks of earlier notebooks, re-exported here:
-:func:`confirm_equal` (two losses agree, notebook 03) and :func:`expect` /
-:func:`check_at_least` (a number clears a bar, notebook 06); they fail loudly if a claim in
-the prose stops holding.
+The notebook's own claims are :mod:`course_utils.claims` calls (``claim_equal``,
+``claim_at_least``), which fail loudly if a claim in the prose stops holding.
 """
 
 from __future__ import annotations
@@ -21,17 +19,13 @@ from typing import Any
 import numpy as np
 
 from course_utils.checks.core import CheckResult, check_choice, checker, describe, fail, ok
-from course_utils.checks.nb03 import confirm_equal
-from course_utils.checks.nb06 import _call, check_at_least, expect, first_wrong_number
+from course_utils.checks.student_code import call_or_fail, check_number_cases, likely_slip
 
 __all__ = [
     "EXERCISE2_OPTIONS",
-    "check_at_least",
     "check_false_negatives",
     "check_flatter_temperature",
     "check_info_nce",
-    "confirm_equal",
-    "expect",
     "false_negatives_reference",
 ]
 
@@ -72,11 +66,9 @@ def _info_nce_hint(anchor: Any, positive: Any, temperature: float, got: float) -
         "column i of sim(anchors, positives).": F.cross_entropy(unit.T / temperature,
                                                                 targets.flip(0)),
     }
-    for hint, value in mistakes.items():
-        if abs(float(value) - got) < 1e-4:
-            return hint
-    return ("Compute sim = normalize(anchor) @ normalize(positive).T, divide by the "
-            "temperature, and take F.cross_entropy(sim, torch.arange(len(anchor))).")
+    return likely_slip(got, mistakes, "Compute sim = normalize(anchor) @ normalize(positive).T, "
+                       "divide by the temperature, and take "
+                       "F.cross_entropy(sim, torch.arange(len(anchor))).")
 
 
 @checker("Exercise 1: InfoNCE from the similarity matrix")
@@ -85,24 +77,16 @@ def check_info_nce(function: Any) -> CheckResult:
     :func:`course_utils.losses.info_nce_loss` on random batches."""
     from course_utils.losses import info_nce_loss
 
-    if function is None:
-        return fail("info_nce is None; define the function (replace the stub).")
-    if not callable(function):
-        return fail(f"info_nce should be a function, got {describe(function)}.")
-    wrong = first_wrong_number(
-        function, _info_nce_cases(),
-        arguments=lambda anchor, positive, temperature: (anchor.clone(), positive.clone(),
-                                                         temperature),
-        expected=lambda anchor, positive, temperature: float(
-            info_nce_loss(anchor, positive, temperature=temperature)),
-        tolerance=1e-4, returns="the mean over anchors",
-        describe_case=lambda anchor, positive, temperature: (
-            f"{len(anchor)} pairs, temperature {temperature:g}"),
-        hint=_info_nce_hint)
-    if wrong is not None:
-        return wrong
-    return ok(f"all {len(_info_nce_cases())} batches match the course's info_nce_loss (and so "
-              "sentence-transformers' MultipleNegativesRankingLoss).")
+    cases = _info_nce_cases()
+    graded = [((anchor.clone(), positive.clone(), temperature),
+               float(info_nce_loss(anchor, positive, temperature=temperature)),
+               f"{len(anchor)} pairs, temperature {temperature:g}")
+              for anchor, positive, temperature in cases]
+    return check_number_cases(
+        function, graded, what="info_nce", tolerance=1e-4, returns="the mean over anchors",
+        hint=lambda index, got: _info_nce_hint(*cases[index - 1], got),
+        passed=f"all {len(cases)} batches match the course's info_nce_loss (and so "
+               "sentence-transformers' MultipleNegativesRankingLoss).")
 
 
 # --------------------------------------------------------------------------------------------
@@ -165,7 +149,7 @@ def check_false_negatives(function: Any) -> CheckResult:
         return fail(f"false_negatives should be a function, got {describe(function)}.")
     for index, (labels, anchor) in enumerate(FALSE_NEGATIVE_CASES, start=1):
         expected = false_negatives_reference(labels, anchor)
-        answer, error = _call(function, (list(labels), anchor), index)
+        answer, error = call_or_fail(function, (list(labels), anchor), index)
         if error is not None:
             return error
         if answer is None:

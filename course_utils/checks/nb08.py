@@ -5,8 +5,8 @@
 * :func:`check_topic_recipe` - Exercise 1: triplets for the *topic* question in which
   sentiment never separates the positive from the negative.
 
-The notebook's own claims are printed by ``check_at_least`` through ``expect`` (shared with
-notebook 06, re-exported here), which raise if a claim stops being true.
+The notebook's own claims are ``cu.claims.claim_at_least`` calls, which raise if a claim stops
+being true.
 """
 
 from __future__ import annotations
@@ -18,15 +18,12 @@ import numpy as np
 import pandas as pd
 
 from course_utils.checks.core import CheckResult, checker, describe, fail, ok
-from course_utils.checks.nb06 import check_at_least, expect
 
 __all__ = [
     "PAIRS",
     "PROMPTS",
-    "check_at_least",
     "check_closer_under",
     "check_topic_recipe",
-    "expect",
     "pair_similarities",
 ]
 

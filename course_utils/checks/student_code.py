@@ -9,17 +9,23 @@ the sentence "your function ...":
   (Unix, main thread: where notebook cells run; elsewhere there is no limit);
 * it prints a flood: the output is kept, but only its first 2,000 characters reach the cell,
   with a line saying how much was hidden.
+
+On top of it, :func:`call_or_fail` gives a checker the answer or a failing verdict, and
+:func:`check_number_cases` runs a learner's function on cases with known numeric answers.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import math
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+
+from course_utils.claims import CheckResult, as_number, describe, fail, ok
 
 #: Seconds (wall clock) a learner's function may run per call before the checker gives up:
 #: generous, since a first call may import a library on a busy shared machine.
@@ -114,3 +120,68 @@ def call_student(function: Callable[..., Any], *args: Any, time_limit: float = T
     finally:
         if captured.size or captured.dropped:
             sys.stdout.write(captured.text())
+
+
+def call_or_fail(function: Callable[..., Any], args: tuple, index: int
+                 ) -> tuple[Any, CheckResult | None]:
+    """``(answer, None)``, or ``(None, a failing verdict)`` when test case ``index`` raised or
+    ran too long."""
+    try:
+        return call_student(function, *args), None
+    except StudentCodeError as error:
+        return None, fail(f"your function {error} on test case {index}. Run it on that input in "
+                          "a cell of its own to see why.")
+
+
+def check_number_cases(function: Any, cases: Sequence[tuple[tuple, float, str]], *,
+                       what: str, tolerance: float, returns: str,
+                       hint: Callable[[int, float], str], passed: str) -> CheckResult:
+    """Call the learner's ``function(*arguments)`` (named ``what`` in the notebook) for each
+    case ``(arguments, expected, description)`` and compare the one number it returns with
+    ``expected``.
+
+    The first failure names the case (its number and ``description``), the expected and the
+    returned value, and ``hint(case_number, value)``: the likely slip. ``returns`` says what
+    the number is (e.g. "the mean over rows"). All cases right: ``ok(passed)``.
+    """
+    if function is None:
+        return fail(f"{what} is None; define the function (replace the stub).")
+    if not callable(function):
+        return fail(f"{what} should be a function: pass your function itself (no brackets), "
+                    f"got {describe(function)}.")
+    for index, (arguments, want, description) in enumerate(cases, start=1):
+        answer, error = call_or_fail(function, arguments, index)
+        if error is not None:
+            return error
+        if answer is None:
+            return fail(f"on test case {index} your function returned None; did you forget "
+                        "`return`?")
+        value = as_number(answer)
+        if value is None and _not_finite(answer):
+            return fail(f"on test case {index} your function returned {float(answer)}; look for "
+                        "a division by zero or a square root of 0.")
+        if value is None:
+            return fail(f"on test case {index} your function should return one number "
+                        f"({returns}), got {describe(answer)}.")
+        if abs(value - want) > tolerance:
+            return fail(f"on test case {index} ({description}) expected {want:.4f}, got "
+                        f"{value:.4f}. {hint(index, value)}")
+    return ok(passed)
+
+
+def likely_slip(got: float, slips: dict[str, Any], otherwise: str,
+                tolerance: float = 1e-4) -> str:
+    """The hint of the first slip whose value (what that mistake would return) is within
+    ``tolerance`` of the learner's ``got``; ``otherwise`` when none is."""
+    for hint, value in slips.items():
+        if abs(float(value) - got) < tolerance:
+            return hint
+    return otherwise
+
+
+def _not_finite(answer: Any) -> bool:
+    """True for a number (or one-element tensor) that is NaN or infinite."""
+    try:
+        return not isinstance(answer, (str, bytes)) and not math.isfinite(float(answer))
+    except (TypeError, ValueError, RuntimeError):
+        return False

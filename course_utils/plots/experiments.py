@@ -34,14 +34,11 @@ def tradeoff_plot(results: pd.DataFrame, *, grid: str, x: str = "sentiment_knn",
     """
     import matplotlib.pyplot as plt
 
-    from course_utils.experiments import summarise_metric
+    from course_utils.experiments import summarise_metric, validate_runs
 
     along_x = summarise_metric(results, x, grid=grid)
     along_y = summarise_metric(results, y, grid=grid)
-    runs = list(along_x.index) if runs is None else list(runs)
-    unknown = [run for run in runs if run not in along_x.index]
-    if unknown:
-        raise ValueError(f"unknown run(s) {unknown}; the runs are: {list(along_x.index)}.")
+    runs = validate_runs(runs, along_x.index)
     labels = dict(labels or {})
     if ax is None:
         _, ax = plt.subplots(figsize=(10.5, 4.6), layout="constrained")

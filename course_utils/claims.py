@@ -1,0 +1,177 @@
+"""Verdicts and claims: what every check returns, and a sentence of the prose, checked.
+
+* :class:`CheckResult` is a verdict: ``passed`` and a message. Exercise checkers
+  (:mod:`course_utils.checks`) return one and show it as a green "Correct" or an orange
+  "Not yet" box with a hint.
+* A **claim** is a sentence the notebook's text relies on, with the number behind it. The
+  ``claim*`` functions print it as one line, ``✔ claim: <sentence with its numbers>``, and raise
+  AssertionError - in every mode, strict or not - naming the sentence and the number that broke
+  it when the number stops supporting it, so a notebook stops instead of teaching something
+  false (another model, edited data, new results)::
+
+      cu.claims.claim_at_least(probe, 0.8, "sentiment linear-probe accuracy")
+      cu.claims.claim(a > b, f"A is closer ({a:.2f} > {b:.2f})", problem="B caught up")
+
+This module is at the bottom of the package (it imports no other course module), so the
+evaluation code and the checkers can both use it.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: What a failed claim tells the reader to do, unless the claim says something more specific.
+RERUN = ("The notebook's text relies on this; re-run from the top, and if it still fails, tell "
+         "the instructor (the data, model or settings changed).")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of a check: ``passed`` and a message (the hint when it failed)."""
+
+    passed: bool
+    message: str
+    name: str = "check"
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        mark = "Correct" if self.passed else "Not yet"
+        return f"[{mark}] {self.name}: {self.message}"
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        colour, border, mark = (
+            ("#e7f5ee", "#009E73", "&#10004; Correct") if self.passed
+            else ("#fdf0e6", "#D55E00", "&#10008; Not yet")
+        )
+        return (
+            f'<div style="background:{colour};border-left:4px solid {border};padding:6px 10px;'
+            f'margin:4px 0"><b>{mark}</b> &mdash; {html.escape(self.name)}: '
+            f"{html.escape(self.message)}</div>"
+        )
+
+
+def ok(message: str = "well done.", name: str = "check") -> CheckResult:
+    return CheckResult(True, message, name)
+
+
+def fail(hint: str, name: str = "check") -> CheckResult:
+    return CheckResult(False, hint, name)
+
+
+def describe(value: Any) -> str:
+    """A short description of a value for messages: type, shape, a preview."""
+    if value is None:
+        return "None (did the cell forget to `return` or assign the answer?)"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):  # torch tensors
+        return f"a {type(value).__name__} of shape {tuple(value.shape)} and dtype {value.dtype}"
+    text = repr(value)
+    return f"{type(value).__name__} {text[:80] + '...' if len(text) > 80 else text}"
+
+
+def as_number(value: Any) -> float | None:
+    """``value`` (a number, numpy scalar or one-element tensor) as a finite float, or None."""
+    if hasattr(value, "item") and not isinstance(value, (int, float)):
+        try:
+            value = value.item()
+        except (ValueError, RuntimeError):
+            return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return None
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+# --------------------------------------------------------------------------------------------
+# Claims
+# --------------------------------------------------------------------------------------------
+
+
+def claim(holds: bool, sentence: str, *, problem: str = "", name: str = "claim",
+          remedy: str = RERUN) -> None:
+    """State ``sentence`` (with its numbers) and check it: print ``✔ name: sentence`` when
+    ``holds``, else raise AssertionError with the sentence, ``problem`` (what number broke
+    it) and ``remedy`` (what to do)."""
+    sentence = sentence.rstrip(".")
+    if not holds:
+        broke = f" - {problem.rstrip('.')}" if problem else ""
+        raise AssertionError(f"{name} no longer true: {sentence}{broke}. {remedy}")
+    print(f"\u2714 {name}: {sentence}")
+
+
+def _number(value: Any, what: str) -> float:
+    number = as_number(value)
+    if number is None:
+        raise TypeError(f"{what} must be one finite number, got {describe(value)}.")
+    return number
+
+
+def claim_at_least(value: Any, minimum: float, what: str) -> None:
+    """"``what`` is at least ``minimum``": ``value`` is a number, array scalar or 0-d tensor."""
+    number = _number(value, what)
+    claim(number >= minimum, f"{what} = {number:.3f} (at least {minimum:g})",
+          problem=f"it is below {minimum:g}")
+
+
+def claim_within(value: Any, interval: Sequence[float], what: str) -> None:
+    """"``interval`` (low, high) contains ``value``", e.g. "the gap's 95% interval reaches 0:
+    on this split the gap may be noise"."""
+    number = _number(value, f"{what}: the value")
+    try:
+        low, high = (float(end) for end in interval)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what}: the interval must be two numbers (low, high), got "
+                        f"{describe(interval)}.") from None
+    claim(low <= number <= high,
+          f"{what} runs from {low:+.3f} to {high:+.3f}: it contains {number:g}",
+          problem=f"it no longer contains {number:g}")
+
+
+def claim_equal(ours: Any, theirs: Any, *, what: str = "the two losses",
+                tolerance: float = 1e-5) -> None:
+    """"``what`` agree": two numbers (or 0-d tensors) within ``tolerance`` of each other."""
+    a, b = float(ours), float(theirs)
+    claim(abs(a - b) <= tolerance,
+          f"{what} agree: {a:.6f} vs {b:.6f} (difference {abs(a - b):.1e})",
+          problem=f"they differ by more than {tolerance:g}", name="same value")
+
+
+#: A difference's direction -> (whether its 95% interval supports it, what went wrong if not).
+_DIRECTIONS = {
+    "greater": (lambda low, high: low > 0, "it does not lie above 0"),
+    "less": (lambda low, high: high < 0, "it does not lie below 0"),
+    "unresolved": (lambda low, high: low <= 0 <= high,
+                   "it excludes 0: the seeds now resolve this difference"),
+}
+
+
+def claim_difference(difference: Any, what: str, *, direction: str = "greater") -> None:
+    """A sentence in the prose says "A is larger (or smaller) than B", backed by the committed
+    experiment results: ``difference`` is ``cu.experiments.paired_difference(...)`` for A - B.
+
+    Holds when its 95% interval lies entirely above 0 (``direction="greater"``) or below 0
+    (``"less"``), or, for a sentence that says the seeds cannot tell (``"unresolved"``), when
+    the interval contains 0.
+    """
+    if direction not in _DIRECTIONS:
+        raise ValueError(f"direction must be one of {list(_DIRECTIONS)}, got {direction!r}.")
+    try:
+        mean, low, high, n = (float(difference[key]) for key in ("mean", "low", "high", "n"))
+    except (KeyError, TypeError, ValueError):
+        raise TypeError("difference must come from cu.experiments.paired_difference(...), got "
+                        f"{describe(difference)}.") from None
+    supported, problem = _DIRECTIONS[direction]
+    claim(supported(low, high),
+          f"{what}: {mean:+.3f}, 95% interval {low:+.3f} to {high:+.3f} over {n:.0f} seeds",
+          problem=problem, remedy="The text relies on this; the committed results "
+                                  "(assets/results/) no longer support it.")
