@@ -39,7 +39,7 @@ from course_utils import (
     vader,
 )
 from course_utils.plots import projection, scatter
-from course_utils.widgets import contrast
+from course_utils.widgets import contrast, margin
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -334,6 +334,10 @@ CASES: dict[str, Case] = {
     "explorer given a single string": Case(
         lambda c: contrast.contrast_explorer("one sentence", vectors(3)),
         TypeError, r"a list of sentences"),
+    "margin explorer labels of the wrong length": Case(
+        lambda c: margin.margin_explorer(vectors(3), vectors(3, seed=1), vectors(3, seed=2),
+                                         labels=["a"], plot=False),
+        ValueError, r"pass one text per triplet \(e\.g\. the anchor texts\) or leave it out"),
     # ---- training ---------------------------------------------------------------------------
     "training on the dataset instead of triplets": Case(
         lambda c: training.train_triplets(frame()), ValueError,
