@@ -29,6 +29,7 @@ from course_utils.embedding import l2_normalise, validate_embeddings
 from course_utils.toy import (
     discriminating_features,
     distances_from,
+    nearest,
     validate_feature_table,
     validate_feature_weights,
     weighted_distance,
@@ -54,13 +55,12 @@ def feature_contrast_state(frame: pd.DataFrame, p: str, q: str,
                            weights: dict[str, float]) -> dict[str, Any]:
     """What the feature explorer shows for rows ``p``, ``q`` of ``frame`` under ``weights``."""
     differ = discriminating_features(frame, p, q)
-    distances = distances_from(frame, p, weights)
     return {
         "p": p, "q": q, "discriminating": differ,
         "shared": [str(c) for c in frame.columns if str(c) not in differ],
         "weights": weights, "distance": weighted_distance(frame, p, q, weights),
-        "nearest_to_p": min(distances, key=distances.__getitem__),  # the first row on ties
-        "distances_from_p": distances,
+        "nearest_to_p": nearest(frame, p, weights)[0],
+        "distances_from_p": distances_from(frame, p, weights),
     }
 
 
