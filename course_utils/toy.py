@@ -1,23 +1,12 @@
-"""The course's toy content: small hand-made data sets and the maths the first notebooks do on
-them, kept apart from the checkers, figures and widgets that show them.
+"""The course's toy content: small hand-made data and the maths the first notebooks do on it,
+kept apart from the checkers, figures and widgets that show it.
 
-Notebook 01's animals (notebooks 02 and 08 reuse its teaser):
-
-* :func:`animal_table` - 6 animals x 8 features (binary, plus ``size`` on a 1-5 scale).
-* :func:`discriminating_features`, :func:`weighted_distance`, :func:`nearest`,
-  :func:`triplet_table` - "why P rather than Q?" asked of the table.
-* :func:`learn_feature_weights` - learn feature weights from (anchor, positive, negative)
-  triplets with a hinge loss: contrasts decide which features count.
-* :data:`PET_TRIPLETS`, :data:`FAMILY_TRIPLETS` - two purposes, two sets of contrasts;
-  :data:`PET_WEIGHTS` - the pet shop's hand-picked weights.
-* :data:`TEASER_IDS` / :func:`teaser_sentences` - four course sentences for the teaser.
-
-Notebook 03's 2-D points (the figures in :mod:`course_utils.plots.toy` draw them):
-
-* :func:`make_toy_pairs` - a few points in groups, every pair labelled similar (same group) or
-  dissimilar, for watching a loss move points; :func:`pair_distances` - each pair's distance.
-* :func:`validate_points`, :func:`validate_pairs`, :func:`validate_similar` - the input checks
-  the data and its figures share.
+* Notebook 01's animal table (6 animals x 8 features) and "why P rather than Q?" asked of it:
+  discriminating features, weighted distances, nearest rows, triplets for two purposes
+  (a pet shop, a biologist) and feature weights learned from them with a hinge loss.
+* The teaser: four course sentences (notebooks 01, 02 and 08).
+* Notebook 03's 2-D points in groups, every pair labelled similar or dissimilar, and the input
+  checks that its figures (:mod:`course_utils.plots.toy`) share.
 """
 
 from __future__ import annotations
