@@ -34,6 +34,7 @@ _SUBMODULES = {
     "notebook_setup",
     "paths",
     "plots",
+    "toy",
     "training",
     "training_losses",
     "triplets",

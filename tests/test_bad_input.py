@@ -32,13 +32,14 @@ from course_utils import (
     losses,
     models,
     notebook_setup,
+    toy,
     train,
     training,
     triplets,
     vader,
 )
 from course_utils.plots import projection, scatter
-from course_utils.widgets import contrast
+from course_utils.widgets import contrast, margin
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -296,6 +297,16 @@ CASES: dict[str, Case] = {
     "contrastive labels of the wrong length": Case(
         lambda c: losses.contrastive_loss(*tensors((3, 2), (3, 2)), [0, 1]),
         ValueError, r"give one label per pair"),
+    # ---- toy content ------------------------------------------------------------------------
+    "a feature table with a text column": Case(
+        lambda c: toy.weighted_distance(
+            pd.DataFrame({"colour": ["red", "blue"]}, index=["a", "b"]), "a", "b"),
+        ValueError, r"every feature must be numeric \(0/1 or a number\)"),
+    "weights for a feature the table lacks": Case(
+        lambda c: toy.weighted_distance(toy.animal_table(), "dog", "cat", {"wings": 1.0}),
+        ValueError, r"features are \['has_tail'"),
+    "more toy groups than the figures can tell apart": Case(
+        lambda c: toy.make_toy_pairs(n_groups=9), ValueError, r"n_groups can be at most 5"),
     # ---- plots ------------------------------------------------------------------------------
     "projecting three points": Case(
         lambda c: projection.project_2d(vectors(n=3)), ValueError,
@@ -323,6 +334,10 @@ CASES: dict[str, Case] = {
     "explorer given a single string": Case(
         lambda c: contrast.contrast_explorer("one sentence", vectors(3)),
         TypeError, r"a list of sentences"),
+    "margin explorer labels of the wrong length": Case(
+        lambda c: margin.margin_explorer(vectors(3), vectors(3, seed=1), vectors(3, seed=2),
+                                         labels=["a"], plot=False),
+        ValueError, r"pass one text per triplet \(e\.g\. the anchor texts\) or leave it out"),
     # ---- training ---------------------------------------------------------------------------
     "training on the dataset instead of triplets": Case(
         lambda c: training.train_triplets(frame()), ValueError,

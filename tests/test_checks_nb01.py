@@ -1,4 +1,4 @@
-"""Notebook 01's data, learning helper, claims and checkers."""
+"""Notebook 01's claims and checkers (its data and maths: tests/test_toy.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from course_utils import toy
 from course_utils.checks import CheckResult, nb01
 
 ODD_ANSWERS = st.one_of(
@@ -17,60 +18,15 @@ ODD_ANSWERS = st.one_of(
 )
 
 
-# --------------------------------------------------------------------------- the data
-
-
-def test_animal_table_shape_and_a_fresh_copy_each_time():
-    table = nb01.animal_table()
-    assert table.shape == (6, 8)
-    assert list(table.index) == ["dog", "cat", "wolf", "lion", "horse", "eagle"]
-    assert all(pd.api.types.is_numeric_dtype(table[c]) for c in table.columns)
-    table.loc["dog", "barks"] = 0
-    assert nb01.animal_table().loc["dog", "barks"] == 1
-
-
-def test_teaser_sentences_have_the_contrasts_the_prose_describes():
-    teaser = nb01.teaser_sentences()
-    assert list(teaser.index) == ["A", "B", "C", "D"]
-    a, b, c, d = (teaser.loc[k] for k in "ABCD")
-    assert a.topic == b.topic and a.sentiment != b.sentiment
-    assert len({a.topic, c.topic, d.topic}) == 3
-    assert a.sentiment == c.sentiment == d.sentiment
-    assert list(teaser["id"]) == list(nb01.TEASER_IDS.values())
-
-
-def test_triplet_table_and_nearest():
-    table = nb01.animal_table()
-    frame = nb01.triplet_table(table, nb01.PET_TRIPLETS)
-    assert list(frame["satisfied"]) == [False, True, True, True]
-    assert nb01.nearest(table, "dog") == ("wolf", pytest.approx(np.sqrt(3)))
-    assert nb01.nearest(table, "dog", nb01.PET_WEIGHTS)[0] == "cat"
-
-
-def test_learned_weights_satisfy_their_triplets_and_differ_by_purpose():
-    table = nb01.animal_table()
-    pets = nb01.learn_feature_weights(table, nb01.PET_TRIPLETS)
-    family = nb01.learn_feature_weights(table, nb01.FAMILY_TRIPLETS)
-    assert (pets >= 0).all() and (family >= 0).all()
-    assert nb01.triplet_table(table, nb01.PET_TRIPLETS, pets.to_dict())["satisfied"].all()
-    assert nb01.triplet_table(table, nb01.FAMILY_TRIPLETS, family.to_dict())["satisfied"].all()
-    assert pets["domesticated"] > 1 > family["domesticated"]
-    assert family["retractable_claws"] > 1 > pets["retractable_claws"]
-    # deterministic
-    assert nb01.learn_feature_weights(table, nb01.PET_TRIPLETS).equals(pets)
-    with pytest.raises(ValueError, match="at least one"):
-        nb01.learn_feature_weights(table, [])
-
-
 # --------------------------------------------------------------------------- claims
 
 
 def test_claims_print_their_evidence(capsys):
-    table = nb01.animal_table()
+    table = toy.animal_table()
     nb01.claim_nearest_depends_on_weights(table)
-    pets = nb01.learn_feature_weights(table, nb01.PET_TRIPLETS)
-    family = nb01.learn_feature_weights(table, nb01.FAMILY_TRIPLETS)
-    nb01.claim_triplets_satisfied(table, nb01.PET_TRIPLETS, pets.to_dict(), purpose="pets")
+    pets = toy.learn_feature_weights(table, toy.PET_TRIPLETS)
+    family = toy.learn_feature_weights(table, toy.FAMILY_TRIPLETS)
+    nb01.claim_triplets_satisfied(table, toy.PET_TRIPLETS, pets.to_dict(), purpose="pets")
     nb01.claim_purposes_differ(pets, family)
     out = capsys.readouterr().out
     assert "nearest animal is the wolf" in out and "nearest animal is the cat" in out
@@ -79,12 +35,12 @@ def test_claims_print_their_evidence(capsys):
 
 
 def test_claims_fail_loudly_when_they_stop_being_true():
-    table = nb01.animal_table()
+    table = toy.animal_table()
     table.loc["wolf", "size"] = 5  # now the wolf is far from the dog
     with pytest.raises(AssertionError, match="claim no longer true"):
         nb01.claim_nearest_depends_on_weights(table)
     with pytest.raises(AssertionError, match="claim no longer true"):
-        nb01.claim_triplets_satisfied(nb01.animal_table(), nb01.PET_TRIPLETS, None)
+        nb01.claim_triplets_satisfied(toy.animal_table(), toy.PET_TRIPLETS, None)
     ones = pd.Series(1.0, index=table.columns)
     with pytest.raises(AssertionError, match="domesticated"):
         nb01.claim_purposes_differ(ones, ones)

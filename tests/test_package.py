@@ -123,3 +123,25 @@ def test_claims_sit_below_evaluation_and_the_checkers():
     assert "course_utils.claims" in graph["course_utils.evaluation"]
     assert not [name for name in graph["course_utils.evaluation"] if ".checks" in name]
 
+
+# ------------------------------------------------------------------ layering
+#: docs/architecture.md's two lowest levels: content and maths, and the bottom.
+CONTENT_AND_BELOW = {f"course_utils.{name}" for name in (
+    "data", "vader", "vader_files", "triplets", "toy", "paths", "notebook_setup",
+    "python_support", "validation", "claims")}
+
+
+def test_checkers_import_no_widgets_plots_or_training():
+    """A checker stands on the check framework and the content and maths below it, never on
+    what shows or trains (checks.nb01 once took `weighted_distance` from a widget, checks.nb03
+    its toy points from a figure module)."""
+    above = ("course_utils.widgets", "course_utils.plots", "course_utils.train")
+    upward = {name: sorted(t for t in targets if t.startswith(above))
+              for name, targets in import_graph().items()
+              if name.startswith("course_utils.checks")}
+    offenders = {name: targets for name, targets in upward.items() if targets}
+    assert not offenders, f"checkers import modules above their level: {offenders}"
+
+
+def test_the_toy_content_imports_only_content_and_below():
+    assert import_graph()["course_utils.toy"] <= CONTENT_AND_BELOW

@@ -6,13 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import widgets
-from course_utils.checks import nb01
+from course_utils import toy, widgets
 from course_utils.widgets.contrast import (
     contrast_explorer,
-    discriminating_features,
     feature_contrast_explorer,
-    weighted_distance,
+    feature_contrast_state,
 )
 
 TEXTS = ["anchor <b>bold</b>", "near the anchor", "far from the anchor", "opposite",
@@ -115,7 +113,7 @@ def test_contrast_explorer_explains_bad_input(args, kwargs, error, match):
 def test_with_the_real_model_the_same_topic_candidate_wins_the_teaser(model):
     from course_utils.embedding import encode
 
-    teaser = nb01.teaser_sentences()
+    teaser = toy.teaser_sentences()
     vectors = encode(teaser["text"].tolist(), model, cache=False)
     box = contrast_explorer(teaser["text"].tolist(), vectors,
                             labels=teaser[["topic", "sentiment"]], anchor=0, p=1, q=2, k=3)
@@ -127,23 +125,8 @@ def test_with_the_real_model_the_same_topic_candidate_wins_the_teaser(model):
 # --------------------------------------------------------------------------- feature table
 
 
-def test_discriminating_features_and_weighted_distance():
-    table = nb01.animal_table()
-    assert discriminating_features(table, "dog", "horse") == ["barks", "size"]
-    assert discriminating_features(table, "dog", "dog") == []
-    assert weighted_distance(table, "dog", "horse") == pytest.approx(np.sqrt(1 + 9))
-    assert weighted_distance(table, "dog", "horse", {"barks": 4.0}) == pytest.approx(2.0)
-    assert weighted_distance(table, "dog", "horse", {}) == 0.0
-    with pytest.raises(KeyError, match="not a row"):
-        discriminating_features(table, "dog", "unicorn")
-    with pytest.raises(ValueError, match="unknown feature"):
-        weighted_distance(table, "dog", "cat", {"wings": 1.0})
-    with pytest.raises(ValueError, match="not negative"):
-        weighted_distance(table, "dog", "cat", {"size": -1.0})
-
-
 def test_feature_explorer_state_follows_p_q_and_the_ticks():
-    box = feature_contrast_explorer(nb01.animal_table(), p="dog", q="cat")
+    box = feature_contrast_explorer(toy.animal_table(), p="dog", q="cat")
     state = box.state
     assert state["discriminating"] == ["barks", "retractable_claws", "lives_in_group", "size"]
     assert "has_tail" in state["shared"] and state["nearest_to_p"] == "wolf"
@@ -160,12 +143,18 @@ def test_feature_explorer_state_follows_p_q_and_the_ticks():
     assert "same row" in box.children[-1].value and box.state["discriminating"] == []
 
 
+def test_feature_state_is_what_the_explorer_shows():
+    box = feature_contrast_explorer(toy.animal_table(), p="dog", q="horse")
+    every_feature = {f: 1.0 for f in box.table.columns}
+    assert feature_contrast_state(box.table, "dog", "horse", every_feature) == box.state
+
+
 def test_feature_explorer_starting_weights_and_bad_tables():
-    box = feature_contrast_explorer(nb01.animal_table(), weights={"size": 1.0})
+    box = feature_contrast_explorer(toy.animal_table(), weights={"size": 1.0})
     assert [f for f, c in box.feature_controls.items() if c.value] == ["size"]
     with pytest.raises(TypeError, match="DataFrame"):
         feature_contrast_explorer([[1, 2]])
     with pytest.raises(ValueError, match="numeric"):
         feature_contrast_explorer(pd.DataFrame({"colour": ["red", "blue"]}, index=["a", "b"]))
     with pytest.raises(ValueError, match="not a row"):
-        feature_contrast_explorer(nb01.animal_table(), p="unicorn")
+        feature_contrast_explorer(toy.animal_table(), p="unicorn")

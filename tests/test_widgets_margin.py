@@ -83,29 +83,13 @@ def test_mismatched_shapes_raise(triplets):
 
 
 # --------------------------------------------------------------------------------------------
-# The toy figures behind the explorer and notebooks 03/04 (course_utils.plots.toy)
+# The toy figures behind the explorer and notebooks 03/04 (course_utils.plots.toy), and
+# notebook 03's descent slider (course_utils.widgets.descent)
 # --------------------------------------------------------------------------------------------
-def test_toy_pairs_label_every_pair_once():
-    from course_utils.plots import make_toy_pairs, pair_distances
-
-    toy = make_toy_pairs(n_groups=3, n_per_group=3, seed=0)
-    assert toy.points.shape == (9, 2) and len(toy.pairs) == 36
-    assert int(toy.similar.sum()) == 9  # 3 groups x C(3, 2)
-    same = toy.groups[toy.pairs[:, 0]] == toy.groups[toy.pairs[:, 1]]
-    assert (same == (toy.similar == 1)).all()
-    assert np.array_equal(make_toy_pairs(seed=0).points, toy.points)
-    distances = pair_distances(toy.points, toy.pairs)
-    assert distances.shape == (36,) and (distances > 0).all()
-    with pytest.raises(ValueError, match="n_groups"):
-        make_toy_pairs(n_groups=1)
-
-
 def test_toy_figures_draw_what_they_are_given():
     import matplotlib.pyplot as plt
 
     from course_utils.plots import (
-        descent_slider,
-        make_toy_pairs,
         plot_descent_frames,
         plot_pair_distances,
         plot_toy_pairs,
@@ -113,6 +97,8 @@ def test_toy_figures_draw_what_they_are_given():
         plot_triplet_distances,
         shared_limits,
     )
+    from course_utils.toy import make_toy_pairs
+    from course_utils.widgets import descent_slider
 
     toy = make_toy_pairs()
     ax = plot_toy_pairs(toy.points, toy.pairs, toy.similar, groups=toy.groups)
@@ -140,7 +126,8 @@ def test_toy_figures_draw_what_they_are_given():
 
 
 def test_toy_figures_reject_bad_input():
-    from course_utils.plots import make_toy_pairs, plot_pair_distances, plot_toy_pairs
+    from course_utils.plots import plot_pair_distances, plot_toy_pairs
+    from course_utils.toy import make_toy_pairs
 
     toy = make_toy_pairs()
     with pytest.raises(ValueError, match=r"shape \(n, 2\)"):

@@ -1,13 +1,6 @@
-"""Notebook 01 (why P, not Q?): the animal feature table, its checkers and its claims.
+"""Notebook 01 (why P, not Q?): the checkers and claims about the animal feature table.
 
-Data and helpers the notebook uses:
-
-* :func:`animal_table` - 6 animals x 8 features (binary, plus ``size`` on a 1-5 scale).
-* :func:`learn_feature_weights` - learn feature weights from (anchor, positive, negative)
-  triplets with a hinge loss: contrasts decide which features count.
-* :data:`PET_TRIPLETS`, :data:`FAMILY_TRIPLETS` - two purposes, two sets of contrasts.
-* :data:`TEASER_IDS` / :func:`teaser_sentences` - four course sentences for the teaser (also
-  used by notebook 02, which measures them).
+The table, the teaser and the maths on them live in :mod:`course_utils.toy`.
 
 Exercise checkers (return "Correct" or a specific hint, never raise):
 
@@ -21,7 +14,6 @@ a claim stops being true, so a notebook run fails loudly instead of teaching som
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,123 +21,23 @@ import pandas as pd
 
 from course_utils.checks.core import CheckResult, check_callable, checker, describe, fail, ok
 from course_utils.claims import claim
-from course_utils.widgets.contrast import discriminating_features, weighted_distance
+from course_utils.toy import (
+    PET_WEIGHTS,
+    animal_table,
+    discriminating_features,
+    nearest,
+    triplet_table,
+    weighted_distance,
+)
 
 __all__ = [
-    "FAMILY_TRIPLETS",
-    "PET_TRIPLETS",
-    "PET_WEIGHTS",
-    "TEASER_IDS",
-    "animal_table",
     "check_discriminating_features",
     "check_pick_q",
     "check_weighted_distance",
     "claim_nearest_depends_on_weights",
     "claim_purposes_differ",
     "claim_triplets_satisfied",
-    "learn_feature_weights",
-    "nearest",
-    "teaser_sentences",
-    "triplet_table",
 ]
-
-_ANIMALS = ("dog", "cat", "wolf", "lion", "horse", "eagle")
-_FEATURES = {
-    #                   dog cat wolf lion horse eagle
-    "has_tail":          (1, 1, 1, 1, 1, 1),
-    "four_legs":         (1, 1, 1, 1, 1, 0),
-    "fur":               (1, 1, 1, 1, 1, 0),
-    "barks":             (1, 0, 0, 0, 0, 0),
-    "retractable_claws": (0, 1, 0, 1, 0, 0),
-    "domesticated":      (1, 1, 0, 0, 1, 0),
-    "lives_in_group":    (1, 0, 1, 1, 1, 0),
-    "size":              (2, 1, 3, 4, 5, 1),  # 1 = cat-sized ... 5 = horse-sized
-}
-
-#: "For a pet shop": what you can keep at home goes together.
-PET_TRIPLETS = (("dog", "cat", "wolf"), ("cat", "dog", "lion"),
-                ("wolf", "lion", "dog"), ("lion", "wolf", "cat"))
-#: "For a biologist": dogs belong with wolves, cats with lions.
-FAMILY_TRIPLETS = (("dog", "wolf", "cat"), ("cat", "lion", "dog"),
-                   ("wolf", "dog", "lion"), ("lion", "cat", "wolf"))
-#: Hand-picked weights for the pet-shop purpose: only "domesticated" and "size" count.
-PET_WEIGHTS = {"domesticated": 1.0, "size": 1.0}
-
-#: Teaser: A and B share a topic but not a sentiment; C and D share a sentiment, not a topic.
-TEASER_IDS = {
-    "A": "restaurants-pos-003",
-    "B": "restaurants-neg-003",
-    "C": "hotels-pos-005",
-    "D": "movies-pos-003",
-}
-
-
-def animal_table() -> pd.DataFrame:
-    """The feature table: one row per animal, one column per feature (a fresh copy)."""
-    return pd.DataFrame(_FEATURES, index=pd.Index(_ANIMALS, name="animal"))
-
-
-def teaser_sentences() -> pd.DataFrame:
-    """The four teaser sentences (columns: id, text, topic, sentiment), indexed A-D."""
-    from course_utils.data import load_course_data
-
-    frame = load_course_data().set_index("id")
-    missing = [i for i in TEASER_IDS.values() if i not in frame.index]
-    if missing:
-        raise KeyError(f"teaser ids {missing} are not in the course dataset any more.")
-    rows = frame.loc[list(TEASER_IDS.values()), ["text", "topic", "sentiment"]]
-    rows.insert(0, "id", rows.index)
-    rows.index = pd.Index(list(TEASER_IDS), name="sentence")
-    return rows
-
-
-def nearest(table: pd.DataFrame, name: str, weights=None) -> tuple[str, float]:
-    """The row closest to ``name`` (weighted distance) and that distance; first row on ties."""
-    others = [other for other in table.index if other != name]
-    distances = {other: weighted_distance(table, name, other, weights) for other in others}
-    best = min(others, key=lambda other: distances[other])
-    return best, distances[best]
-
-
-def triplet_table(table: pd.DataFrame, triplets: Iterable[Sequence[str]],
-                  weights=None) -> pd.DataFrame:
-    """One row per (anchor, positive, negative): both distances and whether it is satisfied."""
-    rows = []
-    for anchor, positive, negative in triplets:
-        d_pos = weighted_distance(table, anchor, positive, weights)
-        d_neg = weighted_distance(table, anchor, negative, weights)
-        rows.append({"anchor": anchor, "positive": positive, "negative": negative,
-                     "d(anchor, positive)": round(d_pos, 3),
-                     "d(anchor, negative)": round(d_neg, 3),
-                     "satisfied": bool(d_pos < d_neg)})
-    return pd.DataFrame(rows)
-
-
-def learn_feature_weights(table: pd.DataFrame, triplets: Iterable[Sequence[str]], *,
-                          margin: float = 1.0, steps: int = 200,
-                          learning_rate: float = 0.05) -> pd.Series:
-    """Learn one non-negative weight per feature from triplets (a tiny "contrastive model").
-
-    Loss per triplet: ``max(0, d2(a, p) - d2(a, n) + margin)`` with the weighted squared
-    distance ``d2(x, y) = sum_f w_f (x_f - y_f)^2``. Plain gradient descent from all weights 1,
-    clipped at 0. Deterministic. A feature that no triplet varies keeps its starting weight:
-    the contrasts say nothing about it.
-    """
-    frame = table.astype(float)
-    triplets = [tuple(t) for t in triplets]
-    if not triplets:
-        raise ValueError("pass at least one (anchor, positive, negative) triplet.")
-    weights = np.ones(frame.shape[1])
-    for _ in range(steps):
-        gradient = np.zeros_like(weights)
-        for anchor, positive, negative in triplets:
-            d_pos = (frame.loc[anchor] - frame.loc[positive]).to_numpy() ** 2
-            d_neg = (frame.loc[anchor] - frame.loc[negative]).to_numpy() ** 2
-            if weights @ d_pos - weights @ d_neg + margin > 0:  # the triplet is still active
-                gradient += d_pos - d_neg
-        weights = np.maximum(weights - learning_rate * gradient / len(triplets), 0.0)
-    return pd.Series(np.round(weights, 3), index=frame.columns, name="learned weight")
-
 
 # --------------------------------------------------------------------------------------------
 # Claims: print the evidence, fail loudly if it stops being true

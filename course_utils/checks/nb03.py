@@ -47,7 +47,7 @@ def claim_pull_and_push(start: Any, end: Any, pairs: Any, similar: Any, margin: 
 
     ``start``, ``end``: (n, 2) points before and after descent; ``pairs`` (m, 2); ``similar`` (m,).
     """
-    from course_utils.plots.toy import pair_distances
+    from course_utils.toy import pair_distances
 
     before = pair_distances(start, pairs)
     after = pair_distances(end, pairs)

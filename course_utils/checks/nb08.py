@@ -37,8 +37,8 @@ PAIRS = (("A", "B"), ("A", "C"))
 
 def pair_similarities(model: Any, pairs: Sequence[tuple[str, str]] = PAIRS) -> pd.DataFrame:
     """Cosine similarity of each teaser pair under each prompt: rows "A-B", columns prompts."""
-    from course_utils.checks.nb01 import teaser_sentences
     from course_utils.embedding import encode
+    from course_utils.toy import teaser_sentences
 
     teaser = teaser_sentences()
     rows = {}

@@ -1,11 +1,9 @@
 """2-D toy figures for the loss notebooks (03 contrastive loss, 04 triplet loss).
 
-* :func:`make_toy_pairs` - a few 2-D points in groups, with every pair labelled similar (same
-  group) or dissimilar, for watching a loss move points.
-* :func:`plot_toy_pairs` - the points with their pairs drawn as lines.
+* :func:`plot_toy_pairs` - the points of :func:`course_utils.toy.make_toy_pairs` with their
+  pairs drawn as lines.
 * :func:`plot_descent_frames` - snapshots of gradient descent as small multiples.
 * :func:`plot_pair_distances` - every pair's distance over the steps, with the margin.
-* :func:`descent_slider` - an ipywidgets slider over the snapshots.
 * :func:`plot_triplet_2d` - one triplet with the hard / semi-hard / easy zones around the anchor.
 * :func:`plot_triplet_distances` - d(a, p) against d(a, n) for many triplets, zones shaded.
 
@@ -18,13 +16,12 @@ as well as colour, so the grades survive greyscale and colour-vision deficiencie
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from course_utils.plots.figures import figure_png
 from course_utils.plots.scatter import OKABE_ITO
+from course_utils.toy import validate_pairs, validate_points, validate_similar
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -34,17 +31,14 @@ __all__ = [
     "PAIR_STYLES",
     "TRIPLET_CLASS_COLOURS",
     "TRIPLET_CLASS_MARKERS",
-    "ToyPairs",
-    "descent_slider",
     "distance_limits",
-    "make_toy_pairs",
-    "pair_distances",
     "plot_descent_frames",
     "plot_pair_distances",
     "plot_toy_pairs",
     "plot_triplet_2d",
     "plot_triplet_distances",
     "shared_limits",
+    "validate_frames",
 ]
 
 #: Line styles of the two kinds of pairs.
@@ -60,7 +54,8 @@ TRIPLET_CLASS_COLOURS = {
 }
 #: Marker shapes of the triplet classes: a second cue besides colour.
 TRIPLET_CLASS_MARKERS = {"easy": "o", "semi-hard": "D", "hard": "X"}
-#: Point colours and markers of the toy groups (markers help in greyscale).
+#: Point colours and markers of the toy groups, one per group up to toy.MAX_TOY_GROUPS
+#: (markers help in greyscale).
 _GROUP_STYLES = (
     (OKABE_ITO["orange"], "o"),
     (OKABE_ITO["sky_blue"], "s"),
@@ -68,89 +63,6 @@ _GROUP_STYLES = (
     (OKABE_ITO["bluish_green"], "D"),
     (OKABE_ITO["black"], "v"),
 )
-
-
-# --------------------------------------------------------------------------------------------
-# Toy data
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ToyPairs:
-    """Toy points and their labelled pairs.
-
-    Attributes:
-        points: float32 (n, 2) start positions.
-        groups: (n,) group names ("A", "B", ...).
-        pairs: int64 (m, 2) row indices; every pair i < j once.
-        similar: float32 (m,) 1.0 where both points are in the same group, else 0.0.
-    """
-
-    points: np.ndarray
-    groups: np.ndarray
-    pairs: np.ndarray
-    similar: np.ndarray
-
-
-def make_toy_pairs(n_groups: int = 3, n_per_group: int = 3, *, seed: int = 0,
-                   spread: float = 1.0) -> ToyPairs:
-    """Points in ``n_groups`` groups, mixed at random in a square of side ``2 * spread``.
-
-    Every pair of points is labelled: similar if they share a group, dissimilar otherwise.
-    The start is mixed on purpose, so a loss has to do the sorting.
-    """
-    for name, value, low in (("n_groups", n_groups, 2), ("n_per_group", n_per_group, 2)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}.")
-    if n_groups > len(_GROUP_STYLES):
-        raise ValueError(f"n_groups can be at most {len(_GROUP_STYLES)}, got {n_groups}.")
-    if not isinstance(spread, (int, float)) or not spread > 0:
-        raise ValueError(f"spread must be a positive number, got {spread!r}.")
-    rng = np.random.default_rng(seed)
-    n = n_groups * n_per_group
-    points = rng.uniform(-spread, spread, size=(n, 2)).astype(np.float32)
-    groups = np.repeat(np.array([chr(ord("A") + g) for g in range(n_groups)]), n_per_group)
-    first, second = np.triu_indices(n, k=1)
-    pairs = np.stack([first, second], axis=1).astype(np.int64)
-    similar = (groups[first] == groups[second]).astype(np.float32)
-    return ToyPairs(points, groups, pairs, similar)
-
-
-def pair_distances(points: Any, pairs: Any) -> np.ndarray:
-    """Euclidean distance of every pair: points (n, 2), pairs (m, 2) -> (m,) float64."""
-    points = _points(points)
-    pairs = _pairs(pairs, len(points))
-    return np.linalg.norm(points[pairs[:, 0]] - points[pairs[:, 1]], axis=1)
-
-
-# --------------------------------------------------------------------------------------------
-# Validation helpers
-# --------------------------------------------------------------------------------------------
-def _points(points: Any, name: str = "points") -> np.ndarray:
-    if hasattr(points, "detach"):
-        points = points.detach().cpu().numpy()
-    array = np.asarray(points, dtype=np.float64)
-    if array.ndim != 2 or array.shape[1] != 2 or len(array) == 0:
-        raise ValueError(
-            f"{name} must be 2-D toy points of shape (n, 2), got shape {array.shape}."
-        )
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contain NaN or infinity; did the descent diverge (lr too big)?")
-    return array
-
-
-def _pairs(pairs: Any, n_points: int) -> np.ndarray:
-    array = np.asarray(pairs)
-    if array.ndim != 2 or array.shape[1] != 2 or not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"pairs must be an integer array of shape (m, 2), got {array.shape}.")
-    if array.size and (array.min() < 0 or array.max() >= n_points):
-        raise ValueError(f"pairs index points 0..{n_points - 1}; got indices outside that.")
-    return array
-
-
-def _similar(similar: Any, n_pairs: int) -> np.ndarray:
-    array = np.asarray(similar, dtype=float).reshape(-1)
-    if len(array) != n_pairs:
-        raise ValueError(f"similar needs one 0/1 label per pair ({n_pairs}), got {len(array)}.")
-    return array > 0.5
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (4.5, 4.5)) -> Axes:
@@ -175,9 +87,9 @@ def plot_toy_pairs(points: Any, pairs: Any, similar: Any, *, groups: Sequence[st
     """
     from matplotlib.collections import LineCollection
 
-    xy = _points(points)
-    pair_index = _pairs(pairs, len(xy))
-    is_similar = _similar(similar, len(pair_index))
+    xy = validate_points(points)
+    pair_index = validate_pairs(pairs, len(xy))
+    is_similar = validate_similar(similar, len(pair_index))
     ax = _axes(ax)
     for kind, mask in (("dissimilar", ~is_similar), ("similar", is_similar)):
         if not mask.any():
@@ -209,13 +121,24 @@ def plot_toy_pairs(points: Any, pairs: Any, similar: Any, *, groups: Sequence[st
 
 def shared_limits(frames: Sequence[Any], pad: float = 0.15) -> tuple[float, float, float, float]:
     """(xmin, xmax, ymin, ymax): one square window that shows every (n, 2) frame."""
-    frames = [_points(frame, "each frame") for frame in frames]
+    frames = [validate_points(frame, "each frame") for frame in frames]
     if not frames:
         raise ValueError("frames is empty; pass at least one (n, 2) array of points.")
     stacked = np.concatenate(frames)
     low, high = stacked.min(axis=0), stacked.max(axis=0)
     centre, half = (low + high) / 2, (high - low).max() / 2 + pad
     return (centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half)
+
+
+def validate_frames(frames: Sequence[Any],
+                    steps: Sequence[int] | None = None) -> tuple[list[np.ndarray], list | None]:
+    """Snapshots of the toy points as (n, 2) arrays, and their step labels (None if not given)."""
+    frames = [validate_points(frame, "each frame") for frame in frames]
+    if not frames:
+        raise ValueError("frames is empty; record at least one snapshot of the points.")
+    if steps is not None and len(steps) != len(frames):
+        raise ValueError(f"steps has {len(steps)} labels for {len(frames)} frames.")
+    return frames, None if steps is None else list(steps)
 
 
 def plot_descent_frames(frames: Sequence[Any], pairs: Any, similar: Any, *,
@@ -227,11 +150,7 @@ def plot_descent_frames(frames: Sequence[Any], pairs: Any, similar: Any, *,
     """
     import matplotlib.pyplot as plt
 
-    frames = [_points(frame, "each frame") for frame in frames]
-    if not frames:
-        raise ValueError("frames is empty; record at least one snapshot of the points.")
-    if steps is not None and len(steps) != len(frames):
-        raise ValueError(f"steps has {len(steps)} labels for {len(frames)} frames.")
+    frames, steps = validate_frames(frames, steps)
     n_cols = max(1, min(n_cols, len(frames)))
     n_rows = -(-len(frames) // n_cols)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.6 * n_cols + 1.6, 2.6 * n_rows + 0.3),
@@ -264,7 +183,7 @@ def plot_pair_distances(distances: Any, similar: Any, *, steps: Sequence[int] | 
     values = np.asarray(distances, dtype=float)
     if values.ndim != 2:
         raise ValueError(f"distances must be (n_steps, n_pairs), got shape {values.shape}.")
-    is_similar = _similar(similar, values.shape[1])
+    is_similar = validate_similar(similar, values.shape[1])
     x = np.arange(len(values)) if steps is None else np.asarray(steps)
     if len(x) != len(values):
         raise ValueError(f"steps has {len(x)} values for {len(values)} rows of distances.")
@@ -286,44 +205,6 @@ def plot_pair_distances(distances: Any, similar: Any, *, steps: Sequence[int] | 
     return ax
 
 
-def descent_slider(frames: Sequence[Any], pairs: Any, similar: Any, *,
-                   steps: Sequence[int] | None = None, groups: Sequence[str] | None = None):
-    """An ipywidgets slider over the snapshots; returns the box (``.slider``, ``.state``).
-
-    Each frame is drawn into an ``ipywidgets.Image`` (PNG bytes), not an ``Output`` widget, so
-    headless runs (nbclient, CI) never wait on captured output.
-    """
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-
-    frames = [_points(frame, "each frame") for frame in frames]
-    if not frames:
-        raise ValueError("frames is empty; record at least one snapshot of the points.")
-    step_labels = list(steps) if steps is not None else list(range(len(frames)))
-    if len(step_labels) != len(frames):
-        raise ValueError(f"steps has {len(step_labels)} labels for {len(frames)} frames.")
-    limits = shared_limits(frames)
-    slider = widgets.IntSlider(value=0, min=0, max=len(frames) - 1, description="snapshot",
-                               continuous_update=False)
-    image = widgets.Image(format="png")
-    box = widgets.VBox([slider, image])
-    box.slider = slider
-    box.image = image
-    box.state = {}
-
-    def update(_change: Any = None) -> None:
-        k = slider.value
-        box.state.update({"frame": k, "step": step_labels[k]})
-        fig, ax = plt.subplots(figsize=(5.5, 4.0))
-        plot_toy_pairs(frames[k], pairs, similar, groups=groups, ax=ax, limits=limits,
-                       title=f"step {step_labels[k]}")
-        image.value = figure_png(fig)
-
-    slider.observe(update, names="value")
-    update()
-    return box
-
-
 # --------------------------------------------------------------------------------------------
 # Triplets (notebook 04)
 # --------------------------------------------------------------------------------------------
@@ -336,7 +217,7 @@ def plot_triplet_2d(anchor: Any, positive: Any, negative: Any, *, margin: float,
     """
     import matplotlib.patches as mpatches
 
-    a, p, n = (_points(np.reshape(np.asarray(v, dtype=float), (1, 2)), name)[0]
+    a, p, n = (validate_points(np.reshape(np.asarray(v, dtype=float), (1, 2)), name)[0]
                for v, name in ((anchor, "anchor"), (positive, "positive"), (negative, "negative")))
     if not np.isfinite(margin) or margin < 0:
         raise ValueError(f"margin must be a finite number >= 0, got {margin!r}.")

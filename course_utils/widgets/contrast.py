@@ -26,22 +26,24 @@ import numpy as np
 import pandas as pd
 
 from course_utils.embedding import l2_normalise, validate_embeddings
+from course_utils.toy import (
+    discriminating_features,
+    distances_from,
+    nearest,
+    validate_feature_table,
+    validate_feature_weights,
+    weighted_distance,
+)
+from course_utils.widgets.explorer import explorer_box
 
 __all__ = [
     "contrast_explorer",
     "contrast_state",
-    "discriminating_features",
     "feature_contrast_explorer",
-    "weighted_distance",
+    "feature_contrast_state",
 ]
 
 _TIE = 1e-6
-
-
-def _widgets():
-    import ipywidgets
-
-    return ipywidgets
 
 
 # --------------------------------------------------------------------------------------------
@@ -49,59 +51,34 @@ def _widgets():
 # --------------------------------------------------------------------------------------------
 
 
-def _validate_table(table: object) -> pd.DataFrame:
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(
-            f"table must be a pandas DataFrame (rows = things, columns = features), got "
-            f"{type(table).__name__}."
-        )
-    if len(table) < 2 or table.shape[1] < 1:
-        raise ValueError(
-            f"table needs at least 2 rows and 1 feature column, got shape {table.shape}."
-        )
-    non_numeric = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
-    if non_numeric:
-        raise ValueError(
-            f"every feature must be numeric (0/1 or a number); these are not: {non_numeric}."
-        )
-    if not table.index.is_unique:
-        raise ValueError("the table's row names (its index) must be unique.")
-    return table.astype(float)
+def feature_contrast_state(frame: pd.DataFrame, p: str, q: str,
+                           weights: dict[str, float]) -> dict[str, Any]:
+    """What the feature explorer shows for rows ``p``, ``q`` of ``frame`` under ``weights``."""
+    differ = discriminating_features(frame, p, q)
+    return {
+        "p": p, "q": q, "discriminating": differ,
+        "shared": [str(c) for c in frame.columns if str(c) not in differ],
+        "weights": weights, "distance": weighted_distance(frame, p, q, weights),
+        "nearest_to_p": nearest(frame, p, weights)[0],
+        "distances_from_p": distances_from(frame, p, weights),
+    }
 
 
-def _weights_vector(table: pd.DataFrame, weights: Mapping[str, float] | None) -> np.ndarray:
-    if weights is None:
-        return np.ones(table.shape[1])
-    unknown = sorted(set(weights) - set(table.columns))
-    if unknown:
-        raise ValueError(f"unknown feature(s) in weights: {unknown}; features are "
-                         f"{list(table.columns)}.")
-    vector = np.array([float(weights.get(c, 0.0)) for c in table.columns])
-    if (vector < 0).any() or not np.isfinite(vector).all():
-        raise ValueError("weights must be finite and not negative.")
-    return vector
+def _feature_controls(names: list[str], p: str, q: str, features: dict[str, float]):
+    """The P and Q dropdowns and one checkbox per feature (ticked where its weight is > 0)."""
+    import ipywidgets as widgets
 
-
-def discriminating_features(table: pd.DataFrame, p: str, q: str) -> list[str]:
-    """The features whose values differ between rows ``p`` and ``q`` (in column order)."""
-    frame = _validate_table(table)
-    for name in (p, q):
-        if name not in frame.index:
-            raise KeyError(f"{name!r} is not a row of the table; rows are {list(frame.index)}.")
-    differs = frame.loc[p] != frame.loc[q]
-    return [str(c) for c in frame.columns[differs.to_numpy()]]
-
-
-def weighted_distance(table: pd.DataFrame, p: str, q: str,
-                      weights: Mapping[str, float] | None = None) -> float:
-    """Weighted Euclidean distance sqrt(sum_f w_f (p_f - q_f)^2); missing weights count 0.
-
-    ``weights=None`` weighs every feature 1.
-    """
-    frame = _validate_table(table)
-    w = _weights_vector(frame, weights)
-    diff = frame.loc[p].to_numpy() - frame.loc[q].to_numpy()
-    return float(np.sqrt(np.sum(w * diff**2)))
+    p_control = widgets.Dropdown(options=names, value=p, description="P",
+                                 layout=widgets.Layout(width="220px"))
+    q_control = widgets.Dropdown(options=names, value=q, description="rather than Q",
+                                 style={"description_width": "initial"},
+                                 layout=widgets.Layout(width="240px"))
+    feature_controls = {
+        feature: widgets.Checkbox(value=bool(weight > 0), description=feature, indent=False,
+                                  layout=widgets.Layout(width="auto"))
+        for feature, weight in features.items()
+    }
+    return p_control, q_control, feature_controls
 
 
 def feature_contrast_explorer(table: pd.DataFrame, *, p: str | None = None,
@@ -115,11 +92,12 @@ def feature_contrast_explorer(table: pd.DataFrame, *, p: str | None = None,
 
     ``box.state`` holds ``p``, ``q``, ``discriminating`` (features that differ), ``shared``
     (features with the same value: true of P, but no answer to "why P rather than Q?"),
-    ``weights``, ``distance`` (weighted Euclidean between P and Q) and ``nearest_to_p``
-    (P's closest other row under the current weights).
+    ``weights``, ``distance`` (weighted Euclidean between P and Q), ``nearest_to_p``
+    (P's closest other row under the current weights) and ``distances_from_p``.
     """
-    widgets = _widgets()
-    frame = _validate_table(table)
+    import ipywidgets as widgets
+
+    frame = validate_feature_table(table)
     names = [str(n) for n in frame.index]
     frame.index = names
     p = names[0] if p is None else str(p)
@@ -127,62 +105,31 @@ def feature_contrast_explorer(table: pd.DataFrame, *, p: str | None = None,
     for value in (p, q):
         if value not in names:
             raise ValueError(f"{value!r} is not a row of the table; rows are {names}.")
-    start = _weights_vector(frame, weights)
-
-    p_control = widgets.Dropdown(options=names, value=p, description="P",
-                                 layout=widgets.Layout(width="220px"))
-    q_control = widgets.Dropdown(options=names, value=q, description="rather than Q",
-                                 style={"description_width": "initial"},
-                                 layout=widgets.Layout(width="240px"))
-    feature_controls = {
-        str(c): widgets.Checkbox(value=bool(w > 0), description=str(c), indent=False,
-                                 layout=widgets.Layout(width="auto"))
-        for c, w in zip(frame.columns, start, strict=True)
-    }
+    start = validate_feature_weights(frame, weights)
+    p_control, q_control, feature_controls = _feature_controls(
+        names, p, q, dict(zip(map(str, frame.columns), start, strict=True)))
     output = widgets.HTML()
-    box = widgets.VBox([
+
+    def refresh() -> dict[str, Any]:
+        weights_now = {f: float(c.value) for f, c in feature_controls.items()}
+        state = feature_contrast_state(frame, p_control.value, q_control.value, weights_now)
+        output.value = _feature_html(frame, state)
+        return state
+
+    children = [
         widgets.HBox([p_control, q_control]),
         widgets.HTML("<b>Features that count in the distance</b> (untick to weigh 0):"),
         widgets.HBox(list(feature_controls.values()),
                      layout=widgets.Layout(flex_flow="row wrap")),
         output,
-    ])
-    box.p_control, box.q_control, box.feature_controls = p_control, q_control, feature_controls
-    box.table = frame
-    box.state = {}
-
-    def update(_change: Any = None) -> None:
-        p_name, q_name = p_control.value, q_control.value
-        weights_now = {f: float(c.value) for f, c in feature_controls.items()}
-        differ = discriminating_features(frame, p_name, q_name)
-        shared = [str(c) for c in frame.columns if str(c) not in differ]
-        distance = weighted_distance(frame, p_name, q_name, weights_now)
-        others = [n for n in names if n != p_name]
-        distances = {n: weighted_distance(frame, p_name, n, weights_now) for n in others}
-        nearest = min(others, key=lambda n: (distances[n], others.index(n)))
-        box.state.clear()
-        box.state.update({
-            "p": p_name, "q": q_name, "discriminating": differ, "shared": shared,
-            "weights": weights_now, "distance": distance, "nearest_to_p": nearest,
-            "distances_from_p": distances,
-        })
-        output.value = _feature_html(frame, p_name, q_name, differ, weights_now, distance,
-                                     nearest)
-
-    p_control.observe(update, names="value")
-    q_control.observe(update, names="value")
-    for control in feature_controls.values():
-        control.observe(update, names="value")
-    update()
-    return box
+    ]
+    return explorer_box(children, [p_control, q_control, *feature_controls.values()], refresh,
+                        p_control=p_control, q_control=q_control,
+                        feature_controls=feature_controls, table=frame)
 
 
-def _fmt(value: float) -> str:
-    return f"{value:g}"
-
-
-def _feature_html(frame: pd.DataFrame, p: str, q: str, differ: list[str],
-                  weights: dict[str, float], distance: float, nearest: str) -> str:
+def _feature_html(frame: pd.DataFrame, state: dict[str, Any]) -> str:
+    p, q, differ, weights = state["p"], state["q"], state["discriminating"], state["weights"]
     rows = []
     for feature in frame.columns:
         hit = feature in differ
@@ -190,7 +137,7 @@ def _feature_html(frame: pd.DataFrame, p: str, q: str, differ: list[str],
         counted = "" if weights[feature] > 0 else " <i>(weight 0)</i>"
         rows.append(
             f'<tr style="{style}"><td>{html.escape(str(feature))}{counted}</td>'
-            f"<td>{_fmt(frame.at[p, feature])}</td><td>{_fmt(frame.at[q, feature])}</td>"
+            f"<td>{frame.at[p, feature]:g}</td><td>{frame.at[q, feature]:g}</td>"
             f"<td>{'discriminates' if hit else 'shared'}</td></tr>"
         )
     if p == q:
@@ -205,8 +152,8 @@ def _feature_html(frame: pd.DataFrame, p: str, q: str, differ: list[str],
         '<table style="border-collapse:collapse" cellpadding="3">'
         f"<tr><th>feature</th><th>P = {html.escape(p)}</th><th>Q = {html.escape(q)}</th>"
         "<th></th></tr>" + "".join(rows) + "</table>"
-        f"<p>Weighted distance P-Q: <b>{distance:.3f}</b> &nbsp;|&nbsp; closest to "
-        f"{html.escape(p)} under these weights: <b>{html.escape(nearest)}</b></p>"
+        f"<p>Weighted distance P-Q: <b>{state['distance']:.3f}</b> &nbsp;|&nbsp; closest to "
+        f"{html.escape(p)} under these weights: <b>{html.escape(state['nearest_to_p'])}</b></p>"
     )
 
 
@@ -265,6 +212,27 @@ def _option_label(index: int, text: str, labels: dict[str, list[str]], width: in
     return f"{index}: {short}" + (f"  [{tags}]" if tags else "")
 
 
+def _validate_sentences(texts: Sequence[str], embeddings: Any, labels: Any, k: Any,
+                        **rows: Any) -> tuple[list[str], np.ndarray, dict[str, list[str]]]:
+    """The explorer's inputs, checked: the texts, their unit vectors and the label columns;
+    ``k`` and every row index in ``rows`` (anchor, p, q) must fit the texts."""
+    if isinstance(texts, str):
+        raise TypeError("texts must be a list of sentences, not a single string.")
+    texts = [str(t) for t in texts]
+    unit = l2_normalise(validate_embeddings(embeddings, n_rows=len(texts)))
+    n_rows = len(texts)
+    if n_rows < 3:
+        raise ValueError(f"the explorer needs at least 3 texts (anchor, P, Q), got {n_rows}.")
+    label_columns = _label_columns(labels, n_rows)
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k < n_rows:
+        raise ValueError(f"k must be a whole number from 1 to {n_rows - 1}, got {k!r}.")
+    for name, value in rows.items():
+        if (not isinstance(value, (int, np.integer)) or isinstance(value, bool)
+                or not 0 <= value < n_rows):
+            raise ValueError(f"{name} must be a row index from 0 to {n_rows - 1}, got {value!r}.")
+    return texts, unit, label_columns
+
+
 def contrast_explorer(texts: Sequence[str], embeddings, *, labels=None, k: int = 5,
                       anchor: int = 0, p: int = 1, q: int = 2):
     """Anchor vs candidates P and Q: which is closer (cosine), by how much, and who is nearest.
@@ -291,50 +259,29 @@ def contrast_explorer(texts: Sequence[str], embeddings, *, labels=None, k: int =
     ``closer`` is ``'P'``, ``'Q'`` or ``'tie'`` (equal within 1e-6); ``margin`` is
     ``sim_p - sim_q``; ``neighbours`` excludes the anchor itself.
     """
-    widgets = _widgets()
-    if isinstance(texts, str):
-        raise TypeError("texts must be a list of sentences, not a single string.")
-    texts = [str(t) for t in texts]
-    unit = l2_normalise(validate_embeddings(embeddings, n_rows=len(texts)))
-    n_rows = len(texts)
-    if n_rows < 3:
-        raise ValueError(f"the explorer needs at least 3 texts (anchor, P, Q), got {n_rows}.")
-    label_columns = _label_columns(labels, n_rows)
-    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k < n_rows:
-        raise ValueError(f"k must be a whole number from 1 to {n_rows - 1}, got {k!r}.")
-    for name, value in (("anchor", anchor), ("p", p), ("q", q)):
-        if (not isinstance(value, (int, np.integer)) or isinstance(value, bool)
-                or not 0 <= value < n_rows):
-            raise ValueError(f"{name} must be a row index from 0 to {n_rows - 1}, got {value!r}.")
+    import ipywidgets as widgets
 
+    texts, unit, label_columns = _validate_sentences(texts, embeddings, labels, k,
+                                                     anchor=anchor, p=p, q=q)
     options = [(_option_label(i, t, label_columns), i) for i, t in enumerate(texts)]
-    wide = widgets.Layout(width="95%")
-    style = {"description_width": "70px"}
-    anchor_control = widgets.Dropdown(options=options, value=int(anchor), description="anchor",
-                                      layout=wide, style=style)
-    p_control = widgets.Dropdown(options=options, value=int(p), description="P",
-                                 layout=wide, style=style)
-    q_control = widgets.Dropdown(options=options, value=int(q), description="Q",
-                                 layout=wide, style=style)
-    k_control = widgets.IntSlider(value=int(k), min=1, max=min(20, n_rows - 1),
+    wide, style = widgets.Layout(width="95%"), {"description_width": "70px"}
+    anchor_control, p_control, q_control = (
+        widgets.Dropdown(options=options, value=int(value), description=name, layout=wide,
+                         style=style)
+        for name, value in (("anchor", anchor), ("P", p), ("Q", q)))
+    k_control = widgets.IntSlider(value=int(k), min=1, max=min(20, len(texts) - 1),
                                   description="neighbours", style=style)
     output = widgets.HTML()
-    box = widgets.VBox([anchor_control, p_control, q_control, k_control, output])
-    box.anchor_control, box.p_control, box.q_control = anchor_control, p_control, q_control
-    box.k_control = k_control
-    box.state = {}
 
-    def update(_change: Any = None) -> None:
+    def refresh() -> dict[str, Any]:
         state = contrast_state(unit, texts, label_columns, anchor_control.value,
                                p_control.value, q_control.value, k_control.value)
-        box.state.clear()
-        box.state.update(state)
         output.value = _contrast_html(state, list(label_columns))
+        return state
 
-    for control in (anchor_control, p_control, q_control, k_control):
-        control.observe(update, names="value")
-    update()
-    return box
+    controls = [anchor_control, p_control, q_control, k_control]
+    return explorer_box([*controls, output], controls, refresh, anchor_control=anchor_control,
+                        p_control=p_control, q_control=q_control, k_control=k_control)
 
 
 def _contrast_html(state: dict[str, Any], label_names: list[str]) -> str:

@@ -125,13 +125,6 @@ def hover_scatter(layouts: Mapping[str, Any] | Any, texts: Sequence[str],
     """
     import ipywidgets as widgets
 
-    try:
-        import jscatter
-    except ImportError:  # pragma: no cover - the course pins it
-        raise ImportError("hover_scatter needs jupyter-scatter: run `make setup` (or "
-                          "`pip install -e .`) in the course folder, then restart.") from None
-    from course_utils.plots.scatter import label_colours
-
     views_xy = _layouts(layouts)
     n_points = len(next(iter(views_xy.values())))
     texts = [str(text) for text in texts]
@@ -140,16 +133,60 @@ def hover_scatter(layouts: Mapping[str, Any] | Any, texts: Sequence[str],
                          "sentences in the layouts' row order.")
     label_sets = _label_sets(labels, n_points)
     names = list(label_sets)
+    colour_names = _colour_names(color_by, names, len(views_xy))
+    views, grid = _linked_views(views_xy, texts, label_sets, colour_names, height, point_size)
+    readout = widgets.HTML(_readout_html(None, [], label_sets))
+    state: dict[str, Any] = {"hovered": None, "selected": []}
+
+    def point(row: int) -> dict[str, str]:
+        """What hovering ``row`` shows: its sentence and each of its labels."""
+        return {"sentence": texts[row], **{name: label_sets[name][row] for name in names}}
+
+    def follow(change: dict) -> None:
+        """Keep ``state`` and the readout on the row under the mouse and the selected rows."""
+        if change["name"] == "hovering":
+            row = change["new"]
+            state["hovered"] = None if row is None or int(row) < 0 else int(row)
+        else:
+            rows = change["new"]
+            state["selected"] = [] if rows is None else [int(row) for row in rows]
+        shown = None if state["hovered"] is None else point(state["hovered"])
+        readout.value = _readout_html(shown, state["selected"], label_sets)
+
+    for scatter in views:
+        scatter.widget.observe(follow, names=["hovering", "selection"])
+    box = widgets.VBox([grid, readout])
+    box.add_class("course-hover-scatter")
+    box.views, box.readout, box.state, box.point = views, readout, state, point
+    return box
+
+
+def _colour_names(color_by: str | Sequence[str] | None, names: list[str],
+                  n_views: int) -> list[str]:
+    """The label set that colours each view: ``color_by`` for all, or one name per view."""
     if color_by is None or isinstance(color_by, str):
-        colour_names = [color_by or names[0]] * len(views_xy)
+        colour_names = [color_by or names[0]] * n_views
     else:
         colour_names = [str(name) for name in color_by]
-        if len(colour_names) != len(views_xy):
+        if len(colour_names) != n_views:
             raise ValueError(f"color_by names {len(colour_names)} label sets for "
-                             f"{len(views_xy)} views; give one per view or a single name.")
+                             f"{n_views} views; give one per view or a single name.")
     unknown = sorted(set(colour_names) - set(names))
     if unknown:
         raise ValueError(f"color_by {unknown} is not a label set; choose from {names}.")
+    return colour_names
+
+
+def _linked_views(views_xy: dict[str, np.ndarray], texts: list[str],
+                  label_sets: dict[str, list[str]], colour_names: list[str], height: int,
+                  point_size: float) -> tuple[list[Any], Any]:
+    """One ``jscatter.Scatter`` per layout, and the grid that links their hover and selection."""
+    try:
+        import jscatter
+    except ImportError:  # pragma: no cover - the course pins it
+        raise ImportError("hover_scatter needs jupyter-scatter: run `make setup` (or "
+                          "`pip install -e .`) in the course folder, then restart.") from None
+    from course_utils.plots.scatter import label_colours
 
     # Categories in the order of the course's colours (label_colours: topics as in the data card,
     # then positive, negative), and each colour map in that same order: jupyter-scatter pairs
@@ -164,8 +201,8 @@ def hover_scatter(layouts: Mapping[str, Any] | Any, texts: Sequence[str],
         data = table.assign(x=xy[:, 0], y=xy[:, 1])
         scatter = jscatter.Scatter(data=data, x="x", y="y", axes=False, size=point_size,
                                    color_by=colour, color_map=colour_maps[colour])
-        scatter.tooltip(True, properties=names, histograms=False, preview="sentence",
-                        preview_type="text", size="medium")
+        scatter.tooltip(True, properties=list(label_sets), histograms=False,
+                        preview="sentence", preview_type="text", size="medium")
         # jupyter-scatter 1.0.1's tooltip(preview_text_lines=...) never reaches the widget (it
         # stores the value under another name), so the widget's trait is set directly.
         scatter.widget.tooltip_preview_text_lines = TOOLTIP_LINES
@@ -174,30 +211,4 @@ def hover_scatter(layouts: Mapping[str, Any] | Any, texts: Sequence[str],
     # compose() fixes the row at ``height`` px for a one-line title; ours is two lines (title and
     # colour key), so the row takes its content's height (else a view scrolls inside its cell).
     grid.layout.grid_template_rows = "auto"
-    readout = widgets.HTML(_readout_html(None, [], label_sets))
-    state: dict[str, Any] = {"hovered": None, "selected": []}
-
-    def point(row: int) -> dict[str, str]:
-        """What hovering ``row`` shows: its sentence and each of its labels."""
-        return {"sentence": texts[row], **{name: label_sets[name][row] for name in names}}
-
-    def on_hover(change: dict) -> None:
-        row = change["new"]
-        state["hovered"] = None if row is None or int(row) < 0 else int(row)
-        shown = None if state["hovered"] is None else point(state["hovered"])
-        readout.value = _readout_html(shown, state["selected"], label_sets)
-
-    def on_select(change: dict) -> None:
-        state["selected"] = [int(row) for row in (change["new"] if change["new"] is not None
-                                                  else [])]
-        shown = None if state["hovered"] is None else point(state["hovered"])
-        readout.value = _readout_html(shown, state["selected"], label_sets)
-
-    for scatter, _title in views:
-        scatter.widget.observe(on_hover, names="hovering")
-        scatter.widget.observe(on_select, names="selection")
-    box = widgets.VBox([grid, readout])
-    box.add_class("course-hover-scatter")
-    box.views = [scatter for scatter, _title in views]
-    box.readout, box.state, box.point = readout, state, point
-    return box
+    return [scatter for scatter, _title in views], grid

@@ -20,6 +20,7 @@ import numpy as np
 
 from course_utils.plots.toy import distance_limits
 from course_utils.triplets import TRIPLET_CLASSES, classify_distances, triplet_distances
+from course_utils.widgets.explorer import explorer_box, validate_row_texts
 
 __all__ = ["margin_explorer", "margin_state"]
 
@@ -82,44 +83,36 @@ def margin_explorer(anchor: Any, positive: Any, negative: Any, *, distance: str 
     import ipywidgets as widgets
 
     d_ap, d_an = triplet_distances(anchor, positive, negative, distance=distance)
-    if labels is not None:
-        if isinstance(labels, str):
-            raise TypeError("labels must be one text per triplet, got a single string.")
-        labels = [str(label) for label in labels]
-        if len(labels) != len(d_ap):
-            raise ValueError(
-                f"labels has {len(labels)} entries but there are {len(d_ap)} triplets; pass one "
-                "label per triplet (e.g. the anchor texts) or leave it out."
-            )
+    labels = validate_row_texts(labels, len(d_ap), "triplet", " (e.g. the anchor texts)")
+    slider = widgets.FloatSlider(value=float(margin), min=0.0,
+                                 max=_slider_end(d_ap, d_an, margin, max_margin), step=0.01,
+                                 description="margin", continuous_update=False,
+                                 readout_format=".2f")
+    summary = widgets.HTML()
+    image = widgets.Image(format="png")  # PNG bytes: no captured output to wait for headless
+    limits = distance_limits(d_ap, d_an)
+
+    def refresh() -> dict[str, Any]:
+        state = margin_state(d_ap, d_an, slider.value)
+        summary.value = _summary_html(state, labels, n_examples)
+        if plot:
+            image.value = _draw(d_ap, d_an, state, limits)
+        return state
+
+    return explorer_box([slider, summary, image], [slider], refresh, slider=slider, image=image)
+
+
+def _slider_end(d_ap: np.ndarray, d_an: np.ndarray, margin: float,
+                max_margin: float | None) -> float:
+    """The margin slider's end (see ``margin_explorer``'s ``max_margin``); ``margin`` must lie
+    on the slider."""
     largest = float(max(d_ap.max(), d_an.max()))
     top = float(max_margin) if max_margin is not None else max(2.0, np.ceil(largest * 10) / 10)
     if not top > 0:
         raise ValueError(f"max_margin must be a positive number, got {max_margin!r}.")
     if not 0 <= margin <= top:
         raise ValueError(f"margin must be between 0 and max_margin={top:g}, got {margin!r}.")
-
-    slider = widgets.FloatSlider(value=float(margin), min=0.0, max=top, step=0.01,
-                                 description="margin", continuous_update=False,
-                                 readout_format=".2f")
-    summary = widgets.HTML()
-    image = widgets.Image(format="png")  # PNG bytes: no captured output to wait for headless
-    box = widgets.VBox([slider, summary, image])
-    box.slider = slider
-    box.image = image
-    box.state = {}
-    limits = distance_limits(d_ap, d_an)
-
-    def update(_change: Any = None) -> None:
-        state = margin_state(d_ap, d_an, slider.value)
-        box.state.clear()
-        box.state.update(state)
-        summary.value = _summary_html(state, labels, n_examples)
-        if plot:
-            image.value = _draw(d_ap, d_an, state, limits)
-
-    slider.observe(update, names="value")
-    update()
-    return box
+    return top
 
 
 def _draw(d_ap: np.ndarray, d_an: np.ndarray, state: dict[str, Any],

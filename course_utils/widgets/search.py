@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils.embedding import encode
+from course_utils.widgets.explorer import explorer_box
 
 __all__ = ["nearest_rows", "neighbour_search"]
 
@@ -61,38 +62,38 @@ def neighbour_search(texts: Sequence[str], models: Mapping[str, Any], *,
     box_input = widgets.Text(value=query, placeholder=PROMPT, description="sentence",
                              continuous_update=False, layout=widgets.Layout(width="95%"))
     output = widgets.HTML()
-    box = widgets.VBox([box_input, output])
-    box.text_control, box.state = box_input, {}
 
-    def update(_change: Any = None) -> None:
+    def refresh() -> dict[str, Any]:
         text = box_input.value.strip()
-        box.state.clear()
-        box.state.update({"query": text, "results": {}})
         if not text:
             output.value = f"<i>{html.escape(PROMPT)}</i>"
-            return
-        for name, model in models.items():
-            vector = encode([text], model, cache=False)[0]
-            hits = []
-            for row, cosine in nearest_rows(vector, corpora[name], k):
-                hit = {"row": row, "cosine": cosine, "text": texts[row]}
-                if label_rows is not None:
-                    hit.update({str(c): label_rows.iloc[row][c] for c in label_rows.columns})
-                hits.append(hit)
-            box.state["results"][name] = hits
-        output.value = _results_html(box.state["results"])
+            return {"query": text, "results": {}}
+        results = {name: _hits(encode([text], model, cache=False)[0], corpora[name], k, texts,
+                               label_rows) for name, model in models.items()}
+        output.value = _results_html(results)
+        return {"query": text, "results": results}
+
+    box = explorer_box([box_input, output], [box_input], refresh, text_control=box_input)
 
     def search(text: str) -> dict:
         """Run a query as if typed; returns ``box.state``."""
         box_input.value = text
-        if box.state.get("query") != text.strip():
-            update()
         return box.state
 
     box.search = search
-    box_input.observe(update, names="value")
-    update()
     return box
+
+
+def _hits(query: np.ndarray, corpus: np.ndarray, k: int, texts: list[str],
+          label_rows: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """The ``k`` nearest texts to the embedded ``query``: row, cosine, text and its labels."""
+    hits = []
+    for row, cosine in nearest_rows(query, corpus, k):
+        hit = {"row": row, "cosine": cosine, "text": texts[row]}
+        if label_rows is not None:
+            hit.update({str(c): label_rows.iloc[row][c] for c in label_rows.columns})
+        hits.append(hit)
+    return hits
 
 
 def _results_html(results: dict[str, list[dict]]) -> str:

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from course_utils.widgets.explorer import explorer_box, validate_row_texts
+
 __all__ = ["temperature_explorer", "temperature_state"]
 
 #: The slider's range (a log scale): from very sharp to almost uniform.
@@ -110,13 +112,7 @@ def temperature_explorer(similarities: Any, *, positive: int = 0,
     import ipywidgets as widgets
 
     values, positive = _similarities(similarities, positive)
-    if labels is not None:
-        if isinstance(labels, str):
-            raise TypeError("labels must be one text per candidate, got a single string.")
-        labels = [str(label) for label in labels]
-        if len(labels) != len(values):
-            raise ValueError(f"labels has {len(labels)} entries for {len(values)} candidates; "
-                             "pass one per candidate or leave it out.")
+    labels = validate_row_texts(labels, len(values), "candidate")
     if not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:
         raise ValueError(f"temperature must be between {MIN_TEMPERATURE} and "
                          f"{MAX_TEMPERATURE}, got {temperature!r}.")
@@ -126,20 +122,15 @@ def temperature_explorer(similarities: Any, *, positive: int = 0,
                                     continuous_update=False, readout_format=".3f")
     summary = widgets.HTML()
     image = widgets.Image(format="png")
-    box = widgets.VBox([slider, summary, image])
-    box.slider, box.image, box.state = slider, image, {}
 
-    def update(_change: Any = None) -> None:
+    def refresh() -> dict[str, Any]:
         state = temperature_state(values, positive, slider.value)
-        box.state.clear()
-        box.state.update(state)
         summary.value = _summary_html(state, labels)
         if plot:
             image.value = _draw(values, positive, state, labels)
+        return state
 
-    slider.observe(update, names="value")
-    update()
-    return box
+    return explorer_box([slider, summary, image], [slider], refresh, slider=slider, image=image)
 
 
 def _draw(values: np.ndarray, positive: int, state: dict[str, Any],

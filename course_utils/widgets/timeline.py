@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from course_utils.widgets.explorer import explorer_box
+
 __all__ = ["training_timeline"]
 
 
@@ -51,27 +53,12 @@ def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
     """
     import ipywidgets as widgets
 
-    from course_utils.evaluation import snapshot_metrics
     from course_utils.plots.figures import figure_png
     from course_utils.plots.scatter import side_by_side
-    from course_utils.plots.training import (
-        _limits,
-        _snapshot_parts,
-        _validate_label_sets,
-        set_frame,
-        timeline_layouts,
-    )
+    from course_utils.plots.training import _limits, set_frame
 
-    steps, arrays = _snapshot_parts(snapshots)
-    checked = _validate_label_sets(labels, len(arrays[0]))
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}.")
-    layouts = timeline_layouts(list(zip(steps, arrays, strict=True)), seed=seed)
-    metrics = [snapshot_metrics(array, checked) for array in arrays]
-    losses = [getattr(s, "loss", None) for s in snapshots] if not isinstance(
-        snapshots, Mapping) else [None] * len(steps)
+    steps, checked, layouts, metrics, losses = _timeline_data(snapshots, labels, seed)
     limits = _limits(layouts)
-
     slider = widgets.SelectionSlider(
         options=[(str(step), step) for step in steps], value=steps[0], description="step",
         continuous_update=False, layout=widgets.Layout(width="420px"),
@@ -84,7 +71,6 @@ def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
     # it needs no display machinery, so it behaves the same in JupyterLab, in a headless run
     # (nbclient / nbval, where Output-widget capture could stall) and in tests.
     image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
-    state: dict[str, Any] = {}
 
     def render(step: int) -> Any:
         index = steps.index(int(step))
@@ -93,16 +79,35 @@ def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
         set_frame([ax for ax in fig.axes if ax.has_data()], limits)
         return fig
 
-    def show(step: int) -> None:
-        index = steps.index(int(step))
-        state.update(step=int(step), index=index, metrics=dict(metrics[index]),
-                     loss=losses[index])
-        numbers.value = _metrics_html(int(step), metrics[index], losses[index])
+    def refresh() -> dict[str, Any]:
+        step = int(slider.value)
+        index = steps.index(step)
+        numbers.value = _metrics_html(step, metrics[index], losses[index])
         image.value = figure_png(render(step), dpi=80)
+        return {"step": step, "index": index, "metrics": dict(metrics[index]),
+                "loss": losses[index]}
 
-    slider.observe(lambda change: show(change["new"]), names="value")
-    show(steps[0])
-    box = widgets.VBox([widgets.HBox([play, slider]), numbers, image])
-    box.slider, box.play, box.state, box.image = slider, play, state, image
-    box.layouts, box.steps, box.metrics, box.render = layouts, steps, metrics, render
-    return box
+    return explorer_box([widgets.HBox([play, slider]), numbers, image], [slider], refresh,
+                        slider=slider, play=play, image=image, layouts=layouts, steps=steps,
+                        metrics=metrics, render=render)
+
+
+def _timeline_data(snapshots: Sequence[Any], labels: dict[str, Sequence], seed: int):
+    """The steps, the checked label sets, one layout and one set of numbers per step, and the
+    training loss at each step (None where the snapshots do not carry it)."""
+    from course_utils.evaluation import snapshot_metrics
+    from course_utils.plots.training import (
+        _snapshot_parts,
+        _validate_label_sets,
+        timeline_layouts,
+    )
+
+    steps, arrays = _snapshot_parts(snapshots)
+    checked = _validate_label_sets(labels, len(arrays[0]))
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}.")
+    layouts = timeline_layouts(list(zip(steps, arrays, strict=True)), seed=seed)
+    metrics = [snapshot_metrics(array, checked) for array in arrays]
+    losses = [getattr(s, "loss", None) for s in snapshots] if not isinstance(
+        snapshots, Mapping) else [None] * len(steps)
+    return steps, checked, layouts, metrics, losses

@@ -1,0 +1,54 @@
+"""What every explorer shares: the box it returns, its ``.state`` and the wiring that keeps the
+state in step with the controls, and the check of optional per-row texts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+__all__ = ["explorer_box", "validate_row_texts"]
+
+
+def explorer_box(children: Sequence[Any], controls: Iterable[Any],
+                 refresh: Callable[[], dict[str, Any]], **attributes: Any) -> Any:
+    """An ``ipywidgets.VBox`` of ``children`` whose ``.state`` follows the ``controls``.
+
+    ``refresh()`` redraws the explorer's output from the controls' current values and returns
+    what it showed as a dict; it runs once now and again whenever a control's value changes,
+    and ``box.state`` (the same dict object throughout) holds its latest result, so tests read
+    the numbers without a browser. ``attributes`` are set on the box (e.g. ``slider=slider``).
+    """
+    import ipywidgets
+
+    box = ipywidgets.VBox(list(children))
+    box.state = {}
+    for name, value in attributes.items():
+        setattr(box, name, value)
+
+    def update(_change: Any = None) -> None:
+        state = refresh()
+        box.state.clear()
+        box.state.update(state)
+
+    for control in controls:
+        control.observe(update, names="value")
+    update()
+    return box
+
+
+def validate_row_texts(labels: Any, n_rows: int, row: str, example: str = "") -> list[str] | None:
+    """Optional texts shown next to the rows: one string per ``row`` (the word errors use).
+
+    Returns ``None`` for ``None``; ``example`` (e.g. " (e.g. the anchor texts)") follows the
+    advice in the error for a wrong count.
+    """
+    if labels is None:
+        return None
+    if isinstance(labels, str):
+        raise TypeError(f"labels must be one text per {row}, got a single string.")
+    labels = [str(label) for label in labels]
+    if len(labels) != n_rows:
+        raise ValueError(f"labels has {len(labels)} entries for {n_rows} {row}s; pass one text "
+                         f"per {row}{example} or leave it out.")
+    return labels
