@@ -43,7 +43,8 @@ def test_environment_yml_delegates_to_pyproject_and_lists_no_second_pins():
 def test_importing_course_utils_has_no_side_effects():
     code = (
         "import os, sys; before = dict(os.environ); import course_utils as cu; "
-        "heavy = [m for m in ('torch', 'matplotlib', 'sentence_transformers', 'umap') "
+        "heavy = [m for m in ('torch', 'matplotlib', 'sentence_transformers', 'umap', "
+        "'sklearn', 'scipy', 'ipywidgets', 'jscatter', 'nbformat') "
         "if m in sys.modules]; "
         "assert not heavy, heavy; assert dict(os.environ) == before, 'environment changed'"
     )

@@ -1,8 +1,9 @@
 """The package's shape: `cu.<Tab>` works in a fresh kernel, and no modules import each other.
 
-The package and its ``plots`` / ``widgets`` sub-packages import their modules on first use
-(module ``__getattr__``, so ``import course_utils`` stays light); their ``__dir__`` lists those
-names, which is what IPython's completer (the one JupyterLab's Tab uses) asks for.
+The package and its ``plots`` / ``widgets`` / ``checks`` sub-packages import their modules
+plainly, so IPython's completer (the one JupyterLab's Tab uses) finds every name in a fresh
+kernel; ``import course_utils`` stays light because the heavy libraries are imported inside
+functions (tests/test_environment.py checks that none is loaded by the import).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import course_utils as cu
 @pytest.mark.parametrize(
     ("typed", "offered"),
     [("cu.da", "data"), ("cu.tr", "training"), ("cu.plots.proj", "project_2d"),
-     ("cu.widgets.mar", "margin_explorer"), ("cu.se", "setup")],
+     ("cu.widgets.mar", "margin_explorer"), ("cu.se", "setup"), ("cu.checks.nb0", "nb05"),
+     ("cu.cl", "claims")],
 )
-def test_tab_completion_offers_lazy_names(typed, offered):
+def test_tab_completion_offers_every_module_and_function(typed, offered):
     from IPython.core.completer import IPCompleter, provisionalcompleter
 
     completer = IPCompleter(namespace={"cu": cu}, global_namespace={})
@@ -30,7 +32,7 @@ def test_tab_completion_offers_lazy_names(typed, offered):
 
 
 def test_every_listed_name_resolves():
-    for package in (cu, cu.plots, cu.widgets):
+    for package in (cu, cu.plots, cu.widgets, cu.checks):
         for name in dir(package):
             getattr(package, name)  # AttributeError if Tab offered a name that is not there
 

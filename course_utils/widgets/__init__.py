@@ -16,32 +16,21 @@ computed from the returned object's ``.state`` (a plain dict updated on every ch
 What they share (the returned box, its ``.state`` and the wiring) lives in ``explorer``.
 """
 
-from __future__ import annotations
+from course_utils.widgets.contrast import contrast_explorer, feature_contrast_explorer
+from course_utils.widgets.descent import descent_slider
+from course_utils.widgets.hover import hover_scatter
+from course_utils.widgets.margin import margin_explorer
+from course_utils.widgets.search import neighbour_search
+from course_utils.widgets.temperature import temperature_explorer
+from course_utils.widgets.timeline import training_timeline
 
-import importlib
-from typing import Any
-
-_FACTORIES = {
-    "contrast_explorer": "course_utils.widgets.contrast",
-    "descent_slider": "course_utils.widgets.descent",
-    "feature_contrast_explorer": "course_utils.widgets.contrast",
-    "hover_scatter": "course_utils.widgets.hover",
-    "margin_explorer": "course_utils.widgets.margin",
-    "neighbour_search": "course_utils.widgets.search",
-    "temperature_explorer": "course_utils.widgets.temperature",
-    "training_timeline": "course_utils.widgets.timeline",
-}
-
-__all__ = sorted(_FACTORIES)
-
-
-def __getattr__(name: str) -> Any:
-    # Imported on first use so that `import course_utils.widgets` stays light.
-    if name in _FACTORIES:
-        return getattr(importlib.import_module(_FACTORIES[name]), name)
-    raise AttributeError(f"module 'course_utils.widgets' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    # What `cu.widgets.<Tab>` offers before any factory has been imported.
-    return sorted(set(globals()) | set(_FACTORIES))
+__all__ = [
+    "contrast_explorer",
+    "descent_slider",
+    "feature_contrast_explorer",
+    "hover_scatter",
+    "margin_explorer",
+    "neighbour_search",
+    "temperature_explorer",
+    "training_timeline",
+]
