@@ -32,7 +32,9 @@ DISTANCES = ("euclidean", "cosine")
 NEGATIVE_STRATEGIES = ("random", "same_group", "hard")
 POSITIVE_STRATEGIES = ("any", "other_group", "same_group")
 TRIPLET_CLASSES = ("easy", "semi-hard", "hard")
-TRIPLET_COLUMNS = (
+#: The columns of what :func:`make_triplets` returns: the three texts training reads
+#: (``training_data.TRIPLET_COLUMNS``) plus where they came from.
+MADE_TRIPLET_COLUMNS = (
     "anchor", "positive", "negative", "anchor_index", "positive_index", "negative_index", "group",
 )
 
@@ -360,4 +362,4 @@ def _triplet_frame(texts: np.ndarray, groups: np.ndarray | None,
         "positive_index": index[:, 1],
         "negative_index": index[:, 2],
         "group": groups[index[:, 0]] if groups is not None else [None] * len(index),
-    }, columns=list(TRIPLET_COLUMNS))
+    }, columns=list(MADE_TRIPLET_COLUMNS))

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from course_utils.triplets import (
-    TRIPLET_COLUMNS,
+    MADE_TRIPLET_COLUMNS,
     classify_distances,
     classify_triplets,
     make_triplets,
@@ -35,7 +35,7 @@ def _column(frame: pd.DataFrame, col: str, positions) -> np.ndarray:
 
 def test_same_group_negatives_differ_only_in_the_label(toy_frame):
     triplets = make_triplets(toy_frame, group_col="topic", negatives="same_group", n_per_anchor=2)
-    assert list(triplets.columns) == list(TRIPLET_COLUMNS)
+    assert list(triplets.columns) == list(MADE_TRIPLET_COLUMNS)
     assert len(triplets) == 2 * len(toy_frame)
     a, p, n = triplets.anchor_index, triplets.positive_index, triplets.negative_index
     assert (a != p).all()
