@@ -158,3 +158,12 @@ def test_feature_explorer_starting_weights_and_bad_tables():
         feature_contrast_explorer(pd.DataFrame({"colour": ["red", "blue"]}, index=["a", "b"]))
     with pytest.raises(ValueError, match="not a row"):
         feature_contrast_explorer(toy.animal_table(), p="unicorn")
+
+
+def test_explorer_tables_pad_every_cell_and_keep_row_styles():
+    from course_utils.widgets.explorer import html_table
+
+    table = html_table(["#", "cosine", "text"], [["1", "0.55", "a"], ["2", "0.48", "b"]],
+                       ["color:#777", ""])
+    assert table.count("padding:2px 8px") == 9  # 3 header cells + 6 body cells
+    assert '<tr style="color:#777">' in table and table.count("<tr") == 3

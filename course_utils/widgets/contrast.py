@@ -34,7 +34,7 @@ from course_utils.toy import (
     validate_feature_weights,
     weighted_distance,
 )
-from course_utils.widgets.explorer import explorer_box
+from course_utils.widgets.explorer import explorer_box, html_table
 
 __all__ = [
     "contrast_explorer",
@@ -130,16 +130,13 @@ def feature_contrast_explorer(table: pd.DataFrame, *, p: str | None = None,
 
 def _feature_html(frame: pd.DataFrame, state: dict[str, Any]) -> str:
     p, q, differ, weights = state["p"], state["q"], state["discriminating"], state["weights"]
-    rows = []
+    rows, styles = [], []
     for feature in frame.columns:
         hit = feature in differ
-        style = "background:#fdf0e6;font-weight:bold" if hit else "color:#777"
+        styles.append("background:#fdf0e6;font-weight:bold" if hit else "color:#777")
         counted = "" if weights[feature] > 0 else " <i>(weight 0)</i>"
-        rows.append(
-            f'<tr style="{style}"><td>{html.escape(str(feature))}{counted}</td>'
-            f"<td>{frame.at[p, feature]:g}</td><td>{frame.at[q, feature]:g}</td>"
-            f"<td>{'discriminates' if hit else 'shared'}</td></tr>"
-        )
+        rows.append([f"{html.escape(str(feature))}{counted}", f"{frame.at[p, feature]:g}",
+                     f"{frame.at[q, feature]:g}", "discriminates" if hit else "shared"])
     if p == q:
         answer = "P and Q are the same row: there is no contrast to explain."
     elif differ:
@@ -149,10 +146,9 @@ def _feature_html(frame: pd.DataFrame, state: dict[str, Any]) -> str:
         answer = "No feature tells them apart: the question has no answer in this table."
     return (
         f"<p>{answer}</p>"
-        '<table style="border-collapse:collapse" cellpadding="3">'
-        f"<tr><th>feature</th><th>P = {html.escape(p)}</th><th>Q = {html.escape(q)}</th>"
-        "<th></th></tr>" + "".join(rows) + "</table>"
-        f"<p>Weighted distance P-Q: <b>{state['distance']:.3f}</b> &nbsp;|&nbsp; closest to "
+        + html_table(["feature", f"P = {html.escape(p)}", f"Q = {html.escape(q)}", ""], rows,
+                     styles)
+        + f"<p>Weighted distance P-Q: <b>{state['distance']:.3f}</b> &nbsp;|&nbsp; closest to "
         f"{html.escape(p)} under these weights: <b>{html.escape(state['nearest_to_p'])}</b></p>"
     )
 
@@ -301,14 +297,10 @@ def _contrast_html(state: dict[str, Any], label_names: list[str]) -> str:
     else:
         verdict = (f"<b>{closer}</b> is closer to the anchor, by "
                    f"<b>{abs(state['margin']):.3f}</b> in cosine similarity.")
-    header = "".join(f"<th>{html.escape(n)}</th>" for n in label_names)
-    rows = "".join(
-        f"<tr><td>{i + 1}</td><td>{n['similarity']:.3f}</td>"
-        f"<td>{html.escape(n['text'])}</td>"
-        + "".join(f"<td>{html.escape(str(n[name]))}</td>" for name in label_names)
-        + "</tr>"
-        for i, n in enumerate(state["neighbours"])
-    )
+    header = ["#", "cosine", "text", *(html.escape(name) for name in label_names)]
+    rows = [[str(i + 1), f"{n['similarity']:.3f}", html.escape(n["text"]),
+             *(html.escape(str(n[name])) for name in label_names)]
+            for i, n in enumerate(state["neighbours"])]
     return (
         f"<p><b>anchor</b>: {html.escape(state['anchor_text'])}{tags('anchor')}</p>"
         f"<p><b>P</b> ({state['sim_p']:.3f}) {bar(state['sim_p'], '#777777')}<br>"
@@ -317,6 +309,5 @@ def _contrast_html(state: dict[str, Any], label_names: list[str]) -> str:
         f"{html.escape(state['q_text'])}{tags('q')}</p>"
         f"<p>{verdict}</p>"
         f"<p><b>The anchor's {len(state['neighbours'])} nearest neighbours</b> (cosine):</p>"
-        '<table cellpadding="3"><tr><th>#</th><th>cosine</th><th style="text-align:left">text</th>'
-        f"{header}</tr>{rows}</table>"
+        + html_table(header, rows)
     )

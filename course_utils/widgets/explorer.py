@@ -1,5 +1,5 @@
 """What every explorer shares: the box it returns, its ``.state`` and the wiring that keeps the
-state in step with the controls, and the check of optional per-row texts.
+state in step with the controls, its HTML tables, and the check of optional per-row texts.
 """
 
 from __future__ import annotations
@@ -7,7 +7,26 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-__all__ = ["explorer_box", "validate_row_texts"]
+__all__ = ["explorer_box", "html_table", "validate_row_texts"]
+
+#: Every cell of an explorer's table: JupyterLab's stylesheet ignores ``cellpadding``, so the
+#: spacing is inline (without it "#", "cosine" and "text" run together as "#cosinetext").
+_CELL = 'style="padding:2px 8px;text-align:left;vertical-align:top"'
+
+
+def html_table(header: Sequence[str], rows: Iterable[Sequence[str]],
+               row_styles: Iterable[str] | None = None) -> str:
+    """A table of already-escaped HTML cells, padded and left-aligned in every front-end.
+
+    ``row_styles`` (optional) gives each row's inline CSS, e.g. a highlight.
+    """
+    rows = list(rows)
+    styles = list(row_styles) if row_styles is not None else [""] * len(rows)
+    head = "".join(f"<th {_CELL}>{cell}</th>" for cell in header)
+    body = "".join(f'<tr style="{style}">' + "".join(f"<td {_CELL}>{cell}</td>" for cell in row)
+                   + "</tr>" for row, style in zip(rows, styles, strict=True))
+    return f'<table style="border-collapse:collapse"><tr>{head}</tr>{body}</table>'
+
 
 
 def explorer_box(children: Sequence[Any], controls: Iterable[Any],

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils.embedding import encode
-from course_utils.widgets.explorer import explorer_box
+from course_utils.widgets.explorer import explorer_box, html_table
 
 __all__ = ["nearest_rows", "neighbour_search"]
 
@@ -104,10 +104,8 @@ def _results_html(results: dict[str, list[dict]]) -> str:
             extra = [f"{v}" for key, v in hit.items() if key not in ("row", "cosine", "text")]
             tag = f' <span style="color:#666">[{html.escape("/".join(extra))}]</span>' if extra \
                 else ""
-            rows.append(f"<tr><td>{rank}</td><td>{hit['cosine']:.2f}</td>"
-                        f"<td>{html.escape(hit['text'])}{tag}</td></tr>")
+            rows.append([str(rank), f"{hit['cosine']:.2f}", f"{html.escape(hit['text'])}{tag}"])
         columns.append(
             f'<div style="flex:1;min-width:300px"><b>{html.escape(name)}</b>'
-            f"<table><tr><th>#</th><th>cosine</th><th>sentence</th></tr>{''.join(rows)}</table>"
-            "</div>")
+            f"{html_table(['#', 'cosine', 'sentence'], rows)}</div>")
     return f'<div style="display:flex;gap:1.5em;flex-wrap:wrap">{"".join(columns)}</div>'
