@@ -29,7 +29,6 @@ from course_utils import (
     training,
     training_losses,
     triplets,
-    vader,
     widgets,
 )
 from course_utils.notebook_setup import setup
@@ -41,3 +40,17 @@ __all__ = [
     "experiments", "losses", "models", "notebook_setup", "paths", "plots", "setup", "toy",
     "training", "training_losses", "triplets", "vader", "widgets",
 ]
+
+
+def __getattr__(name: str):
+    # `vader` alone is imported on first use (`cu.vader`): it is also a command line,
+    # `python -m course_utils.vader`, which runpy warns about if the package imported it first.
+    if name == "vader":
+        import course_utils.vader
+
+        return course_utils.vader
+    raise AttributeError(f"module 'course_utils' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"vader"})
