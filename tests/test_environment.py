@@ -52,6 +52,16 @@ def test_importing_course_utils_has_no_side_effects():
 
 
 @pytest.mark.process
+@pytest.mark.parametrize("command", [["vader", "status"], ["train", "--help"],
+                                     ["notebook_tools", "--help"], ["slides", "--help"]])
+def test_command_lines_start_without_runpy_warnings(command):
+    # runpy warns when `python -m course_utils.X` finds X already imported by the package.
+    result = subprocess.run([sys.executable, "-m", f"course_utils.{command[0]}", *command[1:]],
+                            capture_output=True, text=True, timeout=120)
+    assert "RuntimeWarning" not in result.stderr, result.stderr
+
+
+@pytest.mark.process
 def test_check_env_passes_in_the_installed_environment():
     result = subprocess.run([sys.executable, "-m", "course_utils.check_env"],
                             capture_output=True, text=True, timeout=300)
