@@ -94,3 +94,20 @@ def test_an_empty_folder_says_to_run_the_course_first(tmp_path):
     _executed(tmp_path / "b", "05.ipynb", "x\n")
     with pytest.raises(SystemExit):
         compare_outputs.main([str(tmp_path / "empty"), str(tmp_path / "b")])
+
+
+def test_every_course_utils_name_a_benchmark_imports_exists():
+    """The benchmarks import inside functions, so a moved name breaks only `make bench`
+    (training_step imported encode_texts from training after it had moved)."""
+    import ast
+    import importlib
+    from pathlib import Path
+
+    missing = []
+    for script in sorted(Path(compare_outputs.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("course_utils"):
+                module = importlib.import_module(node.module)
+                missing += [f"{script.name}: {node.module}.{alias.name}" for alias in node.names
+                            if not hasattr(module, alias.name)]
+    assert not missing, missing
