@@ -8,7 +8,9 @@ Usage (after `make course`, which writes executed notebooks to build/executed/):
 
 Every code cell's text output (streams and `text/plain` results) is compared line by line, in
 cell order, after masking what legitimately changes between runs: durations ("20.9 s",
-"0.52 s/step") and widget model ids. Figures are not compared (PNG bytes vary with fonts); the
+"0.52 s/step", "247.60it/s"), object addresses and widget model ids. With ``--numbers`` only
+the numbers each line prints are compared (a refactor that rewords a sentence but keeps its
+numbers passes). Figures are not compared (PNG bytes vary with fonts); the
 numbers that figures show are printed by the claim checks next to them. Exit status 1 and a
 unified diff per notebook when anything else differs.
 """
@@ -25,6 +27,9 @@ from pathlib import Path
 #: Durations and rates that depend on the machine, not on the code's results.
 _TIMING = re.compile(r"\d+(?:\.\d+)?\s*(?:ms|s|sec|seconds|min)(?:/step)?\b")
 _MODEL_ID = re.compile(r"model_id='[0-9a-f]+'|'model_id': '[0-9a-f]+'")
+_ADDRESS = re.compile(r" at 0x[0-9a-f]+")
+_RATE = re.compile(r"\d+(?:\.\d+)?it/s")
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 
 
 def printed_lines(notebook: Path) -> list[str]:
@@ -38,13 +43,26 @@ def printed_lines(notebook: Path) -> list[str]:
             else:
                 text = "".join(output.get("data", {}).get("text/plain", ""))
             for line in text.splitlines():
-                masked = _MODEL_ID.sub("model_id=…", _TIMING.sub("<time>", line))
+                masked = _TIMING.sub("<time>", _RATE.sub("<rate>", line))
+                masked = _ADDRESS.sub(" at <address>", _MODEL_ID.sub("model_id=…", masked))
                 lines.append(f"[cell {number}] {masked}")
     return lines
 
 
-def compare(before: Path, after: Path) -> int:
+def printed_numbers(notebook: Path) -> list[str]:
+    """Each printed line that holds numbers, reduced to its cell and those numbers."""
+    numbered = []
+    for line in printed_lines(notebook):
+        cell, text = line.split("] ", 1)
+        numbers = _NUMBER.findall(text)
+        if numbers:
+            numbered.append(f"{cell}] {' '.join(numbers)}")
+    return numbered
+
+
+def compare(before: Path, after: Path, numbers_only: bool = False) -> int:
     """Print a diff for every notebook whose printed outputs differ; return how many differ."""
+    read = printed_numbers if numbers_only else printed_lines
     names = sorted({p.name for folder in (before, after) for p in folder.glob("*.ipynb")})
     differing = 0
     for name in names:
@@ -52,9 +70,10 @@ def compare(before: Path, after: Path) -> int:
             print(f"{name}: only in {'after' if (after / name).exists() else 'before'}")
             differing += 1
             continue
-        old, new = printed_lines(before / name), printed_lines(after / name)
+        old, new = read(before / name), read(after / name)
         diff = list(difflib.unified_diff(old, new, f"before/{name}", f"after/{name}", lineterm=""))
-        print(f"{name}: {len(old)} printed lines, {'same' if not diff else 'DIFFERENT'}")
+        unit = "lines with numbers" if numbers_only else "printed lines"
+        print(f"{name}: {len(old)} {unit}, {'same' if not diff else 'DIFFERENT'}")
         if diff:
             differing += 1
             print("\n".join(diff))
@@ -65,12 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("before", type=Path, help="folder of executed notebooks (the old code)")
     parser.add_argument("after", type=Path, help="folder of executed notebooks (the new code)")
+    parser.add_argument("--numbers", action="store_true",
+                        help="compare only the numbers each printed line holds")
     args = parser.parse_args(argv)
     for folder in (args.before, args.after):
         if not any(folder.glob("*.ipynb")):
             parser.error(f"{folder} holds no executed notebooks; run `make course` and copy "
                          "build/executed/ there first")
-    return 1 if compare(args.before, args.after) else 0
+    return 1 if compare(args.before, args.after, args.numbers) else 0
 
 
 if __name__ == "__main__":

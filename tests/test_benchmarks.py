@@ -111,3 +111,14 @@ def test_every_course_utils_name_a_benchmark_imports_exists():
                 missing += [f"{script.name}: {node.module}.{alias.name}" for alias in node.names
                             if not hasattr(module, alias.name)]
     assert not missing, missing
+
+
+def test_numbers_mode_accepts_a_reworded_line_that_keeps_its_numbers(tmp_path, capsys):
+    _executed(tmp_path / "a", "05.ipynb", "[Correct] shift: kNN 0.627 -> 0.895.\n")
+    _executed(tmp_path / "b", "05.ipynb", "✔ shift: kNN 0.627 -> 0.895\n")
+    args = [str(tmp_path / "a"), str(tmp_path / "b")]
+    assert compare_outputs.main(args) == 1
+    assert compare_outputs.main(["--numbers", *args]) == 0
+    _executed(tmp_path / "b", "05.ipynb", "✔ shift: kNN 0.627 -> 0.905\n")
+    assert compare_outputs.main(["--numbers", *args]) == 1
+    assert "+[cell 0] 0.627 0.905" in capsys.readouterr().out
