@@ -369,6 +369,19 @@ def browser_page(sync_api, root: Path, workdir: Path, viewport: dict):
             browser.close()
 
 
+def change_and_wait_for_update(page, widget, where: str) -> str:
+    """Change one of ``widget``'s controls and wait until its output changes; the control."""
+    before = output_snapshot(widget)
+    changed = change_a_control(widget)
+    deadline = time.monotonic() + WIDGET_UPDATE_S
+    while output_snapshot(widget) == before:
+        assert time.monotonic() < deadline, (
+            f"{where}: changing the widget's {changed} did not update its output within "
+            f"{WIDGET_UPDATE_S} s")
+        page.wait_for_timeout(250)
+    return changed
+
+
 def check_lab_view(page, workdir: Path, stem: str) -> None:
     """In the notebook view, before presenting: the UMAP figure is a rendered image, and the
     contrast explorer renders and updates when one of its controls changes (notebook 02)."""
@@ -386,14 +399,7 @@ def check_lab_view(page, workdir: Path, stem: str) -> None:
     widget.wait_for(state="visible", timeout=30_000)
     text = explorer.locator(".jp-OutputArea").inner_text()
     assert "Error displaying widget" not in text and "Loading widget" not in text, text
-    before = output_snapshot(widget)
-    changed = change_a_control(widget)
-    deadline = time.monotonic() + WIDGET_UPDATE_S
-    while output_snapshot(widget) == before:
-        assert time.monotonic() < deadline, (
-            f"changing the widget's {changed} did not update its output within "
-            f"{WIDGET_UPDATE_S} s")
-        page.wait_for_timeout(250)
+    change_and_wait_for_update(page, widget, "in the notebook view")
     errors = errors_in(notebook_state(page))
     assert not errors, f"the widget raised after the change: {errors}"
     page.wait_for_timeout(500)
@@ -481,14 +487,7 @@ def operate_widget(page, index: int) -> str:
     cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
     widget = cell.locator(".jp-OutputArea-output .jupyter-widgets").first
     widget.wait_for(state="visible", timeout=30_000)
-    before = output_snapshot(widget)
-    changed = change_a_control(widget)
-    deadline = time.monotonic() + WIDGET_UPDATE_S
-    while output_snapshot(widget) == before:
-        assert time.monotonic() < deadline, (
-            f"cell {index}: changing the widget's {changed} did not update it in slide mode")
-        page.wait_for_timeout(250)
-    return changed
+    return change_and_wait_for_update(page, widget, f"in slide mode (cell {index})")
 
 
 def present_notebook(sync_api, notebook: Path, workdir: Path) -> dict:
