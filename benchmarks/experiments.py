@@ -10,7 +10,7 @@ Two grids, each run once per seed, one row per run in ``assets/results/experimen
   (other_group); and the course's default recipe at lr 5e-5.
 * **losses** - notebook 06's comparison on VADER (30 steps, batch 16, lr 2e-4, 32 tokens,
   triplets with same-domain negatives): TripletLoss, MultipleNegativesRankingLoss on pairs and
-  with a hard-negative column, BatchHardTripletLoss (``course_utils.training_losses``).
+  with a hard-negative column, BatchHardTripletLoss (``train_with_loss`` below).
 
 Each grid also gets one ``pretrained`` row (the untrained model, seed-free). A seed changes
 the triplet sampling and the training seed; the data and its train/test split stay fixed.
@@ -99,7 +99,7 @@ LOSS_CONTRASTS = {
 
 def losses_grid(seeds: Sequence[int], steps: int | None = None) -> list[Run]:
     """Notebook 06's losses on VADER, each over ``seeds``."""
-    from course_utils.training_losses import LOSS_NAMES
+    from course_utils.experiments import LOSS_NAMES
 
     steps = LOSSES_CONFIG["max_steps"] if steps is None else steps
     return [Run("losses", loss, seed, steps, LOSSES_CONFIG["learning_rate"],
@@ -202,8 +202,7 @@ def measure(model, train: pd.DataFrame, test: pd.DataFrame, group: str) -> dict[
 
 def train_run(run: Run, data: Datasets):
     """Train ``run``'s model; return its TrainingResult (None for the pretrained row)."""
-    from course_utils.training import SENTIMENT_RECIPE, TrainingConfig, train_triplets
-    from course_utils.training_losses import train_with_loss
+    from course_utils.training_presets import SENTIMENT_RECIPE, TrainingConfig, train_triplets
     from course_utils.triplets import make_triplets
 
     if run.steps == 0:
@@ -223,6 +222,37 @@ def train_run(run: Run, data: Datasets):
     triplets = make_triplets(train, label_col="sentiment", group_col=group,
                              negatives="same_group", seed=run.seed)
     return train_with_loss(run.loss, triplets, train, config=config)
+
+
+def train_with_loss(loss_name: str, triplets, sentences=None, *, config=None,
+                    label_col: str = "sentiment", text_col: str = "text", model=None):
+    """Fine-tune ``model`` (default: a fresh course model) with one of notebook 06's losses
+    (``course_utils.experiments.LOSS_NAMES``) on the same sentences, steps, batch size and
+    learning rate; only the loss and the shape of the training data change. ``sentences``
+    (``text_col``, ``label_col``) feed BatchHardTripletLoss, which mines its own triplets."""
+    from sentence_transformers.sentence_transformer import losses
+
+    from course_utils import experiments as names
+    from course_utils.training_presets import TrainingConfig, train_labelled, train_triplets
+
+    config = TrainingConfig() if config is None else config
+    if loss_name not in names.LOSS_NAMES:
+        raise ValueError(f"loss_name must be one of {names.LOSS_NAMES}, got {loss_name!r}.")
+    if loss_name == names.TRIPLET:
+        return train_triplets(triplets, model, config=config)
+    if loss_name in (names.IN_BATCH, names.IN_BATCH_HARD):
+        columns = ["anchor", "positive"] + (["negative"] if loss_name == names.IN_BATCH_HARD
+                                            else [])
+        if not isinstance(triplets, pd.DataFrame) or not set(columns) <= set(triplets.columns):
+            raise ValueError(f"{loss_name} needs a triplets DataFrame with columns {columns}.")
+        return train_triplets(triplets[columns], model, config=config,
+                              loss=losses.MultipleNegativesRankingLoss)
+    if sentences is None:
+        raise ValueError(f"{names.BATCH_HARD} trains on labelled sentences: pass sentences= (a "
+                         f"DataFrame with columns {text_col!r} and {label_col!r}).")
+    return train_labelled(sentences, model, config=config, text_col=text_col,
+                          label_col=label_col,
+                          loss=lambda m: losses.BatchHardTripletLoss(m, margin=config.margin))
 
 
 def do_run(run: Run, data: Datasets) -> dict[str, object]:
@@ -312,8 +342,8 @@ def render_card(results: pd.DataFrame, machine: dict, wall_s: float, command: st
         f"split seed 0), {LOSSES_CONFIG['max_steps']} steps, batch "
         f"{LOSSES_CONFIG['batch_size']}, lr {LOSSES_CONFIG['learning_rate']:g}, "
         f"{LOSSES_CONFIG['max_seq_length']} tokens; triplets with same-domain negatives; "
-        "losses from `course_utils.training_losses` (MultipleNegativesRankingLoss at the "
-        "library's scale 20, i.e. temperature 0.05).",
+        "losses trained by `benchmarks/experiments.py` (`train_with_loss`; "
+        "MultipleNegativesRankingLoss at the library's scale 20, i.e. temperature 0.05).",
         "- A seed changes the triplet sampling and the training seed; the data and the split "
         "stay fixed. `pretrained` rows are the untrained model (no seed).",
         "",

@@ -56,9 +56,8 @@ PHASES = {
 def _labelled_phases():
     """Wrap the course trainer's step phases (and accelerate's backward) in profiler labels."""
     from accelerate import Accelerator
-    from torch.profiler import record_function
-
     from course_utils.trainer import _trainer_class
+    from torch.profiler import record_function
 
     def labelled(method, label):
         @functools.wraps(method)

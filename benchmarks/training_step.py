@@ -57,8 +57,9 @@ def step_seconds(triplets, batch_size: int, *, steps: int = 8, freeze_embeddings
 
 
 def snapshot_seconds(texts: list[str], repeats: int = 3) -> float:
-    from course_utils.models import load_model
     from course_utils.training_record import encode_texts
+
+    from course_utils.models import load_model
 
     model = load_model()
     encode_texts(model, texts[:8])  # warm-up

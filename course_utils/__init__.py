@@ -27,7 +27,7 @@ from course_utils import (
     plots,
     toy,
     training,
-    training_losses,
+    training_presets,
     triplets,
     widgets,
 )
@@ -38,7 +38,7 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__", "checks", "claims", "collapse", "data", "embedding", "evaluation",
     "experiments", "losses", "models", "notebook_setup", "paths", "plots", "setup", "toy",
-    "training", "training_losses", "triplets", "vader", "widgets",
+    "training", "training_presets", "triplets", "vader", "widgets",
 ]
 
 

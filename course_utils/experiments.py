@@ -30,11 +30,22 @@ import pandas as pd
 
 from course_utils.paths import assets_dir
 
+#: The losses of notebook 06's comparison ('losses' grid), by their run names in the results,
+#: in the order the notebook shows them. ``benchmarks/experiments.py`` trains them: TripletLoss
+#: on (anchor, positive, negative); MultipleNegativesRankingLoss on (anchor, positive), the
+#: other positives of the batch being the negatives (scale 20 = temperature 0.05); the same
+#: with our negative as an extra column; BatchHardTripletLoss on (sentence, label).
+TRIPLET = "TripletLoss"
+IN_BATCH = "MultipleNegativesRankingLoss"
+IN_BATCH_HARD = "MultipleNegativesRankingLoss + hard negative"
+BATCH_HARD = "BatchHardTripletLoss"
+LOSS_NAMES = (TRIPLET, IN_BATCH, IN_BATCH_HARD, BATCH_HARD)
+
 #: The results' columns and what each holds, in file order (the writer's card lists them too).
 COLUMNS: dict[str, str] = {
     "grid": "'course' (notebook 05's configuration) or 'losses' (notebook 06's comparison)",
     "run": "the configuration's name, the same for every seed (e.g. 'other_group/same_group')",
-    "loss": "the training loss (course_utils.training_losses.LOSS_NAMES); 'none' for pretrained",
+    "loss": "the training loss (LOSS_NAMES); 'none' for pretrained",
     "positives": "how positives were chosen (make_triplets' positives=, or how the loss picks)",
     "negatives": "how negatives were chosen (make_triplets' negatives=, or how the loss picks)",
     "learning_rate": "peak learning rate",

@@ -3,9 +3,9 @@
 Notebook 05 trained on one set of triplets, and the space kept only what those triplets asked
 for. Here several named triplet sets ("tasks") train one model together:
 
-* ``course_utils.training_data.validate_triplet_sets`` validates a dict ``{task name: triplets}``
-  and the optional ``{task name: prompt}``; ``cu.training.train_triplets`` accepts such a dict
-  and trains it with sentence-transformers' multi-dataset training (one TripletLoss per task,
+* ``training_presets.validate_triplet_sets`` validates a dict ``{task name: triplets}``
+  and the optional ``{task name: prompt}``; ``training_presets.train_triplets`` accepts such a
+  dict and trains it with sentence-transformers' multi-dataset training (one TripletLoss per task,
   batches taken from the tasks in turn, so neither dominates).
 * With a prompt per task (e.g. ``"topic: "``) each task's texts are trained with that prefix,
   so the tasks may even contradict each other: the prompt tells the model which question is
@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from course_utils.evaluation import embedding_report
-from course_utils.training import TrainingConfig
-from course_utils.training_data import validate_task_name
+from course_utils.training_presets import TrainingConfig, validate_task_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer

@@ -121,6 +121,8 @@ def quiet_logging() -> None:
     warnings.filterwarnings("ignore", message=".*TqdmWarning.*")
     warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
     warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*")
+    # The trainer asks for pinned memory; on a CPU-only machine torch says it cannot, harmlessly.
+    warnings.filterwarnings("ignore", message=".*pin_memory.*no accelerator.*")
     try:
         from transformers.utils import logging as hf_logging
 
@@ -221,6 +223,9 @@ def setup(seed: int = 0, threads: int | None = None, *, plots: bool = True,
     seed = validate_whole_number(seed, "seed", minimum=0)
     n_threads = choose_threads(threads)
     offline = apply_quiet_offline_env()
+    # No stray tqdm bars in notebooks (the trainer's model card, similarity scores); tqdm reads
+    # this when it is first imported, which quiet_logging below does. Command lines keep theirs.
+    os.environ.setdefault("TQDM_DISABLE", "1")
     # Thread counts for the libraries that read them at import time (numba for UMAP, BLAS).
     os.environ.setdefault("OMP_NUM_THREADS", str(n_threads))
     os.environ.setdefault("NUMBA_NUM_THREADS", str(n_threads))

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -36,7 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_utils.training import TrainingConfig
+from course_utils.training_presets import TrainingConfig
 
 EXIT_BAD_ARGUMENTS = 2
 #: The held-out report encodes at most this many training rows (the kNN / probe reference) and
@@ -64,6 +65,11 @@ def report_sample(frame: pd.DataFrame, limit: int, by: list[str], seed: int) -> 
     share = limit / len(frame)
     return (frame.groupby(by, group_keys=False, sort=True)
             .sample(frac=share, random_state=seed).reset_index(drop=True))
+
+
+def is_main_process() -> bool:
+    """True in the process that prints and saves (rank 0 under ``torchrun``, or the only one)."""
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 class UsageError(ValueError):
@@ -236,8 +242,6 @@ def prepare_job(args: argparse.Namespace) -> Job:
                              "file.")
         source = "course dataset (train split; evaluated on its test split)"
     else:
-        from course_utils.trainer import is_main_process
-
         with phase(f"reading and checking {args.data}", show=is_main_process()):
             train, test = _load_user_csv(args, tasks, multi)
         source = f"{args.data} ({len(train)} rows to train, {len(test)} held out)"
@@ -296,7 +300,6 @@ def build_triplets(job: Job, task) -> pd.DataFrame:
 def run(job: Job) -> int:
     """Claim ``--output``, then train, save and report (on the main process only)."""
     from course_utils.safe_output import OutputFolderError, claim
-    from course_utils.trainer import is_main_process
 
     if not is_main_process():
         return _train_save_report(job)
@@ -308,10 +311,9 @@ def run(job: Job) -> int:
 
 
 def _train_save_report(job: Job) -> int:
-    from course_utils import training
+    from course_utils import training, training_presets
     from course_utils.evaluation import compare_reports, embedding_report
     from course_utils.models import load_model
-    from course_utils.trainer import is_main_process
 
     main = is_main_process()
     if main:
@@ -335,7 +337,7 @@ def _train_save_report(job: Job) -> int:
         with phase(f"held-out report before training{sampled}"):
             base = load_model()
             before = {name: report(base, prompt) for name, prompt in prompts.items()}
-    result = training.train_triplets(
+    result = training_presets.train_triplets(
         triplets if job.multi else triplets[job.tasks[0].name], config=job.config,
         prompts=job.prompts or None)
     if not main:
@@ -384,11 +386,13 @@ def main(argv: list[str] | None = None) -> int:
 
     apply_quiet_offline_env()
     quiet_logging()
+    # This process's share of the CPUs (torchrun starts LOCAL_WORLD_SIZE of them per machine).
+    from course_utils.notebook_setup import choose_threads, set_torch_threads
+
+    set_torch_threads(max(1, choose_threads() // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
     try:
         return run(prepare_job(args))
     except UsageError as error:
-        from course_utils.trainer import is_main_process
-
         if is_main_process():  # under torchrun every process finds the same problem
             print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return EXIT_BAD_ARGUMENTS

@@ -1,306 +1,373 @@
-"""Fine-tuning a sentence-embedding model with triplet loss, sized for a laptop CPU.
+"""Fine-tuning pieces that notebook 05 shows, kept for the notebooks and tools after it.
 
-A thin layer over sentence-transformers' ``SentenceTransformerTrainer`` and ``TripletLoss``:
+Notebook 05 (section 3) builds its training in plain sight: the dataset, ``TripletLoss``,
+``SentenceTransformerTrainingArguments`` and ``SentenceTransformerTrainer``. This module keeps
+the two small pieces that cell takes from the course, and the cell itself as a function
+(d2l's ``#@save`` habit: each docstring names where the notebook shows it):
 
-* :class:`TrainingConfig` holds CPU-friendly defaults chosen by measurement (see
-  ``docs/training.md``): 40 steps of 16 triplets at learning rate 2e-4, euclidean distance
-  with margin 0.5, sequences cut at 64 tokens, torch threads from ``choose_threads()``.
-* :func:`train_triplets` trains on an (anchor, positive, negative) DataFrame and returns a
-  ``TrainingResult`` (``course_utils.training_record``): the loss at every step and
-  **snapshots** - the embeddings of a fixed evaluation set at step 0, every
-  ``snapshot_every`` steps (or at the listed ``snapshot_steps``) and at the end, for the
-  timeline.
-* :func:`save_model` writes a folder that ``SentenceTransformer(folder)`` loads offline.
-
-The trainer itself (arguments, loss, warm-up) is built in ``course_utils.trainer``; the
-held-out numbers before and after (``embedding_report``, ``claim_shift``) live in
-``course_utils.evaluation``.
-
-Training is quiet, offline and reproducible: no telemetry (``report_to=[]``), no hub calls,
-one progress bar (or one short line per snapshot) instead of the trainer's log dictionaries,
-and the same seed gives the same losses and embeddings on the same machine.
+* :func:`record_training`: a trainer callback that records the loss and takes **snapshots**
+  (the evaluation texts' embeddings at chosen steps) for the timeline.
+* :func:`warmup_that_learns`: a linear warm-up whose first step does not run at learning
+  rate 0 (the library's does, so its first step changes nothing).
+* :func:`training_arguments` and :func:`fine_tune`: notebook 05's arguments and training
+  cell, which notebooks 06-08, ``make experiments`` and the training command line call.
+* :func:`save_model`: a folder that ``SentenceTransformer(folder)`` loads offline.
 
 Why margin 0.5 and not the library default 5: the model ends in a Normalize layer, so every
 embedding has length 1 and two embeddings are at most 2 apart (euclidean). With margin 5 the
-hinge ``max(d(a, p) - d(a, n) + 5, 0)`` can never reach zero: every triplet, even a solved one,
-keeps pulling. Margin 0.5 asks the negative to be 0.5 further from the anchor than the positive
-(cosine similarities differ by about 0.3 for nearby points), which solved triplets reach, so
-the loss can fall to zero and training concentrates on the triplets that are still wrong.
+hinge ``max(d(a, p) - d(a, n) + 5, 0)`` can never reach zero: every triplet, even a solved
+one, keeps pulling. Margin 0.5 lets solved triplets drop out of the loss.
+
+The course's presets for whole runs (``TrainingConfig``, ``train_triplets``) live in
+``course_utils.training_presets``.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+import time
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
-# release_memory is also public here: notebooks 06 and 07 call cu.training.release_memory()
-# after dropping a model (a notebook should not reach into the private _memory module).
-from course_utils._memory import release_memory as release_memory
-from course_utils._memory import training_heap
-
-# course_trainer is also public here: notebook 06 calls cu.training.course_trainer(...).
-from course_utils.trainer import (
-    build_trainer,
-    is_main_process,
-    offline_hub,
-    threads_per_process,
-    world_size,
-)
-from course_utils.trainer import course_trainer as course_trainer
-from course_utils.training_data import (
-    TRIPLET_COLUMNS,
-    trainer_extras,
-    validate_eval_texts,
-    validate_labelled,
-    validate_snapshot_steps,
-    validate_triplet_sets,
-    validate_triplets,
-)
-from course_utils.training_record import TrainingResult, make_recorder
-from course_utils.triplets import validate_distance
-from course_utils.validation import validate_positive_number, validate_whole_number
+from course_utils.validation import is_whole_number
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
 
+#: How a run shows progress: the library's bar (or, in a notebook, its table), the library's
+#: one line per logged step, or nothing.
 PROGRESS_MODES = ("bar", "print", "none")
 
-#: How notebook 05 (and ``python -m course_utils.train`` on the course data) builds triplets:
-#: ``cu.triplets.make_triplets(train, **SENTIMENT_RECIPE)``. Negatives share the anchor's topic
-#: and positives come from another topic, so topic never separates positive from negative and
-#: only sentiment does. Measured at 40 steps (docs/training.md, before the warm-up fix):
-#: sentiment silhouette 0.632 and topic kNN 0.273, against 0.576 and 0.305 with positives from
-#: any topic (0.659 and 0.282 with the current warm-up).
-SENTIMENT_RECIPE = {
-    "label_col": "sentiment",
-    "group_col": "topic",
-    "negatives": "same_group",
-    "positives": "other_group",
-}
+#: Notebook 05's settings: 40 steps of 16 triplets at learning rate 2e-4, the first 10% of
+#: the steps warming up, the loss logged (and recorded) every 5 steps.
+COURSE_ARGUMENTS = {"max_steps": 40, "per_device_train_batch_size": 16, "learning_rate": 2e-4,
+                    "warmup_steps": 0.1, "seed": 0, "logging_steps": 5}
 
 
-@dataclass(frozen=True)
-class TrainingConfig:
-    """How to fine-tune. The defaults move the course dataset from topic to sentiment in
-    well under a minute on 2 idle CPU cores (16.7 s in ``make bench`` on 2026-11-30; see
-    docs/benchmarks.md).
+@dataclass
+class Snapshot:
+    """The evaluation texts' embeddings at one training step.
 
     Attributes:
-        max_steps: optimiser steps (each sees ``batch_size`` triplets). ``None``: use ``epochs``.
-        epochs: passes over the triplets, used only when ``max_steps`` is ``None``.
-        batch_size: triplets per step (3 sentences each).
-        learning_rate: AdamW peak learning rate (linear warm-up, then linear decay to 0).
-        warmup_ratio: fraction of the steps spent warming up.
-        margin: the triplet margin, in units of ``distance`` (see the module docstring).
-        distance: ``"euclidean"`` (between unit vectors, 0..2) or ``"cosine"`` (1 - cos, 0..2).
-        max_seq_length: tokens kept per sentence; the course's sentences have at most 29.
-        seed: seeds the model's dropout, the data order and the trainer.
-        threads: torch threads per process; ``None`` = ``choose_threads()`` split among the
-            processes of a ``torchrun`` launch.
-        snapshot_every: encode the evaluation texts every this many steps (plus step 0 and the
-            end); ``None`` = only at step 0 and at the end.
-        snapshot_steps: encode them at exactly these steps instead (plus step 0 and the end),
-            e.g. ``(2, 4, 6, 10, 20)``: dense where the space changes fast, early in training,
-            sparse later. Increasing whole numbers, none beyond ``max_steps``. When given, it
-            replaces ``snapshot_every``, which is then set to ``None`` (so the config shows
-            what will happen).
-        progress: ``"bar"`` (one tqdm bar), ``"print"`` (one line per snapshot) or ``"none"``.
-        freeze_word_embeddings: keep the token-embedding table (half of the course model's
-            parameters) fixed while training: faster steps, less memory, same quality here
-            (see :func:`course_utils.trainer.frozen_word_embeddings`).
+        step: optimiser steps done when the snapshot was taken (0 = before training).
+        embeddings: float32 array (n_eval_texts, dim), rows L2-normalised.
+        loss: the last logged training loss before the snapshot (``None`` at step 0).
+        seconds: training time (without snapshot time) elapsed when it was taken.
     """
 
-    max_steps: int | None = 40
-    epochs: float | None = None
-    batch_size: int = 16
-    learning_rate: float = 2e-4
-    warmup_ratio: float = 0.1
-    margin: float = 0.5
-    distance: str = "euclidean"
-    max_seq_length: int = 64
-    seed: int = 0
-    threads: int | None = None
-    snapshot_every: int | None = 10
-    snapshot_steps: tuple[int, ...] | None = None
-    progress: str = "bar"
-    freeze_word_embeddings: bool = True
-
-    def __post_init__(self) -> None:
-        validate_whole_number(self.max_steps, "max_steps", allow_none=True)
-        if self.max_steps is None and self.epochs is None:
-            raise ValueError("Give max_steps or epochs (both are None); e.g. max_steps=40.")
-        if self.epochs is not None:
-            validate_positive_number(self.epochs, "epochs", upper=1000)
-        validate_whole_number(self.batch_size, "batch_size")
-        validate_positive_number(self.learning_rate, "learning_rate", upper=1.0)
-        if isinstance(self.warmup_ratio, bool) or not (
-            isinstance(self.warmup_ratio, (int, float)) and 0 <= self.warmup_ratio < 1
-        ):
-            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}.")
-        validate_positive_number(self.margin, "margin")
-        validate_distance(self.distance)
-        validate_whole_number(self.max_seq_length, "max_seq_length")
-        validate_whole_number(self.seed, "seed", minimum=0)
-        validate_whole_number(self.threads, "threads", allow_none=True)
-        validate_whole_number(self.snapshot_every, "snapshot_every", allow_none=True)
-        if not isinstance(self.freeze_word_embeddings, bool):
-            raise ValueError("freeze_word_embeddings must be True or False, got "
-                             f"{self.freeze_word_embeddings!r}.")
-        if self.snapshot_steps is not None:
-            # A tuple (hashable, stable repr for the training cache), even when given a list.
-            object.__setattr__(self, "snapshot_steps",
-                               validate_snapshot_steps(self.snapshot_steps, self.max_steps))
-            object.__setattr__(self, "snapshot_every", None)
-        if self.progress not in PROGRESS_MODES:
-            raise ValueError(f"progress must be one of {PROGRESS_MODES}, got {self.progress!r}.")
-
-    def snapshot_due(self, step: int, max_steps: int) -> bool:
-        """Whether to snapshot after optimiser step ``step`` of ``max_steps`` (step 0 and the
-        last step are taken anyway, by the recorder)."""
-        if step >= max_steps:
-            return False
-        if self.snapshot_steps is not None:
-            return step in self.snapshot_steps
-        return bool(self.snapshot_every) and step % self.snapshot_every == 0
+    step: int
+    embeddings: np.ndarray
+    loss: float | None
+    seconds: float
 
 
-def train_triplets(
-    triplets: pd.DataFrame | Mapping[str, pd.DataFrame],
-    model: SentenceTransformer | None = None,
-    *,
-    config: TrainingConfig | None = None,
-    eval_texts: Sequence[str] | None = None,
-    callbacks: Sequence[Any] = (),
-    loss: Callable[[SentenceTransformer], Any] | None = None,
-    prompts: Mapping[str, str] | None = None,
-) -> TrainingResult:
-    """Fine-tune ``model`` with triplet loss on ``triplets``; return losses and snapshots.
+@dataclass
+class TrainingResult:
+    """What a training run leaves behind (:func:`record_training` fills it).
 
-    Args:
-        triplets: DataFrame with text columns anchor, positive, negative (others are ignored),
-            e.g. from ``cu.triplets.make_triplets``; or a dict of them, one per named task
-            (multi-task training, see :func:`course_utils.training_data.validate_triplet_sets`).
-        model: the SentenceTransformer to train **in place**; ``None`` loads a fresh copy of the
-            course's default model, so re-running a cell never continues an earlier run.
-        config: a :class:`TrainingConfig`; ``None`` uses the defaults.
-        eval_texts: sentences to encode at step 0, every ``config.snapshot_every`` steps (or
-            at ``config.snapshot_steps``) and at the end (e.g. the test split), for the
-            timeline. ``None``: no snapshots.
-        callbacks: extra ``transformers.TrainerCallback`` objects.
-        loss: a function ``model -> sentence-transformers loss`` used instead of TripletLoss,
-            e.g. ``lambda m: MultipleNegativesRankingLoss(m)`` (notebook 07). Then the
-            ``negative`` column is optional ((anchor, positive) pairs suffice) and batches
-            never repeat a text (the library's no-duplicates sampler), which in-batch-negative
-            losses need: a repeated text would be its own negative.
-        prompts: with a dict of tasks, a prompt per task name (e.g. ``{"topic": "topic: "}``),
-            put in front of that task's texts in training and saved with the model.
-
-    The trainer's scratch folder is a temporary directory that is removed afterwards; nothing
-    is written to the repository. Under ``torchrun`` only rank 0 shows progress and snapshots.
+    Attributes:
+        model: the trained SentenceTransformer.
+        config: the settings of the run, where a preset made it (else None).
+        losses: (step, loss) pairs, the mean loss since the previous logged step.
+        snapshots: embeddings of the evaluation texts over training (empty without them).
+        train_seconds: wall time of the optimisation, snapshots excluded.
+        snapshot_seconds: wall time spent encoding snapshots.
+        batch_size: triplets (or pairs, or sentences) per step.
     """
-    config = _validate_config(config)
-    if isinstance(triplets, Mapping):
-        if loss is not None:
-            raise ValueError(
-                "loss= applies to one DataFrame; with a dict of tasks every task trains with "
-                "TripletLoss. Train one task at a time to use another loss.")
-        frame = validate_triplet_sets(triplets, prompts)
-    else:
-        columns = TRIPLET_COLUMNS
-        if loss is not None and isinstance(triplets, pd.DataFrame) and "negative" not in triplets:
-            columns = TRIPLET_COLUMNS[:2]
-        frame = validate_triplets(triplets, columns)
-    extra = trainer_extras(frame, prompts)  # {} for one DataFrame
-    rows = min(len(part) for part in frame.values()) if extra else len(frame)
-    return _train(frame, rows, model, config, eval_texts, callbacks, loss, extra)
+
+    model: Any = None
+    config: Any = None
+    losses: list[tuple[int, float]] = field(default_factory=list)
+    snapshots: list[Snapshot] = field(default_factory=list)
+    train_seconds: float = 0.0
+    snapshot_seconds: float = 0.0
+    batch_size: int = 0
+
+    @property
+    def steps(self) -> int:
+        return self.losses[-1][0] if self.losses else 0
+
+    @property
+    def seconds_per_step(self) -> float:
+        return self.train_seconds / self.steps if self.steps else float("nan")
+
+    def loss_frame(self) -> pd.DataFrame:
+        """The loss history as a DataFrame with columns step, loss."""
+        return pd.DataFrame(self.losses, columns=["step", "loss"])
+
+    def summary(self) -> str:
+        """One line: steps, time per step, snapshot cost, final loss."""
+        if not self.losses:
+            return "no steps were run"
+        snapshots = (f"; {len(self.snapshots)} snapshots took {self.snapshot_seconds:.1f} s"
+                     if self.snapshots else "")
+        return (f"{self.steps} steps in {self.train_seconds:.1f} s "
+                f"({self.seconds_per_step:.2f} s/step, batch {self.batch_size})"
+                f"{snapshots}; final loss {self.losses[-1][1]:.3f}")
 
 
-def train_labelled(
-    sentences: pd.DataFrame,
-    model: SentenceTransformer | None = None,
-    *,
-    loss: Callable[[SentenceTransformer], Any],
-    config: TrainingConfig | None = None,
-    text_col: str = "text",
-    label_col: str = "label",
-    eval_texts: Sequence[str] | None = None,
-    callbacks: Sequence[Any] = (),
-) -> TrainingResult:
-    """Fine-tune ``model`` on labelled sentences with a loss that builds its own contrasts.
+def encode_texts(model: SentenceTransformer, texts: Sequence[str], batch_size: int = 64
+                 ) -> np.ndarray:
+    """Embed ``texts`` -> float32 (n, dim), unit rows, without the disk cache; the model's
+    train/eval mode is restored afterwards (snapshots are taken while training)."""
+    was_training = model.training
+    try:
+        vectors = model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True,
+                               normalize_embeddings=True, show_progress_bar=False)
+    finally:
+        model.train(was_training)
+    return np.asarray(vectors, dtype=np.float32)
 
-    For losses such as ``BatchHardTripletLoss`` (notebook 06) that take (sentence, label)
-    rows and mine anchors, positives and negatives inside each batch. Batches are drawn so
-    that every label present has several sentences in the batch (the library's
-    group-by-label sampler). Labels may be any values; they are numbered in sorted order.
-    Otherwise as :func:`train_triplets` (same config, snapshots, progress and result).
+
+class _Recording:
+    """What :func:`record_training`'s callback does (mixed into ``TrainerCallback`` there)."""
+
+    def __init__(self, eval_texts: list[str] | None, snapshot_steps: Sequence[int]) -> None:
+        self.eval_texts, self.snapshot_steps = eval_texts, tuple(snapshot_steps)
+        self.result = TrainingResult()
+        self.started = 0.0
+        self.last_loss: float | None = None
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self.started - self.result.snapshot_seconds
+
+    def _snapshot(self, model, step: int, main: bool) -> None:
+        result = self.result
+        if self.eval_texts is None or not main:
+            return
+        if result.snapshots and result.snapshots[-1].step == step:
+            return
+        seconds = self._elapsed()
+        start = time.perf_counter()
+        vectors = encode_texts(model, self.eval_texts)
+        result.snapshot_seconds += time.perf_counter() - start
+        result.snapshots.append(Snapshot(step, vectors, self.last_loss, seconds))
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self.result.model = model
+        self.result.batch_size = args.per_device_train_batch_size
+        self.started = time.perf_counter()
+        self._snapshot(model, 0, state.is_world_process_zero)
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        step = int(state.global_step)
+        if step in self.snapshot_steps and step < state.max_steps:
+            self._snapshot(model, step, state.is_world_process_zero)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs and "train_runtime" not in logs:
+            self.last_loss = float(logs["loss"])
+            self.result.losses.append((int(state.global_step), self.last_loss))
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        self._snapshot(model, int(state.global_step), state.is_world_process_zero)
+        self.result.train_seconds = self._elapsed()
+
+
+@cache
+def _recording_callback() -> type:
+    from transformers import TrainerCallback  # heavy: imported on first use
+
+    return type("TrainingRecord", (_Recording, TrainerCallback), {})
+
+
+def record_training(eval_texts: Sequence[str] | None = None,
+                    snapshot_steps: Sequence[int] = ()) -> Any:
+    """A trainer callback that records the run in ``.result`` (a :class:`TrainingResult`).
+
+    Shown in notebook 05, section 3: ``callbacks=[record]``. It keeps every logged loss and,
+    given ``eval_texts``, embeds them before training, after each step in
+    ``snapshot_steps`` and at the end, for the timeline. Under ``torchrun`` only the first
+    process takes snapshots.
     """
-    config = _validate_config(config)
-    if not callable(loss):
-        raise TypeError("loss must be a function model -> loss, e.g. "
-                        "lambda m: BatchHardTripletLoss(m, margin=0.5).")
-    frame = validate_labelled(sentences, text_col, label_col)
-    return _train(frame, len(frame), model, config, eval_texts, callbacks, loss, {},
-                  batch_sampler="group_by_label")
-
-
-def _validate_config(config: object) -> TrainingConfig:
-    """``config``, or the defaults when it is None; anything else raises."""
-    config = TrainingConfig() if config is None else config
-    if not isinstance(config, TrainingConfig):
-        raise TypeError(f"config must be a TrainingConfig, got {type(config).__name__}.")
-    return config
-
-
-def _train(frame: pd.DataFrame | dict[str, pd.DataFrame], rows: int,
-           model: SentenceTransformer | None, config: TrainingConfig,
-           eval_texts: Sequence[str] | None, callbacks: Sequence[Any], loss: Callable | None,
-           extra: dict[str, Any], batch_sampler: str | None = None) -> TrainingResult:
-    """The run behind :func:`train_triplets` and :func:`train_labelled` on checked data."""
-    from course_utils import training_cache
-
     texts = None if eval_texts is None else validate_eval_texts(eval_texts)
-    batch_size = min(config.batch_size, rows // world_size())
-    if batch_size < 1:
-        raise ValueError(
-            f"{rows} triplet(s) cannot be shared among {world_size()} processes; "
-            "make more triplets or launch fewer processes."
-        )
-    config = replace(config, batch_size=batch_size)
-    from course_utils.models import model_or_default
-    from course_utils.notebook_setup import quiet_logging, set_torch_threads
+    steps = validate_snapshot_steps(snapshot_steps, None) if len(snapshot_steps) else ()
+    return _recording_callback()(texts, steps)
 
-    model = model_or_default(model)
-    quiet_logging()
-    set_torch_threads(threads_per_process(config.threads))
-    model.max_seq_length = config.max_seq_length
-    result = TrainingResult(model=model, config=config)
-    key = (training_cache.run_key(frame, config, loss, extra.get("prompts"), texts, model)
-           if training_cache.folder() else None)  # only the test suite sets the cache
-    if not (key and training_cache.restore(key, model, result)):
-        scratch = tempfile.mkdtemp(prefix="course-training-")
-        with training_heap():  # fast steps; memory handed back when the optimiser state is gone
-            try:
-                recorder = make_recorder(result, texts, config, main=is_main_process())
-                trainer = build_trainer(model, frame, config, scratch, batch_size,
-                                        [recorder, *callbacks], loss,
-                                        batch_sampler=batch_sampler, **extra)
-                with offline_hub():
-                    trainer.train()
-            finally:
-                shutil.rmtree(scratch, ignore_errors=True)
-            del trainer
-        if key:
-            training_cache.store(key, model, result)
-    # The prompts are saved with the model: model.encode(..., prompt_name="topic").
-    model.prompts.update(extra.get("prompts") or {})
-    return result
+
+def validate_eval_texts(texts: object) -> list[str]:
+    """``texts`` (the sentences encoded at every snapshot) as a list of non-empty strings."""
+    if isinstance(texts, str) or not isinstance(texts, Sequence | pd.Series | np.ndarray):
+        raise TypeError(f"eval_texts must be a list of sentences, got {type(texts).__name__}.")
+    texts = list(texts)
+    if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
+        raise ValueError("eval_texts must be a non-empty list of non-empty strings.")
+    return texts
+
+
+def validate_snapshot_steps(steps: object, max_steps: int | None) -> tuple[int, ...]:
+    """``steps`` as a tuple of increasing whole numbers >= 0 (<= ``max_steps`` when known);
+    raises ValueError with what was wrong otherwise."""
+    example = "e.g. snapshot_steps=(2, 4, 6, 10, 20)"
+    if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence | np.ndarray):
+        raise ValueError(f"snapshot_steps must be a list or tuple of step numbers ({example}), "
+                         f"got {steps!r}.")
+    values = list(steps)
+    if not values:
+        raise ValueError(f"snapshot_steps is empty; list at least one step ({example}) or pass "
+                         "None for snapshots only at the start and the end.")
+    for value in values:
+        if not is_whole_number(value) or value < 0:
+            raise ValueError(f"snapshot_steps must hold whole numbers >= 0, got {value!r} in "
+                             f"{steps!r} ({example}).")
+    values = [int(value) for value in values]
+    if any(later <= earlier for earlier, later in zip(values[:-1], values[1:], strict=True)):
+        raise ValueError(f"snapshot_steps must be increasing, without repeats; got {values}.")
+    if max_steps is not None and values[-1] > max_steps:
+        raise ValueError(f"snapshot_steps {values} asks for step {values[-1]}, but training "
+                         f"stops after max_steps={max_steps}; drop the later steps or train "
+                         "longer.")
+    return tuple(values)
+
+
+def warmup_factor(step: int, warmup_steps: int, total_steps: int) -> float:
+    """The learning-rate multiplier for optimiser step ``step`` (0-based): never 0 while training.
+
+    Warm-up climbs linearly to 1 over ``warmup_steps`` steps starting *above* zero (step ``i``
+    of the warm-up gets ``(i + 1) / (warmup_steps + 1)``); then the rate decays linearly and
+    the last step still gets ``1 / (total_steps - warmup_steps)``. The library's linear
+    schedule starts at 0, so its first step changes nothing and a 1-step run saves the model
+    it started from.
+    """
+    if step < warmup_steps:
+        return (step + 1) / (warmup_steps + 1)
+    return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+
+def warmup_that_learns(trainer: Any) -> Any:
+    """The trainer's optimiser, built now, with :func:`warmup_factor` as its schedule.
+
+    Shown in notebook 05, section 3: ``trainer.lr_scheduler = warmup_that_learns(trainer)``
+    before ``trainer.train()``. The trainer keeps an optimiser and schedule it is given and
+    builds the optimiser from the parameters that need gradients at this moment, so freeze
+    first.
+    """
+    from torch.optim.lr_scheduler import LambdaLR
+
+    args = trainer.args
+    steps = args.max_steps
+    if steps is None or steps < 1:  # trained by epochs: the trainer's own count
+        batches = len(trainer.get_train_dataloader()) // args.gradient_accumulation_steps
+        steps = max(1, math.ceil(max(1, batches) * args.num_train_epochs))
+    optimizer = trainer.create_optimizer()
+    return LambdaLR(optimizer, partial(warmup_factor, total_steps=steps,
+                                       warmup_steps=args.get_warmup_steps(steps)))
+
+
+def training_arguments(output_dir: str, *, progress: str = "bar", **overrides: Any) -> Any:
+    """``SentenceTransformerTrainingArguments`` with notebook 05's settings (shown there, in
+    section 3), quiet and offline, on the GPU when there is one; ``overrides`` replace or add
+    any argument (e.g. ``max_steps=30``, ``prompts={...}``).
+
+    ``progress``: ``"bar"`` the library's progress display, ``"print"`` one line per logged
+    step, ``"none"`` (:func:`fine_tune` then removes the line printer too).
+    """
+    import torch
+    from sentence_transformers import SentenceTransformerTrainingArguments
+
+    if progress not in PROGRESS_MODES:
+        raise ValueError(f"progress must be one of {PROGRESS_MODES}, got {progress!r}.")
+    cuda = torch.cuda.is_available()
+    processes = max(1, int(os.environ.get("WORLD_SIZE", "1")))  # torchrun sets it
+    settings = {
+        **COURSE_ARGUMENTS, "output_dir": output_dir, "data_seed": overrides.get("seed", 0),
+        "save_strategy": "no", "report_to": [], "disable_tqdm": progress != "bar",
+        "use_cpu": not cuda, "bf16": cuda and torch.cuda.is_bf16_supported(),
+        "fp16": cuda and not torch.cuda.is_bf16_supported(),
+        "ddp_backend": None if cuda or processes == 1 else "gloo",
+        "dataloader_drop_last": processes > 1,
+    }
+    return SentenceTransformerTrainingArguments(**{**settings, **overrides})
+
+
+def freeze_word_embeddings(model: SentenceTransformer) -> int:
+    """Stop training the token-embedding table(s) of ``model``; return how many weights.
+
+    Shown in notebook 05, section 3. all-MiniLM-L6-v2 keeps 11.7 M of its 22.7 M parameters in
+    that table (30,522 tokens x 384), and a few hundred short sentences touch a few thousand
+    rows: frozen, a step is faster and the kernel ~100-200 MB smaller, with the same held-out
+    quality (docs/training.md). ``table.requires_grad_(True)`` trains it again.
+    """
+    frozen = 0
+    for module in model:
+        table = getattr(getattr(module, "auto_model", None), "get_input_embeddings", None)
+        weight = getattr(table() if table else None, "weight", None)
+        if weight is not None and weight.requires_grad:
+            weight.requires_grad_(False)
+            frozen += weight.numel()
+    return frozen
+
+
+@contextmanager
+def scratch_folder():
+    """A temporary folder for the trainer's output_dir, removed afterwards (nothing is saved
+    there: ``save_strategy="no"``)."""
+    folder = tempfile.mkdtemp(prefix="course-training-")
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def fine_tune(model: SentenceTransformer, train_dataset: Any, loss: Any, *,
+              eval_texts: Sequence[str] | None = None, snapshot_steps: Sequence[int] = (),
+              freeze: bool = True, progress: str = "print", callbacks: Sequence[Any] = (),
+              **arguments: Any) -> TrainingResult:
+    """Notebook 05's training cell as one call; returns the run's :class:`TrainingResult`.
+
+    ``model`` is trained in place with ``loss`` (a sentence-transformers loss object built on
+    it) on ``train_dataset`` (a ``datasets.Dataset``, or a dict of them for several tasks);
+    ``arguments`` override notebook 05's training arguments (:func:`training_arguments`),
+    e.g. ``max_steps=30``, ``batch_sampler="no_duplicates"``, ``prompts={...}``. With
+    ``freeze`` the word-embedding table stays fixed (:func:`freeze_word_embeddings`); the
+    warm-up never runs a step at rate 0 (:func:`warmup_that_learns`). ``eval_texts`` and
+    ``snapshot_steps`` are :func:`record_training`'s.
+    """
+    from sentence_transformers import SentenceTransformerTrainer
+    from transformers import PrinterCallback
+
+    if freeze:
+        freeze_word_embeddings(model)
+    record = record_training(eval_texts, snapshot_steps)
+    with scratch_folder() as folder:
+        args = training_arguments(folder, progress=progress, **arguments)
+        trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train_dataset,
+                                             loss=loss, callbacks=[record, *callbacks])
+        if progress == "none":
+            trainer.remove_callback(PrinterCallback)
+        trainer.lr_scheduler = warmup_that_learns(trainer)
+        trainer.train()
+    del trainer
+    release_memory()
+    return record.result
+
+
+def release_memory() -> None:
+    """Give memory freed after training back to the operating system (glibc's
+    ``malloc_trim``; elsewhere only a garbage collection). The optimiser's state and the
+    gradients are freed when training ends, but glibc keeps the pages (measured: a kernel
+    stays at 1,055 MB instead of 676 MB)."""
+    import ctypes
+    import ctypes.util
+    import gc
+    import sys
+
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # musl or another C library
+            pass
 
 
 def save_model(model: SentenceTransformer, output_dir: str | os.PathLike) -> Path:
@@ -316,12 +383,18 @@ def save_model(model: SentenceTransformer, output_dir: str | os.PathLike) -> Pat
         raise TypeError(f"output_dir must be a folder path, got {type(output_dir).__name__}.")
     path = Path(output_dir).expanduser()
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise FileExistsError(
-            f"{path} exists and is not an empty folder; choose a new folder so nothing is "
-            "overwritten."
-        )
+        raise FileExistsError(f"{path} exists and is not an empty folder; choose a new folder "
+                              "so nothing is overwritten.")
     from course_utils.safe_output import atomic_folder
 
-    with offline_hub(), atomic_folder(path) as scratch:
-        model.save(str(scratch))
+    previous = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"  # model.save asks the hub for the model card otherwise
+    try:
+        with atomic_folder(path) as scratch:
+            model.save(str(scratch))
+    finally:
+        if previous is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = previous
     return path

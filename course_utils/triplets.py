@@ -33,7 +33,7 @@ NEGATIVE_STRATEGIES = ("random", "same_group", "hard")
 POSITIVE_STRATEGIES = ("any", "other_group", "same_group")
 TRIPLET_CLASSES = ("easy", "semi-hard", "hard")
 #: The columns of what :func:`make_triplets` returns: the three texts training reads
-#: (``training_data.TRIPLET_COLUMNS``) plus where they came from.
+#: (``training_presets.TRIPLET_COLUMNS``) plus where they came from.
 MADE_TRIPLET_COLUMNS = (
     "anchor", "positive", "negative", "anchor_index", "positive_index", "negative_index", "group",
 )

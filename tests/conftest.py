@@ -28,7 +28,6 @@ from pathlib import Path
 import pytest
 
 from course_utils.checks.core import STRICT_ENV
-from course_utils.training_cache import ENV as TRAINING_CACHE_ENV
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -70,8 +69,9 @@ def _turn_on_offline_guard():
 
 
 offline_guard = _turn_on_offline_guard()
+TRAINING_CACHE_ENV = "COURSE_TRAINING_CACHE"  # read by offline_guard/training_replay.py
 
-#: Where this session keeps finished training runs (course_utils.training_cache): notebook
+#: Where this session keeps finished training runs (offline_guard/training_replay.py): notebook
 #: kernels (nbval's, the student-copy run's, the browser tests') share it, so each notebook's
 #: model is trained once per session although every notebook runs twice. Unit tests never see
 #: it (``_unit_tests_always_train``), so the tests of training itself always train.

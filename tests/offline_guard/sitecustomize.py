@@ -3,6 +3,8 @@
 tests/conftest.py adds this folder to PYTHONPATH and sets COURSE_OFFLINE_GUARD_LOG, so notebook
 kernels, JupyterLab and ``python -m ...`` subprocesses started by the tests refuse (and log)
 every connection outside loopback. Without COURSE_OFFLINE_GUARD_LOG nothing is changed.
+With COURSE_TRAINING_CACHE set it also installs ``training_replay`` (finished training runs
+replayed from disk, so the suite trains each notebook's model once).
 
 Python imports only the first ``sitecustomize`` on sys.path; any other one (e.g. a
 distribution's) is run afterwards so that this file hides nothing.
@@ -36,5 +38,14 @@ def _run_shadowed_sitecustomize() -> None:
         return
 
 
+def _install_training_replay() -> None:
+    if not os.environ.get("COURSE_TRAINING_CACHE"):
+        return
+    import training_replay
+
+    training_replay.install()
+
+
 _install_guard()
+_install_training_replay()
 _run_shadowed_sitecustomize()
