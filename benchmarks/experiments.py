@@ -73,7 +73,7 @@ def run_name(positives: str, negatives: str, learning_rate: float | None = None)
 
 def course_grid(seeds: Sequence[int], steps: int | None = None) -> list[Run]:
     """Notebook 05's configuration: positives x negatives, hard negatives, a lower rate."""
-    from course_utils.training import SENTIMENT_RECIPE, TrainingConfig
+    from course_utils.training_presets import SENTIMENT_RECIPE, TrainingConfig
 
     default = TrainingConfig()
     steps = default.max_steps if steps is None else steps
@@ -233,26 +233,26 @@ def train_with_loss(loss_name: str, triplets, sentences=None, *, config=None,
     from sentence_transformers.sentence_transformer import losses
 
     from course_utils import experiments as names
-    from course_utils.training_presets import TrainingConfig, train_labelled, train_triplets
+    from course_utils import training_presets as presets
 
-    config = TrainingConfig() if config is None else config
+    config = presets.TrainingConfig() if config is None else config
     if loss_name not in names.LOSS_NAMES:
         raise ValueError(f"loss_name must be one of {names.LOSS_NAMES}, got {loss_name!r}.")
     if loss_name == names.TRIPLET:
-        return train_triplets(triplets, model, config=config)
+        return presets.train_triplets(triplets, model, config=config)
     if loss_name in (names.IN_BATCH, names.IN_BATCH_HARD):
         columns = ["anchor", "positive"] + (["negative"] if loss_name == names.IN_BATCH_HARD
                                             else [])
         if not isinstance(triplets, pd.DataFrame) or not set(columns) <= set(triplets.columns):
             raise ValueError(f"{loss_name} needs a triplets DataFrame with columns {columns}.")
-        return train_triplets(triplets[columns], model, config=config,
-                              loss=losses.MultipleNegativesRankingLoss)
+        return presets.train_triplets(triplets[columns], model, config=config,
+                                      loss=losses.MultipleNegativesRankingLoss)
     if sentences is None:
         raise ValueError(f"{names.BATCH_HARD} trains on labelled sentences: pass sentences= (a "
                          f"DataFrame with columns {text_col!r} and {label_col!r}).")
-    return train_labelled(sentences, model, config=config, text_col=text_col,
-                          label_col=label_col,
-                          loss=lambda m: losses.BatchHardTripletLoss(m, margin=config.margin))
+    return presets.train_labelled(
+        sentences, model, config=config, text_col=text_col, label_col=label_col,
+        loss=lambda m: losses.BatchHardTripletLoss(m, margin=config.margin))
 
 
 def do_run(run: Run, data: Datasets) -> dict[str, object]:
@@ -300,7 +300,7 @@ def merge_results(new: pd.DataFrame, csv_path: Path) -> pd.DataFrame:
 
 def render_card(results: pd.DataFrame, machine: dict, wall_s: float, command: str) -> str:
     """The short data card ``README.md`` beside the CSV."""
-    from course_utils.training import TrainingConfig
+    from course_utils.training_presets import TrainingConfig
 
     default = TrainingConfig()
     lines = [

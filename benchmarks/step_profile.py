@@ -3,7 +3,7 @@
     python -m benchmarks.step_profile [--steps 12] [--compile]
 
 Trains notebook 05's configuration (``SENTIMENT_RECIPE`` triplets, ``TrainingConfig()``) through
-the course trainer for ``--steps`` steps, profiles every step after the first two, and prints a
+the course's trainer for ``--steps`` steps, profiles every step after the first two, and prints a
 table: the share of step time per phase (loading and collating a batch, forward, backward,
 optimiser, the rest = trainer overhead) and, inside forward and backward, per kind of operator.
 """
@@ -56,7 +56,7 @@ PHASES = {
 def _labelled_phases():
     """Wrap the course trainer's step phases (and accelerate's backward) in profiler labels."""
     from accelerate import Accelerator
-    from course_utils.trainer import _trainer_class
+    from sentence_transformers import SentenceTransformerTrainer
     from torch.profiler import record_function
 
     def labelled(method, label):
@@ -66,7 +66,7 @@ def _labelled_phases():
                 return method(*args, **kwargs)
         return wrapper
 
-    targets = [(_trainer_class(), name, label) for name, label in PHASES.items()]
+    targets = [(SentenceTransformerTrainer, name, label) for name, label in PHASES.items()]
     targets.append((Accelerator, "backward", "phase: backward"))
     originals = [(owner, name, owner.__dict__.get(name)) for owner, name, _ in targets]
     try:
@@ -88,7 +88,7 @@ def profile_steps(steps: int = 12, skip: int = 2) -> dict:
     from transformers import TrainerCallback
 
     import course_utils as cu
-    from course_utils import training
+    from course_utils import training_presets as training
 
     train = cu.data.load_course_data("train")
     triplets = cu.triplets.make_triplets(train, **training.SENTIMENT_RECIPE, seed=0)

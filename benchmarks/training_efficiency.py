@@ -57,10 +57,9 @@ def step_flops(model, tokens_per_step: float, mean_seq_len: float) -> float:
 #: Printed in notebook 05's kernel after its run: the training result of that run.
 TRAINING_SNIPPET = """import json as _json
 print(_json.dumps({"train_s": result.train_seconds, "s_per_step": result.seconds_per_step,
-                   "steps": result.steps, "batch_size": result.config.batch_size,
-                   "learning_rate": result.config.learning_rate,
-                   "margin": result.config.margin, "distance": result.config.distance,
-                   "max_seq_length": result.config.max_seq_length}))"""
+                   "steps": result.steps, "batch_size": result.batch_size,
+                   "learning_rate": args.learning_rate, "margin": margin,
+                   "distance": "euclidean", "max_seq_length": model.max_seq_length}))"""
 
 
 def parse_training(printed: str) -> dict:
@@ -78,7 +77,7 @@ def training_efficiency(runs: list[dict]) -> dict:
     batch size and sequence limit of those runs.
     """
     import course_utils as cu
-    from course_utils.training import SENTIMENT_RECIPE
+    from course_utils.training_presets import SENTIMENT_RECIPE
 
     config = runs[0]
     model = cu.models.load_model()

@@ -33,7 +33,7 @@ def step_seconds(triplets, batch_size: int, *, steps: int = 8, freeze_embeddings
     import torch
     from transformers import TrainerCallback
 
-    from course_utils import training
+    from course_utils import training_presets as training
     from course_utils.models import load_model
 
     wall: list[float] = []
@@ -57,9 +57,8 @@ def step_seconds(triplets, batch_size: int, *, steps: int = 8, freeze_embeddings
 
 
 def snapshot_seconds(texts: list[str], repeats: int = 3) -> float:
-    from course_utils.training_record import encode_texts
-
     from course_utils.models import load_model
+    from course_utils.training import encode_texts
 
     model = load_model()
     encode_texts(model, texts[:8])  # warm-up
@@ -72,7 +71,8 @@ def snapshot_seconds(texts: list[str], repeats: int = 3) -> float:
 
 
 def quality_after(triplets, train, test, steps: int) -> dict:
-    from course_utils import evaluation, training
+    from course_utils import evaluation
+    from course_utils import training_presets as training
 
     config = training.TrainingConfig(max_steps=steps, progress="none", snapshot_every=None)
     result = training.train_triplets(triplets, config=config)
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import course_utils as cu
-    from course_utils import training
+    from course_utils import training_presets as training
 
     info = cu.setup(verbose=False)
     print(f"threads {info.threads}; load average before: {_load()}")

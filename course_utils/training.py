@@ -44,8 +44,7 @@ from course_utils.validation import is_whole_number
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
 
-#: How a run shows progress: the library's bar (or, in a notebook, its table), the library's
-#: one line per logged step, or nothing.
+#: How :func:`fine_tune` shows progress: one bar, the trainer's line per logged step, nothing.
 PROGRESS_MODES = ("bar", "print", "none")
 
 #: Notebook 05's settings: 40 steps of 16 triplets at learning rate 2e-4, the first 10% of
@@ -78,11 +77,13 @@ class TrainingResult:
     Attributes:
         model: the trained SentenceTransformer.
         config: the settings of the run, where a preset made it (else None).
-        losses: (step, loss) pairs, the mean loss since the previous logged step.
+        losses: (step, loss) pairs, the mean loss since the previous logged step (every step
+            with ``logging_steps=1``, every 5 in notebook 05).
         snapshots: embeddings of the evaluation texts over training (empty without them).
         train_seconds: wall time of the optimisation, snapshots excluded.
         snapshot_seconds: wall time spent encoding snapshots.
         batch_size: triplets (or pairs, or sentences) per step.
+        steps: optimiser steps done.
     """
 
     model: Any = None
@@ -92,10 +93,7 @@ class TrainingResult:
     train_seconds: float = 0.0
     snapshot_seconds: float = 0.0
     batch_size: int = 0
-
-    @property
-    def steps(self) -> int:
-        return self.losses[-1][0] if self.losses else 0
+    steps: int = 0
 
     @property
     def seconds_per_step(self) -> float:
@@ -107,13 +105,14 @@ class TrainingResult:
 
     def summary(self) -> str:
         """One line: steps, time per step, snapshot cost, final loss."""
-        if not self.losses:
+        if not self.steps:
             return "no steps were run"
         snapshots = (f"; {len(self.snapshots)} snapshots took {self.snapshot_seconds:.1f} s"
                      if self.snapshots else "")
+        loss = f"; last logged loss {self.losses[-1][1]:.3f}" if self.losses else ""
         return (f"{self.steps} steps in {self.train_seconds:.1f} s "
                 f"({self.seconds_per_step:.2f} s/step, batch {self.batch_size})"
-                f"{snapshots}; final loss {self.losses[-1][1]:.3f}")
+                f"{snapshots}{loss}")
 
 
 def encode_texts(model: SentenceTransformer, texts: Sequence[str], batch_size: int = 64
@@ -137,6 +136,8 @@ class _Recording:
         self.result = TrainingResult()
         self.started = 0.0
         self.last_loss: float | None = None
+        self.show_bar = False  # fine_tune(progress="bar"): one tqdm bar instead of log lines
+        self.bar: Any = None
 
     def _elapsed(self) -> float:
         return time.perf_counter() - self.started - self.result.snapshot_seconds
@@ -156,11 +157,17 @@ class _Recording:
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         self.result.model = model
         self.result.batch_size = args.per_device_train_batch_size
+        if self.show_bar and state.is_world_process_zero:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=state.max_steps, desc="training", unit="step", leave=True)
         self.started = time.perf_counter()
         self._snapshot(model, 0, state.is_world_process_zero)
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         step = int(state.global_step)
+        if self.bar is not None:
+            self.bar.update(step - self.bar.n)
         if step in self.snapshot_steps and step < state.max_steps:
             self._snapshot(model, step, state.is_world_process_zero)
 
@@ -168,10 +175,16 @@ class _Recording:
         if logs and "loss" in logs and "train_runtime" not in logs:
             self.last_loss = float(logs["loss"])
             self.result.losses.append((int(state.global_step), self.last_loss))
+            if self.bar is not None:
+                self.bar.set_postfix(loss=f"{self.last_loss:.3f}", refresh=False)
 
     def on_train_end(self, args, state, control, model=None, **kwargs):
-        self._snapshot(model, int(state.global_step), state.is_world_process_zero)
+        self.result.steps = int(state.global_step)
+        self._snapshot(model, self.result.steps, state.is_world_process_zero)
         self.result.train_seconds = self._elapsed()
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 @cache
@@ -264,24 +277,20 @@ def warmup_that_learns(trainer: Any) -> Any:
                                        warmup_steps=args.get_warmup_steps(steps)))
 
 
-def training_arguments(output_dir: str, *, progress: str = "bar", **overrides: Any) -> Any:
+def training_arguments(output_dir: str, **overrides: Any) -> Any:
     """``SentenceTransformerTrainingArguments`` with notebook 05's settings (shown there, in
     section 3), quiet and offline, on the GPU when there is one; ``overrides`` replace or add
-    any argument (e.g. ``max_steps=30``, ``prompts={...}``).
-
-    ``progress``: ``"bar"`` the library's progress display, ``"print"`` one line per logged
-    step, ``"none"`` (:func:`fine_tune` then removes the line printer too).
+    any argument (e.g. ``max_steps=30``, ``prompts={...}``). The trainer prints one line per
+    logged step (``disable_tqdm=True``), as in notebook 05.
     """
     import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
 
-    if progress not in PROGRESS_MODES:
-        raise ValueError(f"progress must be one of {PROGRESS_MODES}, got {progress!r}.")
     cuda = torch.cuda.is_available()
     processes = max(1, int(os.environ.get("WORLD_SIZE", "1")))  # torchrun sets it
     settings = {
         **COURSE_ARGUMENTS, "output_dir": output_dir, "data_seed": overrides.get("seed", 0),
-        "save_strategy": "no", "report_to": [], "disable_tqdm": progress != "bar",
+        "save_strategy": "no", "report_to": [], "disable_tqdm": True,
         "use_cpu": not cuda, "bf16": cuda and torch.cuda.is_bf16_supported(),
         "fp16": cuda and not torch.cuda.is_bf16_supported(),
         "ddp_backend": None if cuda or processes == 1 else "gloo",
@@ -331,19 +340,23 @@ def fine_tune(model: SentenceTransformer, train_dataset: Any, loss: Any, *,
     e.g. ``max_steps=30``, ``batch_sampler="no_duplicates"``, ``prompts={...}``. With
     ``freeze`` the word-embedding table stays fixed (:func:`freeze_word_embeddings`); the
     warm-up never runs a step at rate 0 (:func:`warmup_that_learns`). ``eval_texts`` and
-    ``snapshot_steps`` are :func:`record_training`'s.
+    ``snapshot_steps`` are :func:`record_training`'s. ``progress``: ``"print"`` the trainer's
+    line per logged step (notebook 05), ``"bar"`` one progress bar, ``"none"`` nothing.
     """
     from sentence_transformers import SentenceTransformerTrainer
     from transformers import PrinterCallback
 
+    if progress not in PROGRESS_MODES:
+        raise ValueError(f"progress must be one of {PROGRESS_MODES}, got {progress!r}.")
     if freeze:
         freeze_word_embeddings(model)
     record = record_training(eval_texts, snapshot_steps)
+    record.show_bar = progress == "bar"
     with scratch_folder() as folder:
-        args = training_arguments(folder, progress=progress, **arguments)
+        args = training_arguments(folder, **arguments)
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train_dataset,
                                              loss=loss, callbacks=[record, *callbacks])
-        if progress == "none":
+        if progress != "print":
             trainer.remove_callback(PrinterCallback)
         trainer.lr_scheduler = warmup_that_learns(trainer)
         trainer.train()

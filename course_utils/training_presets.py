@@ -201,7 +201,8 @@ class TrainingConfig:
             sparse later. Increasing whole numbers, none beyond ``max_steps``. When given, it
             replaces ``snapshot_every``, which is then set to ``None`` (so the config shows
             what will happen).
-        progress: ``"bar"`` (one tqdm bar), ``"print"`` (one line per snapshot) or ``"none"``.
+        progress: ``"bar"`` (one tqdm bar), ``"print"`` (the trainer's log line at every step)
+            or ``"none"``.
         freeze_word_embeddings: keep the token-embedding table (half of the course model's
             parameters) fixed while training: faster steps, less memory, same quality here
             (see :func:`course_utils.trainer.frozen_word_embeddings`).
@@ -388,7 +389,7 @@ def _train(frame: pd.DataFrame | dict[str, pd.DataFrame], rows: int,
         num_train_epochs=config.epochs if config.epochs is not None else 1.0,
         per_device_train_batch_size=batch_size, learning_rate=config.learning_rate,
         warmup_steps=config.warmup_ratio, seed=config.seed, data_seed=config.seed,
-        batch_sampler=batch_sampler, **extra)
+        logging_steps=1, batch_sampler=batch_sampler, **extra)
     result.config = config
     # The prompts are saved with the model: model.encode(..., prompt_name="topic").
     model.prompts.update(extra.get("prompts") or {})

@@ -35,6 +35,7 @@ from course_utils import (
     toy,
     train,
     training,
+    training_presets,
     triplets,
     vader,
 )
@@ -340,17 +341,17 @@ CASES: dict[str, Case] = {
         ValueError, r"pass one text per triplet \(e\.g\. the anchor texts\) or leave it out"),
     # ---- training ---------------------------------------------------------------------------
     "training on the dataset instead of triplets": Case(
-        lambda c: training.train_triplets(frame()), ValueError,
+        lambda c: training_presets.train_triplets(frame()), ValueError,
         r"Build it with cu\.triplets\.make_triplets\(frame, group_col=.topic.\), or rename"),
     "training on a list": Case(
-        lambda c: training.train_triplets([("a", "b", "c")]), TypeError,
+        lambda c: training_presets.train_triplets([("a", "b", "c")]), TypeError,
         r"Build one with cu\.triplets\.make_triplets"),
     "training triplets with an empty sentence": Case(
-        lambda c: training.train_triplets(pd.DataFrame(
+        lambda c: training_presets.train_triplets(pd.DataFrame(
             {"anchor": ["a", "b"], "positive": ["c", ""], "negative": ["e", "f"]})),
         ValueError, r"drop those rows"),
     "training with neither steps nor epochs": Case(
-        lambda c: training.TrainingConfig(max_steps=None, epochs=None), ValueError,
+        lambda c: training_presets.TrainingConfig(max_steps=None, epochs=None), ValueError,
         r"e\.g\. max_steps=40"),
     "saving over a folder that has files": Case(
         lambda c: training.save_model(

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import evaluation, training, triplets
+from course_utils import evaluation, triplets
+from course_utils import training_presets as presets
 from course_utils.data import load_course_data
 from course_utils.plots import projection
 
@@ -62,11 +63,11 @@ def test_same_seed_same_training_metrics(train_frame):
     small = train_frame.groupby(["topic", "sentiment"]).head(2).reset_index(drop=True)
     data = triplets.make_triplets(small, label_col="sentiment", group_col="topic", seed=0)
     eval_frame = train_frame.groupby(["topic", "sentiment"]).tail(1).reset_index(drop=True)
-    config = training.TrainingConfig(max_steps=2, batch_size=4, seed=0, threads=2,
+    config = presets.TrainingConfig(max_steps=2, batch_size=4, seed=0,
                                      snapshot_every=None, progress="none")
 
     def run():
-        result = training.train_triplets(data, config=config,
+        result = presets.train_triplets(data, config=config,
                                          eval_texts=eval_frame["text"].tolist())
         final = result.snapshots[-1].embeddings
         labels = {col: eval_frame[col].tolist() for col in ("topic", "sentiment")}

@@ -162,7 +162,7 @@ def test_the_course_grid_is_notebook_05s_config_over_positives_negatives_and_see
 
 
 def test_the_losses_grid_has_every_loss_of_notebook_06():
-    from course_utils.training_losses import LOSS_NAMES
+    from course_utils.experiments import LOSS_NAMES
 
     runs = runner.losses_grid([0, 1])
     assert [r.loss for r in runs[::2]] == list(LOSS_NAMES)

@@ -1,17 +1,17 @@
-"""course_utils.training and course_utils.plots.training: tiny runs on a handful of sentences."""
+"""course_utils.training, training_presets and plots.training: tiny runs on a few sentences."""
 
 from __future__ import annotations
 
 import copy
-import os
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from course_utils import trainer, training, training_data
-from course_utils.training import TrainingConfig
+from course_utils import training
+from course_utils import training_presets as presets
+from course_utils.training_presets import TrainingConfig
 
 TINY = dict(max_steps=2, batch_size=4, snapshot_every=1, progress="none")
 
@@ -51,7 +51,6 @@ def fresh_model(model):
         ({"margin": -1}, "margin"),
         ({"distance": "manhattan"}, "distance"),
         ({"seed": -1}, "seed"),
-        ({"threads": 0}, "threads"),
         ({"snapshot_every": 0}, "snapshot_every"),
         ({"progress": "loud"}, "progress"),
         ({"max_steps": True}, "max_steps"),
@@ -118,52 +117,39 @@ def test_the_default_margin_can_be_met_by_unit_vectors():
 
 def test_check_triplets_errors():
     with pytest.raises(TypeError, match="DataFrame"):
-        training_data.validate_triplets([("a", "b", "c")])
+        presets.validate_triplets([("a", "b", "c")])
     with pytest.raises(ValueError, match="negative"):
-        training_data.validate_triplets(pd.DataFrame({"anchor": ["a"], "positive": ["b"]}))
+        presets.validate_triplets(pd.DataFrame({"anchor": ["a"], "positive": ["b"]}))
     with pytest.raises(ValueError, match="no rows"):
-        training_data.validate_triplets(pd.DataFrame(columns=["anchor", "positive", "negative"]))
+        presets.validate_triplets(pd.DataFrame(columns=["anchor", "positive", "negative"]))
     with pytest.raises(ValueError, match="empty or non-text"):
-        training_data.validate_triplets(pd.DataFrame({"anchor": ["a", " "], "positive": ["b", "c"],
+        presets.validate_triplets(pd.DataFrame({"anchor": ["a", " "], "positive": ["b", "c"],
                                               "negative": ["c", None]}))
 
 
 def test_a_loss_with_a_dict_of_tasks_is_refused_not_ignored(triplets):
     with pytest.raises(ValueError, match="one DataFrame"):
-        training.train_triplets({"a": triplets, "b": triplets}, config=TrainingConfig(**TINY),
+        presets.train_triplets({"a": triplets, "b": triplets}, config=TrainingConfig(**TINY),
                                 loss=lambda model: None)
 
 
 def test_train_triplets_rejects_bad_arguments(triplets):
     with pytest.raises(TypeError, match="TrainingConfig"):
-        training.train_triplets(triplets, config={"max_steps": 2})
+        presets.train_triplets(triplets, config={"max_steps": 2})
     with pytest.raises(TypeError, match="SentenceTransformer"):
-        training.train_triplets(triplets, model="all-MiniLM-L6-v2",
+        presets.train_triplets(triplets, model="all-MiniLM-L6-v2",
                                 config=TrainingConfig(**TINY))
     with pytest.raises(TypeError, match="list of sentences"):
-        training.train_triplets(triplets, config=TrainingConfig(**TINY), eval_texts="one text")
+        presets.train_triplets(triplets, config=TrainingConfig(**TINY), eval_texts="one text")
 
 
-def test_threads_are_shared_among_torchrun_processes(monkeypatch):
-    monkeypatch.delenv("COURSE_THREADS", raising=False)
-    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
-    from course_utils.notebook_setup import choose_threads
+def test_the_command_line_shares_threads_among_torchrun_processes(monkeypatch):
+    from course_utils import train
 
-    assert trainer.threads_per_process() == max(1, choose_threads() // 2)
-    assert trainer.threads_per_process(3) == 3
     monkeypatch.setenv("RANK", "1")
-    assert not trainer.is_main_process()
-
-
-def test_offline_hub_restores_the_environment(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    with trainer.offline_hub():
-        assert os.environ["HF_HUB_OFFLINE"] == "1"
-    assert os.environ["HF_HUB_OFFLINE"] == "0"
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    with trainer.offline_hub():
-        pass
-    assert "HF_HUB_OFFLINE" not in os.environ
+    assert not train.is_main_process()
+    monkeypatch.setenv("RANK", "0")
+    assert train.is_main_process()
 
 
 # ------------------------------------------------------------------ training
@@ -176,7 +162,7 @@ def test_tiny_run_records_losses_and_snapshots(fresh_model, triplets, tmp_path, 
 
     monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
     texts = ["A lovely stay.", "An awful stay.", "Fast charging.", "Broken screen."]
-    result = training.train_triplets(triplets, fresh_model,
+    result = presets.train_triplets(triplets, fresh_model,
                                      config=TrainingConfig(**TINY), eval_texts=texts)
     assert result.model is fresh_model
     assert [step for step, _ in result.losses] == [1, 2]
@@ -199,12 +185,12 @@ def test_tiny_run_records_losses_and_snapshots(fresh_model, triplets, tmp_path, 
 def test_same_seed_same_run(model, triplets):
     config = TrainingConfig(**{**TINY, "snapshot_every": None})
     texts = ["A lovely stay.", "An awful stay."]
-    runs = [training.train_triplets(triplets, copy.deepcopy(model), config=config,
+    runs = [presets.train_triplets(triplets, copy.deepcopy(model), config=config,
                                     eval_texts=texts) for _ in range(2)]
     assert runs[0].losses == runs[1].losses
     np.testing.assert_array_equal(runs[0].snapshots[-1].embeddings,
                                   runs[1].snapshots[-1].embeddings)
-    other = training.train_triplets(triplets, copy.deepcopy(model),
+    other = presets.train_triplets(triplets, copy.deepcopy(model),
                                     config=TrainingConfig(**{**TINY, "seed": 1}))
     assert other.losses != runs[0].losses
 
@@ -212,14 +198,14 @@ def test_same_seed_same_run(model, triplets):
 @pytest.mark.slow  # trains three tiny steps
 def test_a_run_snapshots_at_the_listed_steps(fresh_model, triplets):
     config = TrainingConfig(max_steps=3, batch_size=4, snapshot_steps=(2,), progress="none")
-    result = training.train_triplets(triplets, fresh_model, config=config,
+    result = presets.train_triplets(triplets, fresh_model, config=config,
                                      eval_texts=["A lovely stay.", "An awful stay."])
     assert [s.step for s in result.snapshots] == [0, 2, 3]
 
 
 @pytest.mark.slow  # trains a model (seconds on 2 idle cores)
 def test_batch_is_capped_by_the_number_of_triplets(fresh_model, triplets):
-    result = training.train_triplets(triplets.head(3), fresh_model,
+    result = presets.train_triplets(triplets.head(3), fresh_model,
                                      config=TrainingConfig(max_steps=1, batch_size=16,
                                                            progress="none"))
     assert result.config.batch_size == 3
@@ -229,7 +215,7 @@ def test_batch_is_capped_by_the_number_of_triplets(fresh_model, triplets):
 def test_one_step_run_changes_the_weights(fresh_model, triplets):
     """The first optimiser step learns: warm-up never runs a step at learning rate 0."""
     before = [p.detach().clone() for p in fresh_model.parameters()]
-    training.train_triplets(triplets, fresh_model,
+    presets.train_triplets(triplets, fresh_model,
                             config=TrainingConfig(max_steps=1, batch_size=4, progress="none"))
     changed = [not np.array_equal(b.numpy(), a.detach().numpy())
                for b, a in zip(before, fresh_model.parameters(), strict=True)]
@@ -242,80 +228,75 @@ def _word_table(model):
 
 @pytest.mark.parametrize("freeze", [True, False])
 def test_the_word_embedding_table_trains_only_when_asked(fresh_model, triplets, freeze):
-    """Frozen by default (faster, smaller); trainable again afterwards either way."""
+    """Frozen by default (faster, smaller), as notebook 05 shows."""
     table = _word_table(fresh_model).detach().clone()
     config = TrainingConfig(max_steps=1, batch_size=4, progress="none",
                             freeze_word_embeddings=freeze)
-    training.train_triplets(triplets, fresh_model, config=config)
+    presets.train_triplets(triplets, fresh_model, config=config)
     assert torch.equal(table, _word_table(fresh_model).detach()) == freeze
-    assert _word_table(fresh_model).requires_grad
+    assert _word_table(fresh_model).requires_grad != freeze
 
 
-def test_frozen_word_embeddings_counts_and_restores(fresh_model):
-    from course_utils.trainer import frozen_word_embeddings
-
-    with frozen_word_embeddings(fresh_model) as frozen:
-        assert frozen == 30522 * 384
-        assert not _word_table(fresh_model).requires_grad
-    assert _word_table(fresh_model).requires_grad
-    with frozen_word_embeddings(fresh_model, freeze=False) as frozen:
-        assert frozen == 0
-
-
-@pytest.mark.slow  # trains twice for one step
-def test_the_suites_training_cache_replays_a_run_only_when_nothing_changed(
-        model, triplets, tmp_path, monkeypatch):
-    """With COURSE_TRAINING_CACHE set (the test suite only), the same run is loaded, not
-    trained: same weights, losses and snapshots; a changed input trains again."""
-    from course_utils import training_cache
-
-    monkeypatch.setenv(training_cache.ENV, str(tmp_path / "runs"))
-    config = TrainingConfig(**{**TINY, "max_steps": 1})
-    texts = ["A lovely stay.", "An awful stay."]
-    first = training.train_triplets(triplets, copy.deepcopy(model), config=config,
-                                    eval_texts=texts)
-    assert len(list((tmp_path / "runs").glob("*.pt"))) == 1
-
-    def no_training(*args, **kwargs):
-        raise AssertionError("the stored run should have been loaded")
-
-    monkeypatch.setattr(training, "build_trainer", no_training)
-    again = training.train_triplets(triplets, copy.deepcopy(model), config=config,
-                                    eval_texts=texts)
-    assert again.losses == first.losses and again.train_seconds == first.train_seconds
-    np.testing.assert_array_equal(again.snapshots[-1].embeddings, first.snapshots[-1].embeddings)
-    for trained, loaded in zip(first.model.parameters(), again.model.parameters(), strict=True):
-        assert np.array_equal(trained.detach().numpy(), loaded.detach().numpy())
-    for changed in ({"config": TrainingConfig(**{**TINY, "max_steps": 1, "seed": 1})},
-                    {"triplets": triplets.iloc[::-1]}, {"eval_texts": texts[:1]}):
-        arguments = {"triplets": triplets, "config": config, "eval_texts": texts, **changed}
-        with pytest.raises(AssertionError, match="should have been loaded"):
-            training.train_triplets(arguments.pop("triplets"), copy.deepcopy(model), **arguments)
-    tasks = {"a": triplets, "b": triplets.iloc[::-1]}  # two tasks, no prompts (notebook 08 §2)
-    monkeypatch.undo()
-    monkeypatch.setenv(training_cache.ENV, str(tmp_path / "runs"))
-    for _ in range(2):  # trains, then replays
-        replayed = training.train_triplets(tasks, copy.deepcopy(model), config=config)
-    assert replayed.losses and replayed.model.prompts == copy.deepcopy(model).prompts
-    assert len(list((tmp_path / "runs").glob("*.pt"))) == 2, "one stored run per distinct run"
-    monkeypatch.delenv(training_cache.ENV)
-    assert training_cache.folder() is None  # a learner's kernel: never cached
+def test_freeze_word_embeddings_counts_the_frozen_weights(fresh_model):
+    assert training.freeze_word_embeddings(fresh_model) == 30522 * 384
+    assert not _word_table(fresh_model).requires_grad
+    assert training.freeze_word_embeddings(fresh_model) == 0, "already frozen"
 
 
 @pytest.mark.parametrize(("warmup", "total"), [(0, 1), (1, 1), (1, 2), (4, 40), (0, 40)])
 def test_warmup_factor_is_never_zero_while_training(warmup, total):
-    factors = [trainer.warmup_factor(step, warmup, total) for step in range(total)]
+    factors = [training.warmup_factor(step, warmup, total) for step in range(total)]
     assert all(0 < f <= 1 for f in factors), factors
     assert max(factors) == 1 or total <= warmup
 
 
 @pytest.mark.slow  # trains a model (seconds on 2 idle cores)
-def test_print_progress_is_compact(fresh_model, triplets, capsys):
-    config = TrainingConfig(max_steps=2, batch_size=4, snapshot_every=1, progress="print")
-    training.train_triplets(triplets, fresh_model, config=config, eval_texts=["a", "b"])
+def test_print_progress_is_the_trainers_log_line(fresh_model, triplets, capsys):
+    config = TrainingConfig(max_steps=2, batch_size=4, snapshot_every=None, progress="print")
+    presets.train_triplets(triplets, fresh_model, config=config)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 2 and lines[0].startswith("step    1/2 | loss")
-    assert "{" not in "".join(lines)  # no log dictionaries
+    assert len(lines) == 3 and "'loss'" in lines[0] and "train_runtime" in lines[-1]
+    config = TrainingConfig(max_steps=2, batch_size=4, snapshot_every=None, progress="none")
+    presets.train_triplets(triplets, copy.deepcopy(fresh_model), config=config)
+    assert capsys.readouterr().out.strip() == ""
+
+
+@pytest.mark.slow  # trains a model (seconds on 2 idle cores)
+def test_notebook_05s_cell_and_fine_tune_train_alike(model, triplets):
+    """The training cell of notebook 05, written out, and fine_tune give the same weights."""
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer
+    from sentence_transformers.sentence_transformer.losses import TripletLoss
+
+    data = Dataset.from_pandas(triplets[["anchor", "positive", "negative"]],
+                               preserve_index=False)
+    by_hand = copy.deepcopy(model)
+    by_hand[0].auto_model.embeddings.word_embeddings.requires_grad_(False)
+    loss = TripletLoss(by_hand, triplet_margin=0.5)
+    with training.scratch_folder() as folder:
+        args = training.training_arguments(folder, max_steps=3, per_device_train_batch_size=4)
+        record = training.record_training(["A lovely stay."], snapshot_steps=(2,))
+        trainer = SentenceTransformerTrainer(model=by_hand, args=args, train_dataset=data,
+                                             loss=loss, callbacks=[record])
+        trainer.lr_scheduler = training.warmup_that_learns(trainer)
+        trainer.train()
+    helper = copy.deepcopy(model)
+    result = training.fine_tune(helper, data, TripletLoss(helper, triplet_margin=0.5),
+                                max_steps=3, per_device_train_batch_size=4, progress="none",
+                                eval_texts=["A lovely stay."], snapshot_steps=(2,))
+    for a, b in zip(by_hand.parameters(), helper.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert [s.step for s in record.result.snapshots] == [s.step for s in result.snapshots]
+    assert result.steps == 3 and result.model is helper and result.batch_size == 4
+
+
+def test_record_training_refuses_bad_snapshot_requests():
+    with pytest.raises(TypeError, match="list of sentences"):
+        training.record_training("one sentence")
+    with pytest.raises(ValueError, match="increasing"):
+        training.record_training(["a"], snapshot_steps=(4, 2))
+    with pytest.raises(ValueError, match="progress"):
+        training.fine_tune(None, None, None, progress="loud")
 
 
 def test_save_model_loads_offline(fresh_model, tmp_path, monkeypatch):
@@ -392,13 +373,13 @@ def test_a_pair_loss_trains_on_pairs_without_duplicates(fresh_model):
         seen.append(made)
         return made
 
-    result = training.train_triplets(pairs, fresh_model, loss=loss,
+    result = presets.train_triplets(pairs, fresh_model, loss=loss,
                                      config=TrainingConfig(max_steps=2, batch_size=3,
                                                            progress="none"))
     assert len(seen) == 1 and seen[0].model is fresh_model
     assert [step for step, _ in result.losses] == [1, 2]
     assert all(np.isfinite(value) and value > 0 for _, value in result.losses)
     with pytest.raises(ValueError, match="positive"):
-        training.train_triplets(pairs[["anchor"]], fresh_model, loss=loss)
+        presets.train_triplets(pairs[["anchor"]], fresh_model, loss=loss)
     with pytest.raises(ValueError, match="negative"):  # triplet loss still needs negatives
-        training.train_triplets(pairs, fresh_model)
+        presets.train_triplets(pairs, fresh_model)

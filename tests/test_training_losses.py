@@ -1,5 +1,5 @@
-"""course_utils.training_losses and training.train_labelled: notebook 06's other losses through
-the course's one training path (tiny runs on a handful of sentences)."""
+"""Notebook 06's other losses (benchmarks/experiments.py's train_with_loss) and
+training_presets.train_labelled: tiny runs on a handful of sentences."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import training, training_losses
-from course_utils.training import TrainingConfig
-from course_utils.training_data import validate_labelled
+from benchmarks import experiments as training_losses
+from course_utils import experiments as loss_names
+from course_utils import training_presets as training
+from course_utils.training_presets import TrainingConfig, validate_labelled
 
 TINY = dict(max_steps=2, batch_size=4, progress="none", snapshot_every=None)
 GOOD = ["The soup was wonderful.", "Great rooms and a friendly desk.",
@@ -53,12 +54,12 @@ def test_bad_labelled_sentences_are_rejected(frame, message):
 
 
 #: train_triplets' own tests cover the triplet and pair paths; batch-hard's labelled path is new.
-SLOW_PATHS = (training_losses.TRIPLET, training_losses.IN_BATCH, training_losses.IN_BATCH_HARD)
+SLOW_PATHS = (loss_names.TRIPLET, loss_names.IN_BATCH, loss_names.IN_BATCH_HARD)
 
 
 @pytest.mark.parametrize("name", [
     pytest.param(name, marks=[pytest.mark.slow] if name in SLOW_PATHS else [])
-    for name in training_losses.LOSS_NAMES])
+    for name in loss_names.LOSS_NAMES])
 def test_every_loss_trains_a_few_steps(model, triplets, sentences, name):
     result = training_losses.train_with_loss(name, triplets, sentences,
                                              config=TrainingConfig(**TINY),
@@ -75,11 +76,13 @@ def test_the_in_batch_losses_see_the_right_columns(monkeypatch, triplets):
         seen["columns"], seen["loss"] = list(frame.columns), loss
         return "result"
 
-    monkeypatch.setattr(training_losses, "train_triplets", fake_train)
-    training_losses.train_with_loss(training_losses.IN_BATCH, triplets)
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    monkeypatch.setattr(training, "train_triplets", fake_train)
+    training_losses.train_with_loss(loss_names.IN_BATCH, triplets)
     assert seen["columns"] == ["anchor", "positive"]
-    assert seen["loss"] is training_losses.multiple_negatives_ranking_loss
-    training_losses.train_with_loss(training_losses.IN_BATCH_HARD, triplets)
+    assert seen["loss"] is MultipleNegativesRankingLoss
+    training_losses.train_with_loss(loss_names.IN_BATCH_HARD, triplets)
     assert seen["columns"] == ["anchor", "positive", "negative"]
 
 
@@ -87,8 +90,8 @@ def test_bad_requests_say_what_is_needed(triplets):
     with pytest.raises(ValueError, match="loss_name must be one of"):
         training_losses.train_with_loss("ContrastiveLoss", triplets)
     with pytest.raises(ValueError, match="sentences="):
-        training_losses.train_with_loss(training_losses.BATCH_HARD, triplets)
+        training_losses.train_with_loss(loss_names.BATCH_HARD, triplets)
     with pytest.raises(ValueError, match="columns"):
-        training_losses.train_with_loss(training_losses.IN_BATCH_HARD, triplets[["anchor"]])
+        training_losses.train_with_loss(loss_names.IN_BATCH_HARD, triplets[["anchor"]])
     with pytest.raises(TypeError, match="loss must be a function"):
         training.train_labelled(pd.DataFrame({"text": ["a"], "label": [0]}), loss=None)

@@ -8,7 +8,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from course_utils.training_record import Snapshot  # noqa: E402
+from course_utils.training import Snapshot  # noqa: E402
 
 N_PER_CLUSTER = 10
 

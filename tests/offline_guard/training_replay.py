@@ -125,6 +125,8 @@ def patch_trainer(trainer_class: type) -> None:
         return
 
     def train(self, *args: Any, **kwargs: Any):
+        if folder() is None:
+            return original(self, *args, **kwargs)
         records = [cb for cb in self.callback_handler.callbacks if isinstance(cb, _Recording)]
         key = run_key(self, records)
         if restore(key, self, records):
