@@ -136,6 +136,12 @@ def _no_such_folder(path: Path) -> str:
     )
 
 
+#: Example sentences for the model card of a model trained from one that load_model loaded.
+CARD_EXAMPLES = ({"source_sentence": "The room was spotless and the staff were kind.",
+                  "sentences": ["A clean room and friendly people.",
+                                "The room was filthy and the staff were rude."]},)
+
+
 def load_model(name_or_path: str | os.PathLike | None = None, *, device: str = "cpu"
                ) -> SentenceTransformer:
     """Load a SentenceTransformer: the bundled default, a local folder, or a hub name.
@@ -175,6 +181,10 @@ def load_model(name_or_path: str | os.PathLike | None = None, *, device: str = "
             f"{type(error).__name__}: {error}\n{hint}"
         ) from None
     _SOURCES[model] = source
+    if not getattr(model.model_card_data, "widget", None):
+        # The model card of a model trained later wants example sentences; without these the
+        # trainer samples some from the training data and draws a progress bar in the cell.
+        model.model_card_data.widget = list(CARD_EXAMPLES)
     return model
 
 
