@@ -39,7 +39,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils.experiments import COLUMNS, GRIDS, results_path, validate_results
+from course_utils.experiments import (
+    COLUMNS,
+    COURSE_RUN_LABELS,
+    GRIDS,
+    SECOND_LABEL,
+    results_path,
+    validate_results,
+)
 from course_utils.paths import build_dir
 
 DEFAULT_SEEDS = (0, 1, 2)
@@ -182,20 +189,19 @@ def measure(model, train: pd.DataFrame, test: pd.DataFrame, group: str) -> dict[
     sentiment_spread = within_class_spread(test_emb, test["sentiment"])
     collapse = detect_class_collapse(test_emb, test["sentiment"], test[group])
     return {
-        "group_label": group,
         "sentiment_knn": report.loc["sentiment", "knn_accuracy"],
         "sentiment_silhouette": report.loc["sentiment", "silhouette"],
         "sentiment_probe": report.loc["sentiment", "probe_accuracy"],
-        "group_knn": report.loc[group, "knn_accuracy"],
-        "group_silhouette": report.loc[group, "silhouette"],
-        "group_probe": report.loc[group, "probe_accuracy"],
-        "group_chance": report.loc[group, "chance"],
-        "group_knn_within_sentiment": collapse.subgroup_knn,
+        f"{group}_knn": report.loc[group, "knn_accuracy"],
+        f"{group}_silhouette": report.loc[group, "silhouette"],
+        f"{group}_probe": report.loc[group, "probe_accuracy"],
+        f"{group}_chance": report.loc[group, "chance"],
+        f"{group}_knn_within_sentiment": collapse.subgroup_knn,
         "sentiment_within_fraction": collapse.within_fraction,
         "sentiment_spread": sentiment_spread["spread"].mean(),
         "sentiment_class_rank": sentiment_spread["effective_rank"].mean(),
-        "group_within_fraction": within_class_fraction(test_emb, test[group]),
-        "group_spread": within_class_spread(test_emb, test[group])["spread"].mean(),
+        f"{group}_within_fraction": within_class_fraction(test_emb, test[group]),
+        f"{group}_spread": within_class_spread(test_emb, test[group])["spread"].mean(),
         "collapse_kind": collapse.kind,
     }
 
@@ -347,6 +353,14 @@ def render_card(results: pd.DataFrame, machine: dict, wall_s: float, command: st
         "- A seed changes the triplet sampling and the training seed; the data and the split "
         "stay fixed. `pretrained` rows are the untrained model (no seed).",
         "",
+        "**Run names** of the course grid (notebook 05 shows them in words, "
+        "`cu.experiments.COURSE_RUN_LABELS`): positives / negatives as `make_triplets` names "
+        "them, with the learning rate where it is not the default.",
+        "",
+        "| run | in words |",
+        "|---|---|",
+        *[f"| `{run}` | {label} |" for run, label in COURSE_RUN_LABELS.items()],
+        "",
         "**Columns.**",
         "",
         *[f"- `{name}`: {meaning}" for name, meaning in COLUMNS.items()],
@@ -424,8 +438,9 @@ def main(argv: list[str] | None = None) -> int:
     for number, run in enumerate(runs, 1):
         row = do_run(run, data)
         rows.append(row)
+        group = SECOND_LABEL[run.grid]
         print(f"[{number}/{len(runs)}] {run.grid} {run.name} seed {run.seed}: sentiment kNN "
-              f"{row['sentiment_knn']:.3f}, {row['group_label']} kNN {row['group_knn']:.3f}, "
+              f"{row['sentiment_knn']:.3f}, {group} kNN {row[group + '_knn']:.3f}, "
               f"{row['collapse_kind']}, {row['run_seconds']:.0f} s", flush=True)
     wall_s = time.perf_counter() - start
     new = pd.DataFrame(rows, columns=list(COLUMNS))

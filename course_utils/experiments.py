@@ -41,6 +41,22 @@ IN_BATCH_HARD = "MultipleNegativesRankingLoss + hard negative"
 BATCH_HARD = "BatchHardTripletLoss"
 LOSS_NAMES = (TRIPLET, IN_BATCH, IN_BATCH_HARD, BATCH_HARD)
 
+#: Notebook 05's configurations ('course' grid), run name -> positives / negatives in words,
+#: in the order the notebook shows them; the first two after the untrained model are
+#: notebook 05's recipe (:data:`COURSE_RECIPE`) and the same at a 4x lower rate.
+COURSE_RECIPE, COURSE_RECIPE_GENTLE = "other_group/same_group", "other_group/same_group lr=5e-05"
+COURSE_RUN_LABELS = {
+    "pretrained": "pretrained (no training)",
+    COURSE_RECIPE: "notebook 05: other-topic / same-topic",
+    COURSE_RECIPE_GENTLE: "notebook 05 at lr 5e-5",
+    "other_group/hard": "other-topic / hard",
+    "other_group/random": "other-topic / random",
+    "any/same_group": "any / same-topic",
+    "any/random": "any / random",
+    "same_group/same_group": "same-topic / same-topic",
+    "same_group/random": "same-topic / random",
+}
+
 #: The results' columns and what each holds, in file order (the writer's card lists them too).
 COLUMNS: dict[str, str] = {
     "grid": "'course' (notebook 05's configuration) or 'losses' (notebook 06's comparison)",
@@ -52,40 +68,39 @@ COLUMNS: dict[str, str] = {
     "steps": "optimiser steps (0: the pretrained model, untrained)",
     "batch_size": "examples per step",
     "seed": "seeds both the triplet sampling and the training",
-    "group_label": "the second label measured: 'topic' (course data) or 'domain' (VADER)",
     "sentiment_knn": "held-out sentiment kNN accuracy (k=5, cosine, fit on the train split)",
     "sentiment_silhouette": "cosine silhouette of sentiment on the test split",
     "sentiment_probe": "held-out linear-probe accuracy for sentiment",
-    "group_knn": "held-out kNN accuracy for the group label (topic or domain)",
-    "group_silhouette": "cosine silhouette of the group label on the test split",
-    "group_probe": "held-out linear-probe accuracy for the group label",
-    "group_chance": "share of the commonest group label in the test split (kNN's chance level)",
-    "group_knn_within_sentiment": "group kNN accuracy inside each sentiment: test rows, "
-                                  "neighbours from the same sentiment, leave-one-out "
-                                  "(cu.collapse.subgroup_knn_within_classes)",
     "sentiment_within_fraction": "share of the test embeddings' variation left inside the "
                                  "sentiment classes (cu.collapse.within_class_fraction)",
     "sentiment_spread": "mean distance to the own sentiment centroid (unit vectors), mean over "
                         "classes (cu.collapse.within_class_spread)",
     "sentiment_class_rank": "effective rank of each sentiment class's centred embeddings, "
                             "mean over classes",
-    "group_within_fraction": "share of the variation left inside the group classes",
-    "group_spread": "mean distance to the own group centroid, mean over groups",
-    "collapse_kind": "cu.collapse.detect_class_collapse(test, sentiment, group): collapsed, "
-                     "class-collapsed or spread",
+    **{f"{label}_{name}": f"{meaning.format(label=label)} ({grid} grid; empty in the other)"
+       for grid, label in (("course", "topic"), ("losses", "domain"))
+       for name, meaning in (
+           ("knn", "held-out {label} kNN accuracy"),
+           ("silhouette", "cosine silhouette of {label} on the test split"),
+           ("probe", "held-out linear-probe accuracy for {label}"),
+           ("chance", "share of the commonest {label} in the test split (kNN's chance level)"),
+           ("knn_within_sentiment", "{label} kNN accuracy inside each sentiment: test rows, "
+                                    "neighbours from the same sentiment, leave-one-out "
+                                    "(cu.collapse.subgroup_knn_within_classes)"),
+           ("within_fraction", "share of the variation left inside the {label} classes"),
+           ("spread", "mean distance to the own {label} centroid, mean over them"))},
+    "collapse_kind": "cu.collapse.detect_class_collapse(test, sentiment, topic or domain): "
+                     "collapsed, class-collapsed or spread",
     "train_seconds": "wall time of the optimisation alone",
     "final_loss": "training loss at the last step (empty for pretrained)",
     "run_seconds": "wall time of the whole run: loading, triplets, training, evaluation",
     "date": "day the run finished (UTC, ISO format)",
 }
-NUMERIC_COLUMNS = (
-    "learning_rate", "steps", "batch_size", "seed", "sentiment_knn", "sentiment_silhouette",
-    "sentiment_probe", "group_knn", "group_silhouette", "group_probe", "group_chance",
-    "group_knn_within_sentiment", "sentiment_within_fraction", "sentiment_spread",
-    "sentiment_class_rank", "group_within_fraction", "group_spread", "train_seconds",
-    "final_loss", "run_seconds",
-)
-GRIDS = ("course", "losses")
+NUMERIC_COLUMNS = tuple(name for name in COLUMNS if name not in (
+    "grid", "run", "loss", "positives", "negatives", "collapse_kind", "date"))
+#: The second label each grid measures beside sentiment: its columns are named after it.
+SECOND_LABEL = {"course": "topic", "losses": "domain"}
+GRIDS = tuple(SECOND_LABEL)
 CONFIDENCE = 0.95
 
 

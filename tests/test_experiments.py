@@ -19,7 +19,7 @@ def _results(values_by_run: dict[str, list[float]], grid: str = "course") -> pd.
         for seed, value in enumerate(values):
             row = {col: 0.0 for col in experiments.NUMERIC_COLUMNS}
             row.update(grid=grid, run=run, loss="TripletLoss", positives="any", negatives="random",
-                       group_label="topic", collapse_kind="spread", date="2025-01-01",
+                       collapse_kind="spread", date="2025-01-01",
                        seed=seed, sentiment_knn=value)
             rows.append(row)
     return pd.DataFrame(rows, columns=list(experiments.COLUMNS))
@@ -220,7 +220,7 @@ def test_the_quick_run_writes_a_valid_results_file_and_card(tmp_path):
     trained = results[results["steps"] > 0]
     assert set(trained["steps"]) == {runner.QUICK_STEPS}
     assert trained["final_loss"].notna().all() and (trained["train_seconds"] > 0).all()
-    for col in ("sentiment_knn", "group_knn", "sentiment_within_fraction"):
+    for col in ("sentiment_knn", "topic_knn", "sentiment_within_fraction"):
         assert results[col].between(0, 1).all()
     assert set(results["collapse_kind"]) <= {"collapsed", "class-collapsed", "spread"}
     card = (tmp_path / "README.md").read_text()

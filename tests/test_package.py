@@ -47,15 +47,11 @@ def _module_name(path: Path) -> str:
 
 
 def _imported_names(tree: ast.AST, package: str) -> set[str]:
-    """Every ``import`` anywhere in the module (inside functions too: a lazy import is still
-    a dependency), except under ``if TYPE_CHECKING:``, which never runs."""
-    skipped = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If)
-               and getattr(block.test, "id", None) == "TYPE_CHECKING"
-               for stmt in block.body for node in ast.walk(stmt)}
+    """Every ``import`` anywhere in the module: inside functions too (a lazy import is still a
+    dependency) and under ``if TYPE_CHECKING:`` (a type named there ties the two modules as
+    much: ``TrainingConfig`` once lived in the module its helpers served, hidden that way)."""
     names = set()
     for node in ast.walk(tree):
-        if id(node) in skipped:
-            continue
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -147,3 +143,36 @@ def test_checkers_import_no_widgets_plots_or_training():
 
 def test_the_toy_content_imports_only_content_and_below():
     assert import_graph()["course_utils.toy"] <= CONTENT_AND_BELOW
+
+
+#: Every module's level (docs/architecture.md, "Layers"): a module imports only modules of its
+#: own level or below. Bottom: no course imports; content and maths; embedding; measuring and
+#: training; what shows; what checks a learner; command lines; the packages' front doors.
+LEVELS = {
+    0: ("paths", "validation", "claims", "python_support"),
+    1: ("safe_output", "notebook_setup", "data", "vader_files", "experiments"),
+    2: ("vader", "triplets", "toy", "models", "losses"),
+    3: ("embedding",),
+    4: ("collapse", "evaluation", "training", "training_presets", "multitask"),
+    5: ("plots.figures", "plots.scatter", "plots.projection", "plots.experiments", "plots.toy",
+        "plots.training"),
+    6: ("widgets.explorer", "widgets.contrast", "widgets.descent", "widgets.hover",
+        "widgets.margin", "widgets.search", "widgets.temperature", "widgets.timeline",
+        "checks.student_code", "checks.core", "checks.nb01", "checks.nb02", "checks.nb03",
+        "checks.nb04", "checks.nb05", "checks.nb06", "checks.nb07", "checks.nb08"),
+    7: ("train", "check_env", "notebook_tools", "slides"),
+    8: ("", "plots", "widgets", "checks"),
+}
+
+
+def test_every_module_imports_only_its_level_and_below():
+    level = {f"course_utils.{name}".rstrip("."): rank
+             for rank, names in LEVELS.items() for name in names}
+    graph = import_graph()
+    assert set(graph) == set(level), ("give each module a level in LEVELS (and in "
+                                      f"docs/architecture.md): {sorted(set(graph) ^ set(level))}")
+    upward = {f"{name} ({level[name]})": sorted(f"{t} ({level[t]})" for t in targets
+                                                if level[t] > level[name])
+              for name, targets in graph.items()}
+    offenders = {name: targets for name, targets in upward.items() if targets}
+    assert not offenders, f"modules import from above their level: {offenders}"

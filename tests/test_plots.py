@@ -312,9 +312,9 @@ def _experiment_rows():
         for seed in range(3):
             row = {col: 0.0 for col in experiments.NUMERIC_COLUMNS}
             row.update(grid="course", run=run, loss="TripletLoss", positives="any",
-                       negatives="random", group_label="topic", collapse_kind="spread",
+                       negatives="random", collapse_kind="spread",
                        date="2026-11-30", seed=seed, sentiment_knn=sentiment + 0.01 * seed,
-                       group_knn=topic - 0.01 * seed)
+                       topic_knn=topic - 0.01 * seed)
             rows.append(row)
     return pd.DataFrame(rows, columns=list(experiments.COLUMNS))
 

@@ -15,7 +15,7 @@ __all__ = ["tradeoff_plot"]
 
 
 def tradeoff_plot(results: pd.DataFrame, *, grid: str, x: str = "sentiment_knn",
-                  y: str = "group_knn", runs: Sequence[str] | None = None,
+                  y: str = "topic_knn", runs: Sequence[str] | None = None,
                   labels: Mapping[str, str] | None = None, highlight: str | None = None,
                   axis_labels: tuple[str, str] | None = None, chance: float | None = None,
                   ax: Axes | None = None, title: str | None = None) -> Axes:
@@ -24,7 +24,7 @@ def tradeoff_plot(results: pd.DataFrame, *, grid: str, x: str = "sentiment_knn",
     Args:
         results: ``cu.experiments.load_results()``.
         grid: ``"course"`` or ``"losses"``.
-        x, y: numeric columns, e.g. sentiment kNN against the group's (topic/domain) kNN.
+        x, y: numeric columns, e.g. sentiment kNN against topic kNN.
         runs: which runs, in order (default: every run of the grid).
         labels: run name -> its name in the legend (default: the run name).
         highlight: a run drawn larger, with its legend entry in bold (e.g. the notebook's own
