@@ -1,8 +1,8 @@
 """Readable reference implementations of the contrastive and the triplet loss (torch).
 
 Both follow sentence-transformers' conventions, so the numbers can be compared one to one with
-the library's ``ContrastiveLoss`` and ``TripletLoss`` (see :func:`library_contrastive_loss` and
-:func:`library_triplet_loss`, which call the library's own computation on the same tensors):
+the library's ``ContrastiveLoss`` and ``TripletLoss`` (notebooks 03 and 04 build them with
+``model=None`` and call ``compute_loss_from_embeddings`` on the same tensors):
 
 * contrastive loss (Hadsell, Chopra & LeCun 2006), for pairs (a_i, b_i) with y_i = 1 (similar)
   or 0 (dissimilar)::
@@ -33,21 +33,14 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 REDUCTIONS = ("mean", "sum", "none")
-#: sentence-transformers' defaults, for reference in the notebooks.
-LIBRARY_CONTRASTIVE_MARGIN = 0.5
-LIBRARY_TRIPLET_MARGIN = 5.0
 #: MultipleNegativesRankingLoss's default ``scale`` (= 1 / temperature, so temperature 0.05).
 LIBRARY_MNRL_SCALE = 20.0
 
 __all__ = [
-    "LIBRARY_CONTRASTIVE_MARGIN",
     "LIBRARY_MNRL_SCALE",
-    "LIBRARY_TRIPLET_MARGIN",
     "contrastive_loss",
     "info_nce_loss",
-    "library_contrastive_loss",
     "library_mnrl_loss",
-    "library_triplet_loss",
     "triplet_loss",
 ]
 
@@ -111,7 +104,7 @@ def _similar_labels(label_similar: Any, n_rows: int, like: torch.Tensor) -> torc
 # The losses
 # --------------------------------------------------------------------------------------------
 def contrastive_loss(emb_a: torch.Tensor, emb_b: torch.Tensor, label_similar: Any, *,
-                     margin: float = LIBRARY_CONTRASTIVE_MARGIN, distance: str = "cosine",
+                     margin: float = 0.5, distance: str = "cosine",
                      reduction: str = "mean", scale: float = 0.5) -> torch.Tensor:
     """Margin-based contrastive loss for pairs (Hadsell et al. 2006).
 
@@ -221,52 +214,6 @@ def info_nce_loss(anchor: torch.Tensor, positive: torch.Tensor,
 # --------------------------------------------------------------------------------------------
 # The library's losses on the same tensors (for comparisons in notebooks and tests)
 # --------------------------------------------------------------------------------------------
-def library_contrastive_loss(emb_a: torch.Tensor, emb_b: torch.Tensor, label_similar: Any, *,
-                             margin: float = LIBRARY_CONTRASTIVE_MARGIN,
-                             distance: str = "cosine") -> torch.Tensor:
-    """sentence-transformers' ``ContrastiveLoss`` computed on embeddings -> scalar tensor.
-
-    It runs the library's own ``compute_loss_from_embeddings`` (the part of ``forward`` after
-    the model has embedded the texts), so no model is loaded. Its euclidean distance is torch's
-    ``pairwise_distance`` with a 1e-6 stabiliser, which moves values by about 1e-6.
-    """
-    from sentence_transformers.sentence_transformer.losses import (
-        ContrastiveLoss,
-        SiameseDistanceMetric,
-    )
-
-    validate_distance(distance)
-    margin = validate_margin(margin)
-    a, b = _checked_tensors(emb_a=emb_a, emb_b=emb_b)
-    labels = _similar_labels(label_similar, a.shape[0], a)
-    metric = {"cosine": SiameseDistanceMetric.COSINE_DISTANCE,
-              "euclidean": SiameseDistanceMetric.EUCLIDEAN}[distance]
-    loss = ContrastiveLoss(model=None, distance_metric=metric, margin=margin)
-    return loss.compute_loss_from_embeddings([a, b], labels)
-
-
-def library_triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
-                         *, margin: float = LIBRARY_TRIPLET_MARGIN,
-                         distance: str = "euclidean") -> torch.Tensor:
-    """sentence-transformers' ``TripletLoss`` computed on embeddings -> scalar tensor.
-
-    Runs the library's ``compute_loss_from_embeddings`` with ``TripletDistanceMetric.EUCLIDEAN``
-    or ``.COSINE``; no model is loaded.
-    """
-    from sentence_transformers.sentence_transformer.losses import (
-        TripletDistanceMetric,
-        TripletLoss,
-    )
-
-    validate_distance(distance)
-    margin = validate_margin(margin)
-    a, p, n = _checked_tensors(anchor=anchor, positive=positive, negative=negative)
-    metric = {"cosine": TripletDistanceMetric.COSINE,
-              "euclidean": TripletDistanceMetric.EUCLIDEAN}[distance]
-    loss = TripletLoss(model=None, distance_metric=metric, triplet_margin=margin)
-    return loss.compute_loss_from_embeddings([a, p, n], None)
-
-
 def library_mnrl_loss(anchor: torch.Tensor, positive: torch.Tensor,
                       negative: torch.Tensor | None = None, *,
                       scale: float = LIBRARY_MNRL_SCALE) -> torch.Tensor:

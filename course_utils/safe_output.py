@@ -1,4 +1,4 @@
-"""Writing a result folder so that nothing is lost: checked up front, claimed, written atomically.
+"""Writing a result folder so that nothing is lost: checked up front, locked, written atomically.
 
 A training run costs minutes; finding out at the end that its folder cannot be written loses
 them. So the training CLI (and :func:`course_utils.training.save_model`) use three steps:
@@ -6,7 +6,7 @@ them. So the training CLI (and :func:`course_utils.training.save_model`) use thr
 * :func:`validate_writable` before the expensive work: the folder must be new or empty and its
   nearest existing parent must accept a new folder (tried for real, not guessed from the mode
   bits, which root and network file systems ignore).
-* :func:`claim` for the length of the run: a lock file beside the folder, so a second run to
+* :func:`lock_output` for the length of the run: a lock file beside the folder, so a second run to
   the same folder stops at once with one line instead of training and then failing. A lock
   left by a killed run (its process is gone) is taken over.
 * :func:`atomic_folder` for the writing: files go to a hidden temporary folder beside the
@@ -112,8 +112,8 @@ def _owner(lock: Path) -> int | None:
 
 
 @contextlib.contextmanager
-def claim(path: str | os.PathLike) -> Iterator[Path]:
-    """Hold ``path`` for this process: a second claim on it fails at once.
+def lock_output(path: str | os.PathLike) -> Iterator[Path]:
+    """Hold ``path`` for this process: a second lock on it fails at once.
 
     Raises :class:`OutputFolderError` naming the other process. The lock file
     ``.<name>.lock`` beside the folder is removed on exit; one whose process has died (a
@@ -134,7 +134,7 @@ def claim(path: str | os.PathLike) -> Iterator[Path]:
                     "to finish or choose another folder.") from None
             lock.unlink(missing_ok=True)  # left by a run that was killed
     else:
-        raise OutputFolderError(f"could not claim {path}; try again or choose another folder.")
+        raise OutputFolderError(f"could not lock {path}; try again or choose another folder.")
     with os.fdopen(handle, "w") as file:
         file.write(str(os.getpid()))
     try:

@@ -298,13 +298,13 @@ def build_triplets(job: Job, task) -> pd.DataFrame:
 
 
 def run(job: Job) -> int:
-    """Claim ``--output``, then train, save and report (on the main process only)."""
-    from course_utils.safe_output import OutputFolderError, claim
+    """Lock ``--output``, then train, save and report (on the main process only)."""
+    from course_utils.safe_output import OutputFolderError, lock_output
 
     if not is_main_process():
         return _train_save_report(job)
     try:
-        with claim(job.output):
+        with lock_output(job.output):
             return _train_save_report(job)
     except OutputFolderError as error:
         raise UsageError(f"--output {error}") from None

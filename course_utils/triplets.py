@@ -44,6 +44,7 @@ __all__ = [
     "POSITIVE_STRATEGIES",
     "TRIPLET_CLASSES",
     "classify_triplets",
+    "gather",
     "make_triplets",
     "pairwise_distance",
     "triplet_distances",
@@ -132,6 +133,26 @@ def validate_margin(margin: Any) -> float:
 # --------------------------------------------------------------------------------------------
 # Grading triplets
 # --------------------------------------------------------------------------------------------
+def gather(rows: Any, triplets: pd.DataFrame) -> tuple[Any, Any, Any]:
+    """``rows`` (an array or tensor with one row per sentence of the frame the triplets were
+    made from: embeddings, or labels) picked for each triplet's anchor, positive and negative.
+
+    Notebook 04 (section 2) shows it: ``embeddings[triplets["anchor_index"].tolist()]`` and so
+    on (a list, because torch warns when indexing with pandas' read-only arrays).
+    """
+    missing = [f"{role}_index" for role in ("anchor", "positive", "negative")
+               if f"{role}_index" not in getattr(triplets, "columns", ())]
+    if missing:
+        raise ValueError(f"triplets lacks {missing}: pass the DataFrame make_triplets returned.")
+    indices = triplets[[f"{role}_index" for role in ("anchor", "positive", "negative")]]
+    if len(indices) and int(indices.to_numpy().max()) >= len(rows):
+        raise ValueError(f"the triplets point at row {int(indices.to_numpy().max())}, but rows "
+                         f"has {len(rows)}: pass the rows of the frame the triplets were made "
+                         "from.")
+    return tuple(rows[triplets[f"{role}_index"].tolist()]
+                 for role in ("anchor", "positive", "negative"))
+
+
 def triplet_distances(anchor: Any, positive: Any, negative: Any, *,
                       distance: str = "euclidean") -> tuple[np.ndarray, np.ndarray]:
     """d(a, p) and d(a, n) for (n, d) arrays of anchors, positives, negatives -> two (n,) arrays."""

@@ -9,17 +9,38 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from course_utils.losses import (
-    contrastive_loss,
-    library_contrastive_loss,
-    library_triplet_loss,
-    triplet_loss,
-)
+from course_utils.losses import contrastive_loss, triplet_loss
 from course_utils.triplets import pairwise_distance
 
 DISTANCES = ("euclidean", "cosine")
 FAST = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
+
+
+def library_contrastive_loss(a, b, labels, *, margin, distance):
+    """sentence-transformers' ContrastiveLoss on embeddings, as notebook 03 calls it."""
+    from sentence_transformers.sentence_transformer.losses import (
+        ContrastiveLoss,
+        SiameseDistanceMetric,
+    )
+
+    metric = {"cosine": SiameseDistanceMetric.COSINE_DISTANCE,
+              "euclidean": SiameseDistanceMetric.EUCLIDEAN}[distance]
+    loss = ContrastiveLoss(model=None, distance_metric=metric, margin=margin)
+    return loss.compute_loss_from_embeddings([a, b], labels)
+
+
+def library_triplet_loss(a, p, n, *, margin, distance):
+    """sentence-transformers' TripletLoss on embeddings, as notebook 04 calls it."""
+    from sentence_transformers.sentence_transformer.losses import (
+        TripletDistanceMetric,
+        TripletLoss,
+    )
+
+    metric = {"cosine": TripletDistanceMetric.COSINE,
+              "euclidean": TripletDistanceMetric.EUCLIDEAN}[distance]
+    loss = TripletLoss(model=None, distance_metric=metric, triplet_margin=margin)
+    return loss.compute_loss_from_embeddings([a, p, n], None)
 
 
 def random_embeddings(n: int = 12, dim: int = 8, seed: int = 0) -> list[torch.Tensor]:

@@ -232,7 +232,7 @@ def test_unwritable_output_is_refused_before_training(tiny_csv, tmp_path, capsys
 
 @pytest.mark.process  # a sleeping Python holds the lock
 def test_a_second_run_to_the_same_output_stops_at_once(tiny_csv, tmp_path, capsys):
-    from course_utils.safe_output import claim
+    from course_utils.safe_output import lock_output
 
     out = tmp_path / "model"
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
@@ -245,7 +245,7 @@ def test_a_second_run_to_the_same_output_stops_at_once(tiny_csv, tmp_path, capsy
     finally:
         other.kill()
         other.wait()
-    with claim(out):  # the holder died: its lock is taken over
+    with lock_output(out):  # the holder died: its lock is taken over
         assert lock.read_text() == str(os.getpid())
     assert not lock.exists()
 

@@ -11,6 +11,7 @@ from course_utils.triplets import (
     MADE_TRIPLET_COLUMNS,
     classify_distances,
     classify_triplets,
+    gather,
     make_triplets,
     pairwise_distance,
     triplet_distances,
@@ -181,3 +182,21 @@ def test_real_course_data_same_topic_negatives():
     topics = frame.topic.to_numpy()
     assert len(triplets) == len(frame)
     assert (topics[triplets.anchor_index] == topics[triplets.negative_index]).all()
+
+
+def test_gather_picks_each_role_and_refuses_foreign_rows():
+    frame = pd.DataFrame({"text": [f"s{i}" for i in range(6)],
+                          "sentiment": ["positive", "negative"] * 3,
+                          "topic": ["a", "a", "b", "b", "c", "c"]})
+    made = make_triplets(frame, label_col="sentiment", group_col="topic", seed=0)
+    rows = np.arange(6) * 10
+    anchor, positive, negative = gather(rows, made)
+    assert list(anchor) == list(made["anchor_index"] * 10)
+    assert list(negative) == list(made["negative_index"] * 10)
+    labels = frame["sentiment"].to_numpy()
+    a, p, n = gather(labels, made)
+    assert (a == p).all() and (a != n).all()
+    with pytest.raises(ValueError, match="rows has 3"):
+        gather(rows[:3], made)
+    with pytest.raises(ValueError, match="make_triplets returned"):
+        gather(rows, made[["anchor", "positive", "negative"]])
