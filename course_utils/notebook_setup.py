@@ -196,6 +196,16 @@ def set_torch_threads(threads: int) -> None:
         pass  # already set, or parallel work already started: harmless on re-run
 
 
+def limit_blas_threads(threads: int) -> None:
+    """At most ``threads`` threads for numpy's BLAS (already loaded, so its environment
+    variables are read too late); nothing when threadpoolctl (scikit-learn's) is missing."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn brings it
+        return
+    threadpool_limits(limits=threads)
+
+
 def apply_plot_style() -> None:
     """Use the course's matplotlib style (assets/course.mplstyle) and an inline-friendly DPI."""
     import matplotlib.pyplot as plt
@@ -226,9 +236,15 @@ def setup(seed: int = 0, threads: int | None = None, *, plots: bool = True,
     # No stray tqdm bars in notebooks (the trainer's model card, similarity scores); tqdm reads
     # this when it is first imported, which quiet_logging below does. Command lines keep theirs.
     os.environ.setdefault("TQDM_DISABLE", "1")
-    # Thread counts for the libraries that read them at import time (numba for UMAP, BLAS).
-    os.environ.setdefault("OMP_NUM_THREADS", str(n_threads))
+    # Thread counts: numba (UMAP) reads its variable when first imported, after this; numpy's
+    # BLAS was loaded with the package, so it is limited directly.
     os.environ.setdefault("NUMBA_NUM_THREADS", str(n_threads))
+    limit_blas_threads(n_threads)
+    # Compiled UMAP code goes under the course cache, never beside umap's installed sources;
+    # plots.projection switches numba's disk cache on for umap only when this is set.
+    from course_utils.paths import cache_dir
+
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir() / "numba"))
     quiet_logging()
     import torch
 

@@ -33,6 +33,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# As cu.setup() does: UMAP's compiled code cached under the course cache (before numba loads).
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".cache"
+                                             / "numba"))
 
 GUARD_DIR = Path(__file__).resolve().parent / "offline_guard"
 GUARD_LOG_ENV = "COURSE_OFFLINE_GUARD_LOG"

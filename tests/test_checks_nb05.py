@@ -130,3 +130,32 @@ def test_hard_negatives_like():
         result = nb05.check_hard_negatives_like(wrong, 0.92)
         assert not result.passed and result.message
     assert not nb05.check_hard_negatives_like("random", hard_same_topic="oops").passed
+
+
+def test_recipe_keeps_topic_refuses_what_is_not_a_run():
+    frame = pd.DataFrame({"text": ["a", "b"], "topic": ["x", "y"], "sentiment": ["positive",
+                                                                              "negative"]})
+    blank = nb05.check_recipe_keeps_topic(None, frame, frame)
+    assert not blank.passed and "my_run is None" in blank.message
+    wrong = nb05.check_recipe_keeps_topic("a model name", frame, frame)
+    assert not wrong.passed and "fine_tune returned" in wrong.message
+
+
+@pytest.mark.parametrize(("topic", "sentiment", "passed", "hint"), [
+    (0.93, 0.86, True, "topic survives"),
+    (0.93, 0.60, False, "sentiment was not learned"),
+    (0.28, 0.90, False, "topic is lost"),
+])
+def test_recipe_keeps_topic_reads_the_held_out_numbers(monkeypatch, topic, sentiment, passed,
+                                                       hint):
+    from course_utils import evaluation
+
+    report = pd.DataFrame({"knn_accuracy": {"topic": topic, "sentiment": sentiment}})
+    monkeypatch.setattr(evaluation, "embedding_report", lambda *args, **kwargs: report)
+
+    class Run:
+        model = type("Model", (), {"encode": None})()
+
+    result = nb05.check_recipe_keeps_topic(Run(), None, None)
+    assert result.passed == passed and hint in result.message
+    assert f"topic kNN {topic:.2f}" in result.message

@@ -3,6 +3,8 @@
 * :func:`check_same_topic_negative` - a function that picks a same-topic negative for an anchor.
 * :func:`check_active_fraction` - the share of triplets that still have a positive loss.
 * :func:`check_hard_negatives_like` - which strategy hard negatives resemble.
+* :func:`check_recipe_keeps_topic` - a retrained run whose recipe keeps topic and learns
+  sentiment, read off its held-out numbers.
 """
 
 from __future__ import annotations
@@ -149,9 +151,47 @@ def check_hard_negatives_like(answer: Any, hard_same_topic: float | None = None)
                 "gives: random about 20 %, same_group 100 %.")
 
 
+#: Exercise 4's bar, on held-out kNN accuracy (k=5): topic must survive (pretrained 0.96,
+#: notebook 05's recipe about 0.28) while sentiment is learned (pretrained 0.63).
+KEEPS_TOPIC_KNN = 0.7
+LEARNS_SENTIMENT_KNN = 0.75
+
+
+@checker("Exercise 4: a recipe that keeps topic")
+def check_recipe_keeps_topic(run: Any, train: pd.DataFrame, test: pd.DataFrame) -> CheckResult:
+    """``run`` (what ``cu.training.fine_tune`` returned) must keep topic kNN at or above
+    :data:`KEEPS_TOPIC_KNN` and reach sentiment kNN :data:`LEARNS_SENTIMENT_KNN` on ``test``,
+    with ``train`` as the neighbours."""
+    from course_utils.evaluation import embedding_report
+
+    if run is None:
+        return fail("my_run is None: build triplets with your recipe, train them with "
+                    "cu.training.fine_tune as in section 3, and assign what it returns.")
+    model = getattr(run, "model", run)
+    if isinstance(model, (str, bytes)) or not hasattr(model, "encode"):
+        return fail(f"my_run should be what cu.training.fine_tune returned; got "
+                    f"{describe(run)}.")
+    knn = embedding_report(model, train, test)["knn_accuracy"]
+    topic, sentiment = float(knn["topic"]), float(knn["sentiment"])
+    numbers = f"topic kNN {topic:.2f}, sentiment kNN {sentiment:.2f}"
+    if topic >= KEEPS_TOPIC_KNN and sentiment >= LEARNS_SENTIMENT_KNN:
+        return ok(f"{numbers}: sharing a topic now helps a triplet, so topic survives, and "
+                  "the sentiment of the negatives is still learned.")
+    if topic >= KEEPS_TOPIC_KNN:
+        return fail(f"{numbers}: topic survived, but sentiment was not learned (at least "
+                    f"{LEARNS_SENTIMENT_KNN} wanted). Do your negatives still have the other "
+                    "sentiment, and did the run train (max_steps)?")
+    return fail(f"{numbers}: topic is lost as in section 3 (at least {KEEPS_TOPIC_KNN} "
+                "wanted). In your triplets, does sharing a topic ever make a positive closer? "
+                "The figure of section 7 shows which configuration keeps topic.")
+
+
 __all__: Sequence[str] = (
+    "KEEPS_TOPIC_KNN",
+    "LEARNS_SENTIMENT_KNN",
     "active_fraction",
     "check_active_fraction",
+    "check_recipe_keeps_topic",
     "check_same_topic_negative",
     "check_hard_negatives_like",
 )

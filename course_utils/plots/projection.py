@@ -8,12 +8,12 @@ classroom:
   a restarted kernel or a second student on the same hub reuses the file instantly. Writes are
   atomic (the embedding cache's writer is reused), and a damaged entry is recomputed.
 * **UMAP's numba code is cached on disk too.** umap-learn compiles ~20 s of numba functions in
-  every new process because it does not ask numba to cache them; the first call here switches
+  every new process because it does not ask numba to cache them. ``cu.setup()`` points
+  ``NUMBA_CACHE_DIR`` at ``<cache>/numba``; when it is set, the first projection switches
   numba's on-disk cache on for umap's own compiled functions, so that cost is paid once per
-  installation (notebook 00 pays it in :func:`warm_up`) instead of once per kernel. The compiled
-  code goes where numba puts cached code: ``__pycache__`` next to umap's sources, or numba's
-  user-wide cache folder when that is read-only (``NUMBA_CACHE_DIR`` moves it;
-  ``COURSE_NUMBA_CACHE=0`` turns this off).
+  installation (notebook 00 pays it in :func:`warm_up`) instead of once per kernel, and the
+  compiled code never lands beside umap's installed sources. Without ``NUMBA_CACHE_DIR``, or
+  with ``COURSE_NUMBA_CACHE=0``, umap compiles in every process, as it does by default.
 * **Deterministic**: ``random_state=seed`` makes UMAP single-threaded but gives the same picture
   on every run on a machine, so the notebooks' prose can describe it.
 
@@ -83,7 +83,8 @@ def _enable_numba_disk_cache() -> int:
     if _caching_enabled:
         return 0
     _caching_enabled = True
-    if os.environ.get("COURSE_NUMBA_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
+    if (os.environ.get("COURSE_NUMBA_CACHE", "1").strip().lower() in ("0", "false", "no", "off")
+            or not os.environ.get("NUMBA_CACHE_DIR")):
         return 0
     import importlib
 
