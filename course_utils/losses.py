@@ -36,7 +36,8 @@ REDUCTIONS = ("mean", "sum", "none")
 #: sentence-transformers' defaults, for reference in the notebooks.
 LIBRARY_CONTRASTIVE_MARGIN = 0.5
 LIBRARY_TRIPLET_MARGIN = 5.0
-#: MultipleNegativesRankingLoss's default ``scale`` (= 1 / temperature, so temperature 0.05).
+#: MultipleNegativesRankingLoss's default ``scale`` (= 1 / temperature, so temperature 0.05);
+#: notebook 07 compares :func:`info_nce_loss` with the library's loss in view.
 LIBRARY_MNRL_SCALE = 20.0
 
 __all__ = [
@@ -46,7 +47,6 @@ __all__ = [
     "contrastive_loss",
     "info_nce_loss",
     "library_contrastive_loss",
-    "library_mnrl_loss",
     "library_triplet_loss",
     "triplet_loss",
 ]
@@ -265,24 +265,3 @@ def library_triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative:
               "euclidean": TripletDistanceMetric.EUCLIDEAN}[distance]
     loss = TripletLoss(model=None, distance_metric=metric, triplet_margin=margin)
     return loss.compute_loss_from_embeddings([a, p, n], None)
-
-
-def library_mnrl_loss(anchor: torch.Tensor, positive: torch.Tensor,
-                      negative: torch.Tensor | None = None, *,
-                      scale: float = LIBRARY_MNRL_SCALE) -> torch.Tensor:
-    """sentence-transformers' ``MultipleNegativesRankingLoss`` on embeddings -> scalar tensor.
-
-    Runs the library's ``compute_loss_from_embeddings`` with its cosine similarity and
-    ``scale`` (= 1 / temperature); no model is loaded.
-    """
-    import math
-
-    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (
-        math.isfinite(scale) and scale > 0
-    ):
-        raise ValueError(f"scale must be a finite number above 0 (1 / temperature), got {scale!r}.")
-    tensors = _checked_tensors(anchor=anchor, positive=positive, negative=negative)
-    loss = MultipleNegativesRankingLoss(model=None, scale=float(scale))
-    return loss.compute_loss_from_embeddings(tensors, None)
