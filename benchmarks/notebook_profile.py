@@ -30,7 +30,7 @@ from course_utils.notebook_tools import execute_code_cells, notebook_client
 
 UMAP_CALLS = ("project_2d", "side_by_side", "before_after", "timeline")
 #: Cells that train a model are the intended slow step: excluded from the warm re-run.
-TRAINING_CALLS = ("train_triplets(", "train_with_loss(", "trainer.train(")
+TRAINING_CALLS = ("train_triplets(", "train_with_loss(", "trainer.train(", "fine_tune(")
 
 
 @dataclass
