@@ -12,8 +12,9 @@ Three views, each computed for every label column (topic, sentiment, ...):
   linearly readable?", even when it does not shape the neighbourhoods.
 
 And one for search (notebook 07): :func:`retrieval_task` turns labelled sentences into
-queries, a corpus and relevance judgements, and :func:`retrieval_scores` scores a model on it
-with sentence-transformers' ``InformationRetrievalEvaluator`` (recall@k, MRR@k, nDCG@k).
+queries, a corpus and relevance judgements, the three dicts that sentence-transformers'
+``InformationRetrievalEvaluator`` takes; notebook 07 builds the evaluator on them in view and
+keeps recall@10, MRR@10 and nDCG@10.
 
 For a model (notebooks 05-08 and ``python -m course_utils.train``): :func:`embedding_report`
 encodes the train and test splits and reports the three views per label;
@@ -275,38 +276,6 @@ def retrieval_task(query_frame: pd.DataFrame, corpus_frame: pd.DataFrame, *,
     if not queries:
         raise ValueError("No query shares its labels with any corpus sentence; check label_cols.")
     return RetrievalTask(queries, corpus, relevant)
-
-
-def retrieval_scores(model, task: RetrievalTask, *, k: int = 10) -> dict[str, float]:
-    """recall@k, MRR@k and nDCG@k of ``model`` on ``task`` (sentence-transformers' evaluator).
-
-    * recall@k: the share of a query's relevant sentences among its k nearest (averaged);
-    * MRR@k: 1 / the rank of the first relevant sentence (0 if none is in the top k);
-    * nDCG@k: how high the relevant sentences rank, 1 = all at the top.
-    Cosine similarity; returns ``{"recall@10": ..., "mrr@10": ..., "ndcg@10": ...}``.
-    """
-    from sentence_transformers.sentence_transformer.evaluation import (
-        InformationRetrievalEvaluator,
-    )
-
-    if not isinstance(task, RetrievalTask):
-        raise TypeError(f"task must be a RetrievalTask (see retrieval_task), got "
-                        f"{type(task).__name__}.")
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(task.corpus):
-        raise ValueError(f"k must be a whole number from 1 to {len(task.corpus)}, got {k!r}.")
-    if not hasattr(model, "encode"):
-        raise TypeError(f"model must be a SentenceTransformer, got {type(model).__name__}.")
-    evaluator = InformationRetrievalEvaluator(
-        task.queries, task.corpus, task.relevant, mrr_at_k=[k], ndcg_at_k=[k],
-        accuracy_at_k=[k], precision_recall_at_k=[k], map_at_k=[k], name="course",
-        write_csv=False,
-    )
-    was_training = model.training
-    try:
-        scores = evaluator(model)
-    finally:
-        model.train(was_training)
-    return {f"{m}@{k}": float(scores[f"course_cosine_{m}@{k}"]) for m in ("recall", "mrr", "ndcg")}
 
 
 def embedding_report(model: SentenceTransformer, train_frame: pd.DataFrame,

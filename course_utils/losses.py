@@ -33,14 +33,14 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 REDUCTIONS = ("mean", "sum", "none")
-#: MultipleNegativesRankingLoss's default ``scale`` (= 1 / temperature, so temperature 0.05).
+#: MultipleNegativesRankingLoss's default ``scale`` (= 1 / temperature, so temperature 0.05);
+#: notebook 07 compares :func:`info_nce_loss` with the library's loss in view.
 LIBRARY_MNRL_SCALE = 20.0
 
 __all__ = [
     "LIBRARY_MNRL_SCALE",
     "contrastive_loss",
     "info_nce_loss",
-    "library_mnrl_loss",
     "triplet_loss",
 ]
 
@@ -209,27 +209,3 @@ def info_nce_loss(anchor: torch.Tensor, positive: torch.Tensor,
     logits = F.normalize(a, dim=1) @ F.normalize(docs, dim=1).T / temperature
     targets = torch.arange(len(a), device=a.device)      # pair i's positive sits in column i
     return _reduce(F.cross_entropy(logits, targets, reduction="none"), reduction)
-
-
-# --------------------------------------------------------------------------------------------
-# The library's losses on the same tensors (for comparisons in notebooks and tests)
-# --------------------------------------------------------------------------------------------
-def library_mnrl_loss(anchor: torch.Tensor, positive: torch.Tensor,
-                      negative: torch.Tensor | None = None, *,
-                      scale: float = LIBRARY_MNRL_SCALE) -> torch.Tensor:
-    """sentence-transformers' ``MultipleNegativesRankingLoss`` on embeddings -> scalar tensor.
-
-    Runs the library's ``compute_loss_from_embeddings`` with its cosine similarity and
-    ``scale`` (= 1 / temperature); no model is loaded.
-    """
-    import math
-
-    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (
-        math.isfinite(scale) and scale > 0
-    ):
-        raise ValueError(f"scale must be a finite number above 0 (1 / temperature), got {scale!r}.")
-    tensors = _checked_tensors(anchor=anchor, positive=positive, negative=negative)
-    loss = MultipleNegativesRankingLoss(model=None, scale=float(scale))
-    return loss.compute_loss_from_embeddings(tensors, None)

@@ -141,17 +141,26 @@ def test_retrieval_task_explains_bad_input(kwargs, message):
         retrieval_task(labelled(1, "q"), labelled(5, "d"), **kwargs)
 
 
-def test_retrieval_scores_match_a_hand_computation(model):
+def test_the_task_feeds_the_library_evaluator_as_notebook_07_builds_it(model):
+    """The evaluator built on a RetrievalTask's dicts (notebook 07, section 5) gives the
+    recall and MRR of a hand-computed ranking."""
+    from sentence_transformers.sentence_transformer.evaluation import (
+        InformationRetrievalEvaluator,
+    )
+
     from course_utils.embedding import encode
-    from course_utils.evaluation import RetrievalTask, retrieval_scores
+    from course_utils.evaluation import RetrievalTask
 
     corpus = {"d0": "The hotel room was spotless.", "d1": "The film was a bore.",
               "d2": "The pasta was delicious.", "d3": "My phone screen cracked."}
     queries = {"q0": "A very clean hotel room.", "q1": "A dull movie."}
     relevant = {"q0": {"d0", "d2"}, "q1": {"d3"}}
     task = RetrievalTask(queries, corpus, relevant)
-    scores = retrieval_scores(model, task, k=2)
-    assert set(scores) == {"recall@2", "mrr@2", "ndcg@2"}
+    evaluator = InformationRetrievalEvaluator(
+        queries=task.queries, corpus=task.corpus, relevant_docs=task.relevant, name="test",
+        mrr_at_k=[2], ndcg_at_k=[2], accuracy_at_k=[2], precision_recall_at_k=[2],
+        map_at_k=[2], write_csv=False)
+    scores = evaluator(model)
     q = encode(list(queries.values()), model, cache=False)
     d = encode(list(corpus.values()), model, cache=False)
     ranking = np.argsort(-(q @ d.T), axis=1)[:, :2]
@@ -161,12 +170,8 @@ def test_retrieval_scores_match_a_hand_computation(model):
         found = [ids[j] in relevant[query_id] for j in row]
         recalls.append(sum(found) / len(relevant[query_id]))
         reciprocal.append(next((1 / (r + 1) for r, hit in enumerate(found) if hit), 0.0))
-    assert scores["recall@2"] == pytest.approx(np.mean(recalls))
-    assert scores["mrr@2"] == pytest.approx(np.mean(reciprocal))
-    with pytest.raises(ValueError, match="k must"):
-        retrieval_scores(model, task, k=5)
-    with pytest.raises(TypeError, match="RetrievalTask"):
-        retrieval_scores(model, {"queries": queries})
+    assert scores["test_cosine_recall@2"] == pytest.approx(np.mean(recalls))
+    assert scores["test_cosine_mrr@2"] == pytest.approx(np.mean(reciprocal))
 
 
 # ------------------------------------------------------------------ reports and checks

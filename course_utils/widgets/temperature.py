@@ -1,13 +1,12 @@
 """The temperature explorer (notebook 07): slide InfoNCE's temperature, watch the softmax.
 
-One anchor and its candidates (its positive plus the batch's other positives): InfoNCE turns
-their cosine similarities into a softmax ``exp(s_j / t) / sum_k exp(s_k / t)`` and pays
-``-log p(positive)``. The gradient of that loss with respect to a negative's similarity is
-``p_j / t``, so the softmax *is* how the loss shares its push among the negatives: a low
-temperature puts almost all of it on the hardest (most similar) negative, a high one spreads
-it evenly. Tests drive it without a browser::
+One anchor and its candidates (its positive plus the batch's other positives). The maths -
+the softmax over the similarities divided by the temperature, the loss, the hardest
+negative's share of the push and how many negatives effectively get it - is notebook 07's
+``temperature_numbers`` cell, shown in section 2; the explorer only calls the function it is
+given at the slider's temperature and draws the result. Tests drive it without a browser::
 
-    box = temperature_explorer([0.8, 0.7, 0.2, 0.1], positive=0)
+    box = temperature_explorer([0.8, 0.7, 0.2, 0.1], temperature_numbers, positive=0)
     box.slider.value = 1.0
     box.state["p_positive"], box.state["hardest_share"], box.state["effective_negatives"]
 """
@@ -15,17 +14,21 @@ it evenly. Tests drive it without a browser::
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from course_utils.widgets.explorer import explorer_box, validate_row_texts
 
-__all__ = ["temperature_explorer", "temperature_state"]
+__all__ = ["NUMBER_KEYS", "temperature_explorer"]
 
 #: The slider's range (a log scale): from very sharp to almost uniform.
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 1.0
+
+#: What the explorer reads from the numbers function's dict.
+NUMBER_KEYS = ("probabilities", "loss", "p_positive", "hardest", "hardest_share",
+               "effective_negatives")
 
 
 def _similarities(similarities: Any, positive: Any) -> tuple[np.ndarray, int]:
@@ -45,40 +48,22 @@ def _similarities(similarities: Any, positive: Any) -> tuple[np.ndarray, int]:
     return values, int(positive)
 
 
-def temperature_state(similarities: Any, positive: int, temperature: float) -> dict[str, Any]:
-    """The softmax over the candidates at ``temperature`` and what it does to the gradient.
-
-    Returns a dict: ``probabilities`` (n,), ``loss`` = -log p(positive), ``p_positive``,
-    ``gradient`` (n,) = d loss / d similarity (negative for the positive: it is pulled in),
-    ``hardest`` (index of the most similar negative), ``hardest_share`` (its share of the
-    total push on the negatives) and ``effective_negatives`` (exp of the entropy of that push:
-    how many negatives effectively receive it; 1 = one negative gets all of it).
-    """
-    values, positive = _similarities(similarities, positive)
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (
-        np.isfinite(temperature) and temperature > 0
-    ):
-        raise ValueError(f"temperature must be a finite number above 0, got {temperature!r}.")
-    logits = values / temperature
-    shifted = np.exp(logits - logits.max())  # numerically stable softmax
-    probabilities = shifted / shifted.sum()
-    target = np.zeros_like(probabilities)
-    target[positive] = 1.0
-    gradient = (probabilities - target) / temperature
-    negatives = np.flatnonzero(np.arange(len(values)) != positive)
-    push = probabilities[negatives] / probabilities[negatives].sum()
-    hardest = int(negatives[np.argmax(values[negatives])])
-    entropy = -float(np.sum(push * np.log(np.clip(push, 1e-300, None))))
-    return {
-        "temperature": float(temperature),
-        "probabilities": probabilities,
-        "loss": float(-np.log(max(probabilities[positive], 1e-300))),
-        "p_positive": float(probabilities[positive]),
-        "gradient": gradient,
-        "hardest": hardest,
-        "hardest_share": float(probabilities[hardest] / probabilities[negatives].sum()),
-        "effective_negatives": float(np.exp(entropy)),
-    }
+def _numbers_at(numbers: Callable[..., Any], values: np.ndarray, positive: int,
+                temperature: float) -> dict[str, Any]:
+    """``numbers(values, positive, temperature)`` as the explorer's state, or a clear error."""
+    result = numbers(values, positive, temperature)
+    if not isinstance(result, dict):
+        raise TypeError(f"numbers must return a dict with keys {list(NUMBER_KEYS)}, got "
+                        f"{type(result).__name__}.")
+    missing = [key for key in NUMBER_KEYS if key not in result]
+    if missing:
+        raise ValueError(f"the dict that numbers returned lacks {missing}; it has "
+                         f"{sorted(result)}.")
+    probabilities = np.asarray(result["probabilities"], dtype=float)
+    if probabilities.shape != values.shape:
+        raise ValueError(f"numbers returned {probabilities.shape} probabilities for "
+                         f"{len(values)} candidates; give one per candidate.")
+    return {**result, "temperature": float(temperature), "probabilities": probabilities}
 
 
 def _summary_html(state: dict[str, Any], labels: Sequence[str] | None) -> str:
@@ -93,13 +78,16 @@ def _summary_html(state: dict[str, Any], labels: Sequence[str] | None) -> str:
     )
 
 
-def temperature_explorer(similarities: Any, *, positive: int = 0,
+def temperature_explorer(similarities: Any, numbers: Callable[..., Any], *, positive: int = 0,
                          labels: Sequence[str] | None = None, temperature: float = 0.05,
                          plot: bool = True):
     """A temperature slider over one anchor's candidates; returns the widget box.
 
     Args:
         similarities: (n,) cosine similarities of the anchor to its candidates.
+        numbers: a function ``(similarities, positive, temperature) -> dict`` with at least
+            :data:`NUMBER_KEYS`, e.g. notebook 07's ``temperature_numbers``; called on every
+            slider change.
         positive: the index of the anchor's own positive among them.
         labels: optional short text per candidate, shown on the bars.
         temperature: the slider's start value (the library's default is 0.05 = scale 20).
@@ -107,11 +95,15 @@ def temperature_explorer(similarities: Any, *, positive: int = 0,
 
     Returns:
         An ``ipywidgets.VBox`` with ``.slider`` (a FloatLogSlider from 0.01 to 1), ``.image``
-        and ``.state`` (the dict of :func:`temperature_state`, updated on every change).
+        and ``.state`` (the dict ``numbers`` returned, with the slider's ``temperature``),
+        updated on every change.
     """
     import ipywidgets as widgets
 
     values, positive = _similarities(similarities, positive)
+    if not callable(numbers):
+        raise TypeError(f"numbers must be a function (similarities, positive, temperature) -> "
+                        f"dict, e.g. temperature_numbers; got {type(numbers).__name__}.")
     labels = validate_row_texts(labels, len(values), "candidate")
     if not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:
         raise ValueError(f"temperature must be between {MIN_TEMPERATURE} and "
@@ -124,7 +116,7 @@ def temperature_explorer(similarities: Any, *, positive: int = 0,
     image = widgets.Image(format="png")
 
     def refresh() -> dict[str, Any]:
-        state = temperature_state(values, positive, slider.value)
+        state = _numbers_at(numbers, values, positive, slider.value)
         summary.value = _summary_html(state, labels)
         if plot:
             image.value = _draw(values, positive, state, labels)
