@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from course_utils.validation import is_whole_number
+from course_utils.validation import validate_eval_texts, validate_snapshot_steps
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
@@ -206,41 +206,6 @@ def record_training(eval_texts: Sequence[str] | None = None,
     texts = None if eval_texts is None else validate_eval_texts(eval_texts)
     steps = validate_snapshot_steps(snapshot_steps, None) if len(snapshot_steps) else ()
     return _recording_callback()(texts, steps)
-
-
-def validate_eval_texts(texts: object) -> list[str]:
-    """``texts`` (the sentences encoded at every snapshot) as a list of non-empty strings."""
-    if isinstance(texts, str) or not isinstance(texts, Sequence | pd.Series | np.ndarray):
-        raise TypeError(f"eval_texts must be a list of sentences, got {type(texts).__name__}.")
-    texts = list(texts)
-    if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
-        raise ValueError("eval_texts must be a non-empty list of non-empty strings.")
-    return texts
-
-
-def validate_snapshot_steps(steps: object, max_steps: int | None) -> tuple[int, ...]:
-    """``steps`` as a tuple of increasing whole numbers >= 0 (<= ``max_steps`` when known);
-    raises ValueError with what was wrong otherwise."""
-    example = "e.g. snapshot_steps=(2, 4, 6, 10, 20)"
-    if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence | np.ndarray):
-        raise ValueError(f"snapshot_steps must be a list or tuple of step numbers ({example}), "
-                         f"got {steps!r}.")
-    values = list(steps)
-    if not values:
-        raise ValueError(f"snapshot_steps is empty; list at least one step ({example}) or pass "
-                         "None for snapshots only at the start and the end.")
-    for value in values:
-        if not is_whole_number(value) or value < 0:
-            raise ValueError(f"snapshot_steps must hold whole numbers >= 0, got {value!r} in "
-                             f"{steps!r} ({example}).")
-    values = [int(value) for value in values]
-    if any(later <= earlier for earlier, later in zip(values[:-1], values[1:], strict=True)):
-        raise ValueError(f"snapshot_steps must be increasing, without repeats; got {values}.")
-    if max_steps is not None and values[-1] > max_steps:
-        raise ValueError(f"snapshot_steps {values} asks for step {values[-1]}, but training "
-                         f"stops after max_steps={max_steps}; drop the later steps or train "
-                         "longer.")
-    return tuple(values)
 
 
 def warmup_factor(step: int, warmup_steps: int, total_steps: int) -> float:

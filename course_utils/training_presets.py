@@ -20,17 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from course_utils.training import (
-    PROGRESS_MODES,
-    TrainingResult,
-    fine_tune,
-    validate_eval_texts,
-    validate_snapshot_steps,
-)
+from course_utils.training import PROGRESS_MODES, TrainingResult, fine_tune
 from course_utils.triplets import validate_distance
 from course_utils.validation import (
+    validate_eval_texts,
     validate_non_empty_dict,
     validate_positive_number,
+    validate_snapshot_steps,
     validate_whole_number,
 )
 
