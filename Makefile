@@ -33,16 +33,16 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP) data  ## create .venv, install the course (CPU torch, bundled model), fetch data
-	@$(PY) -m course_utils.check_env
+	@$(PY) -m course_utils.cli.check_env
 
 data: $(STAMP)  ## fetch the VADER files for notebook 06 into .cache/ (once, online; then offline)
-	@$(PY) -m course_utils.vader fetch
+	@$(PY) -m course_utils.cli.vader fetch
 
 course: $(STAMP) data  ## run every notebook in order; executed copies, HTML, timings in build/
-	$(PY) -m course_utils.notebook_tools course
+	$(PY) -m course_utils.cli.notebooks course
 
 student: $(STAMP)  ## write student copies (no solutions) to build/student/; keeps edited ones
-	$(PY) -m course_utils.notebook_tools student
+	$(PY) -m course_utils.cli.notebooks student
 
 browser-deps:  ## install Debian's chromium for the browser test (needs root; else the test skips)
 	@if command -v chromium >/dev/null 2>&1; then :; \

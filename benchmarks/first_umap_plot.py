@@ -36,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.notebook_profile import UMAP_CALLS
-from course_utils.notebook_tools import NOTEBOOK_DIR, execute_code_cells, notebook_client
+from course_utils.cli.notebooks import NOTEBOOK_DIR, execute_code_cells, notebook_client
 
 NB00 = NOTEBOOK_DIR / "00_setup_and_tour.ipynb"
 NB02 = NOTEBOOK_DIR / "02_embeddings_and_similarity.ipynb"

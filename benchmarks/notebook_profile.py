@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils.notebook_tools import execute_code_cells, notebook_client
+from course_utils.cli.notebooks import execute_code_cells, notebook_client
 
 UMAP_CALLS = ("project_2d", "side_by_side", "before_after", "timeline")
 #: Cells that train a model are the intended slow step: excluded from the warm re-run.

@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeats must be at least 1")
     start = time.perf_counter()
     import course_utils as cu
-    from course_utils.notebook_tools import course_notebooks
+    from course_utils.cli.notebooks import course_notebooks
 
     info = cu.setup(verbose=False)
     machine = describe_machine(info.threads)

@@ -9,7 +9,8 @@ Importing imports every submodule (so ``cu.<Tab>`` lists them in a fresh kernel)
 side effects: nothing is seeded, no environment variable or plot style is changed and no model
 or data is loaded until ``setup()`` (or the function you call) does it. Heavy libraries (torch,
 sentence-transformers, umap, matplotlib, ipywidgets) are imported inside the functions that
-need them, so ``import course_utils`` costs about 0.2 s on top of numpy and pandas.
+need them, so ``import course_utils`` costs about 0.2 s on top of numpy and pandas. The
+command lines live in :mod:`course_utils.cli`, which this import leaves alone.
 """
 
 from course_utils import (
@@ -29,6 +30,7 @@ from course_utils import (
     training,
     training_presets,
     triplets,
+    vader,
     widgets,
 )
 from course_utils.notebook_setup import setup
@@ -40,17 +42,3 @@ __all__ = [
     "experiments", "losses", "models", "notebook_setup", "paths", "plots", "setup", "toy",
     "training", "training_presets", "triplets", "vader", "widgets",
 ]
-
-
-def __getattr__(name: str):
-    # `vader` alone is imported on first use (`cu.vader`): it is also a command line,
-    # `python -m course_utils.vader`, which runpy warns about if the package imported it first.
-    if name == "vader":
-        import course_utils.vader
-
-        return course_utils.vader
-    raise AttributeError(f"module 'course_utils' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | {"vader"})

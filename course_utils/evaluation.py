@@ -16,7 +16,7 @@ queries, a corpus and relevance judgements, the three dicts that sentence-transf
 ``InformationRetrievalEvaluator`` takes; notebook 07 builds the evaluator on them in view and
 keeps recall@10, MRR@10 and nDCG@10.
 
-For a model (notebooks 05-08 and ``python -m course_utils.train``): :func:`embedding_report`
+For a model (notebooks 05-08 and ``python -m course_utils.cli.train``): :func:`embedding_report`
 encodes the train and test splits and reports the three views per label;
 :func:`before_after_report` puts two reports side by side; :func:`claim_shift` fails loudly
 when training did not move the space to the target label;

@@ -71,7 +71,7 @@ def resolve_model_source(name_or_path: str | os.PathLike | None) -> str:
             raise ModelNotFoundError(
                 f"{path} exists but is not a saved sentence-transformers model folder "
                 "(no modules.json or config.json inside). Pass the folder that "
-                "`model.save(...)` or `python -m course_utils.train --output` wrote."
+                "`model.save(...)` or `python -m course_utils.cli.train --output` wrote."
             )
         return str(path)
     name = str(name_or_path)
@@ -132,7 +132,7 @@ def _no_such_folder(path: Path) -> str:
     return (
         f"There is no folder {str(path)!r} (relative paths start at {Path.cwd()}){hub}."
         f"{mean} Check the spelling, pass the folder that "
-        "`python -m course_utils.train --output` wrote, or use load_model() for the default."
+        "`python -m course_utils.cli.train --output` wrote, or use load_model() for the default."
     )
 
 

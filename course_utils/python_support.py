@@ -5,7 +5,8 @@ use (``python course_utils/python_support.py pyproject.toml``): on an unsupporte
 prints one line saying which versions work and how to get one, and exits 1, instead of letting
 pip fail with a resolver message. So this file imports only the standard library, reads the
 TOML with a regular expression (``tomllib`` is missing before 3.11) and runs on Python 3.7+.
-``check_env`` and ``make test-pythons`` use the same functions, so the range is written once.
+The environment check (:mod:`course_utils.environment`) and ``make test-pythons`` use the same
+functions, so the range is written once.
 """
 
 from __future__ import annotations

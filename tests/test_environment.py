@@ -46,24 +46,27 @@ def test_importing_course_utils_has_no_side_effects():
         "heavy = [m for m in ('torch', 'matplotlib', 'sentence_transformers', 'umap', "
         "'sklearn', 'scipy', 'ipywidgets', 'jscatter', 'nbformat') "
         "if m in sys.modules]; "
-        "assert not heavy, heavy; assert dict(os.environ) == before, 'environment changed'"
+        "assert not heavy, heavy; assert dict(os.environ) == before, 'environment changed'; "
+        "cli = [m for m in sys.modules if m.startswith('course_utils.cli')]; "
+        "assert not cli, f'import course_utils imported the command lines: {cli}'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 @pytest.mark.process
 @pytest.mark.parametrize("command", [["vader", "status"], ["train", "--help"],
-                                     ["notebook_tools", "--help"], ["slides", "--help"]])
+                                     ["notebooks", "--help"], ["slides", "--help"]])
 def test_command_lines_start_without_runpy_warnings(command):
-    # runpy warns when `python -m course_utils.X` finds X already imported by the package.
-    result = subprocess.run([sys.executable, "-m", f"course_utils.{command[0]}", *command[1:]],
+    # runpy warns when `python -m course_utils.cli.X` finds X already imported by a package.
+    result = subprocess.run([sys.executable, "-m", f"course_utils.cli.{command[0]}",
+                             *command[1:]],
                             capture_output=True, text=True, timeout=120)
     assert "RuntimeWarning" not in result.stderr, result.stderr
 
 
 @pytest.mark.process
 def test_check_env_passes_in_the_installed_environment():
-    result = subprocess.run([sys.executable, "-m", "course_utils.check_env"],
+    result = subprocess.run([sys.executable, "-m", "course_utils.cli.check_env"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[FAIL]" not in result.stdout

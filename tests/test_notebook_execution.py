@@ -23,7 +23,7 @@ import sys
 import nbformat
 import pytest
 
-from course_utils.notebook_tools import course_notebooks
+from course_utils.cli.notebooks import course_notebooks
 from course_utils.paths import REPO_ROOT
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.notebook_tools import NOTEBOOK_DIR, course_notebooks
+from course_utils.cli.notebooks import NOTEBOOK_DIR, course_notebooks
 from course_utils.paths import REPO_ROOT
 
 NOTEBOOKS = course_notebooks()

@@ -27,7 +27,7 @@ import pytest
 from conftest import notebook_kernel_env
 
 from course_utils.checks.core import STRICT_ENV
-from course_utils.notebook_tools import (
+from course_utils.cli.notebooks import (
     NOTEBOOK_DIR,
     SOLUTION_TAG,
     course_notebooks,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from course_utils.notebook_tools import (
+from course_utils.cli.notebooks import (
     NOTEBOOK_DIR,
     course_notebooks,
     execute_notebook,

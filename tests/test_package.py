@@ -9,8 +9,10 @@ functions (tests/test_environment.py checks that none is loaded by the import).
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
+import nbformat
 import pytest
 
 import course_utils as cu
@@ -20,7 +22,7 @@ import course_utils as cu
     ("typed", "offered"),
     [("cu.da", "data"), ("cu.tr", "training"), ("cu.plots.proj", "project_2d"),
      ("cu.widgets.mar", "margin_explorer"), ("cu.se", "setup"), ("cu.checks.nb0", "nb05"),
-     ("cu.cl", "claims")],
+     ("cu.cl", "claims"), ("cu.va", "vader")],
 )
 def test_tab_completion_offers_every_module_and_function(typed, offered):
     from IPython.core.completer import IPCompleter, provisionalcompleter
@@ -133,7 +135,8 @@ def test_checkers_import_no_widgets_plots_or_training():
     """A checker stands on the check framework and the content and maths below it, never on
     what shows or trains (checks.nb01 once took `weighted_distance` from a widget, checks.nb03
     its toy points from a figure module)."""
-    above = ("course_utils.widgets", "course_utils.plots", "course_utils.train")
+    above = ("course_utils.widgets", "course_utils.plots", "course_utils.training",
+             "course_utils.cli")
     upward = {name: sorted(t for t in targets if t.startswith(above))
               for name, targets in import_graph().items()
               if name.startswith("course_utils.checks")}
@@ -147,21 +150,22 @@ def test_the_toy_content_imports_only_content_and_below():
 
 #: Every module's level (docs/architecture.md, "Layers"): a module imports only modules of its
 #: own level or below. Bottom: no course imports; content and maths; embedding; measuring and
-#: training; what shows; what checks a learner; command lines; the packages' front doors.
+#: training; what shows; what checks a learner; command lines (``course_utils.cli``); the
+#: packages' front doors.
 LEVELS = {
     0: ("paths", "validation", "claims", "python_support"),
     1: ("safe_output", "notebook_setup", "data", "vader_files", "experiments"),
     2: ("vader", "triplets", "toy", "models", "losses"),
     3: ("embedding",),
-    4: ("collapse", "evaluation", "training", "training_presets", "multitask"),
+    4: ("collapse", "evaluation", "training", "training_presets", "multitask", "environment"),
     5: ("plots.figures", "plots.scatter", "plots.projection", "plots.experiments", "plots.toy",
         "plots.training"),
     6: ("widgets.explorer", "widgets.contrast", "widgets.descent", "widgets.hover",
         "widgets.margin", "widgets.search", "widgets.temperature", "widgets.timeline",
         "checks.student_code", "checks.core", "checks.nb01", "checks.nb02", "checks.nb03",
         "checks.nb04", "checks.nb05", "checks.nb06", "checks.nb07", "checks.nb08"),
-    7: ("train", "check_env", "notebook_tools", "slides"),
-    8: ("", "plots", "widgets", "checks"),
+    7: ("cli.train", "cli.check_env", "cli.notebooks", "cli.slides", "cli.vader"),
+    8: ("", "plots", "widgets", "checks", "cli"),
 }
 
 
@@ -176,3 +180,49 @@ def test_every_module_imports_only_its_level_and_below():
               for name, targets in graph.items()}
     offenders = {name: targets for name, targets in upward.items() if targets}
     assert not offenders, f"modules import from above their level: {offenders}"
+
+
+# ------------------------------------------------------------------ the command lines stay apart
+def test_no_module_outside_the_cli_package_imports_it():
+    """``course_utils.cli`` holds the command lines; the library (and ``import course_utils``)
+    never reaches up into them."""
+    offenders = {name: sorted(t for t in targets if t.startswith("course_utils.cli"))
+                 for name, targets in import_graph().items()
+                 if not (name == "course_utils.cli" or name.startswith("course_utils.cli."))}
+    offenders = {name: targets for name, targets in offenders.items() if targets}
+    assert not offenders, f"modules outside course_utils.cli import it: {offenders}"
+
+
+#: ``course_utils.cli`` named in Python code: imported, or reached as an attribute.
+CLI_IN_CODE = re.compile(r"\bcourse_utils\.cli\b|\bcu\.cli\b|"
+                         r"\bfrom\s+course_utils\s+import\s+(?:\(?[\w\s,]*,\s*)?cli\b")
+
+
+def cli_uses(source: str) -> list[str]:
+    """The lines of a code cell that import or call into ``course_utils.cli``; a shell command
+    (``!python -m course_utils.cli.train ...``) runs it as a command line and is allowed."""
+    return [line.strip() for line in source.splitlines()
+            if not line.lstrip().startswith("!") and CLI_IN_CODE.search(line)]
+
+
+def test_cli_uses_are_found():
+    assert cli_uses("from course_utils.cli import train") == ["from course_utils.cli import train"]
+    assert cli_uses("import course_utils.cli.notebooks as nt")
+    assert cli_uses("cu.cli.train.main([])")
+    assert cli_uses("from course_utils import data, cli")
+    assert not cli_uses("!python -m course_utils.cli.train --help")
+    assert not cli_uses("from course_utils import claims\nimport course_utils as cu")
+
+
+def test_no_notebook_imports_the_command_lines():
+    from course_utils.paths import NOTEBOOK_DIR, course_notebooks
+
+    found = {}
+    for path in course_notebooks(NOTEBOOK_DIR):
+        notebook = nbformat.read(path, as_version=4)
+        lines = [line for cell in notebook.cells if cell.cell_type == "code"
+                 for line in cli_uses(cell.source)]
+        if lines:
+            found[path.name] = lines
+    assert not found, ("notebooks use course_utils.cli (command lines only; use the library "
+                       f"module, or `!python -m ...`): {found}")

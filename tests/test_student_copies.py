@@ -1,6 +1,6 @@
 """Student copies keep a learner's edits, and a bad --out is one clear line (issue 17, 2 + 17).
 
-Also: every course notebook follows the teaching metadata rules of course_utils.slides
+Also: every course notebook follows the teaching metadata rules of course_utils.cli.slides
 (solutions collapsed behind a "Solution" heading, checkers as slide fragments, slide style).
 """
 
@@ -12,16 +12,16 @@ import stat
 import nbformat
 import pytest
 
-from course_utils import notebook_tools
-from course_utils.notebook_tools import NOTEBOOK_DIR, course_notebooks, make_student_copies
-from course_utils.slides import (
+from course_utils.cli import notebooks as notebook_tools
+from course_utils.cli.notebooks import NOTEBOOK_DIR, course_notebooks, make_student_copies
+from course_utils.cli.slides import (
     PRESENTING,
     SOLUTION_TAG,
     STYLE_KEY,
     apply_teaching_metadata,
     checker_indices,
 )
-from course_utils.slides import (
+from course_utils.cli.slides import (
     main as slides_main,
 )
 
@@ -108,7 +108,7 @@ def test_rules_hide_the_solution_behind_a_heading_and_make_the_checker_a_fragmen
 
 def test_every_course_notebook_follows_the_rules(capsys):
     assert slides_main(["--check", str(NOTEBOOK_DIR)]) == 0, (
-        "run `python -m course_utils.slides` to apply the teaching metadata rules")
+        "run `python -m course_utils.cli.slides` to apply the teaching metadata rules")
     for path in course_notebooks():
         cells = nbformat.read(path, as_version=4).cells
         for index, cell in enumerate(cells):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from course_utils import train as cli
+from course_utils.cli import train as cli
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -148,7 +148,7 @@ def test_group_with_a_single_label_cannot_make_same_group_negatives(tmp_path, ca
 @pytest.mark.process
 def test_bad_arguments_print_no_traceback_in_a_real_process(tmp_path):
     completed = subprocess.run(
-        [sys.executable, "-m", "course_utils.train", "--data", str(tmp_path / "missing.csv"),
+        [sys.executable, "-m", "course_utils.cli.train", "--data", str(tmp_path / "missing.csv"),
          "--output", str(tmp_path / "m")],
         capture_output=True, text=True, cwd=REPO, timeout=120,
     )
@@ -197,7 +197,7 @@ def test_torchrun_two_cpu_processes(tiny_csv, tmp_path):
     env = {**os.environ, "COURSE_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1",
            "OMP_NUM_THREADS": "1", "COURSE_THREADS": "2"}
     done = subprocess.run(
-        [torchrun, "--standalone", "--nproc_per_node=2", "-m", "course_utils.train",
+        [torchrun, "--standalone", "--nproc_per_node=2", "-m", "course_utils.cli.train",
          "--data", str(tiny_csv), *BASE, "--group-col", "kind", "--output", str(out),
          "--max-steps", "3", "--batch-size", "4"],
         capture_output=True, text=True, cwd=REPO, env=env, timeout=900,
@@ -270,7 +270,7 @@ def test_save_is_atomic(model, tmp_path):
 KILL_DURING_SAVE = """
 import os, signal, sys
 from sentence_transformers import SentenceTransformer
-from course_utils import train
+from course_utils.cli import train
 
 original = SentenceTransformer.save
 def save_then_die(self, path, *args, **kwargs):
@@ -292,7 +292,7 @@ def test_a_run_killed_while_saving_leaves_no_model_and_the_next_run_succeeds(tin
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert not out.exists(), "a killed save must not leave a folder that looks like a model"
     assert (tmp_path / ".model.lock").exists()  # left behind by the killed run
-    again = subprocess.run([sys.executable, "-m", "course_utils.train", *argv], cwd=REPO,
+    again = subprocess.run([sys.executable, "-m", "course_utils.cli.train", *argv], cwd=REPO,
                            env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]
     _assert_loads_offline(out)

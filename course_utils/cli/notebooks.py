@@ -8,7 +8,7 @@
   executed notebook and its wall time.
 * :func:`student_copy` removes the cells tagged ``solution`` (nbconvert's
   TagRemovePreprocessor), so the exercise cells stay with their blank stubs.
-* ``python -m course_utils.notebook_tools course`` executes every notebook in order and writes
+* ``python -m course_utils.cli.notebooks course`` executes every notebook in order and writes
   executed copies, HTML and a timing summary into ``build/``; ``... student`` writes student
   copies into ``build/student/``.
 
@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING
 
 import nbformat
 
+from course_utils.cli.slides import SOLUTION_TAG
 from course_utils.paths import NOTEBOOK_DIR, build_dir, course_notebooks
-from course_utils.slides import SOLUTION_TAG
 
 if TYPE_CHECKING:
     from nbclient import NotebookClient
@@ -199,7 +199,7 @@ def writable_folder_error(folder: Path) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.notebook_tools",
+    parser = argparse.ArgumentParser(prog="python -m course_utils.cli.notebooks",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["course", "student"])
     parser.add_argument("--out", type=Path, default=None, help="output folder (default build/)")

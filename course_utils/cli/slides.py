@@ -18,7 +18,7 @@ The rules key on two cell tags, so they apply unchanged to any new notebook that
    bars) as ``@deathbeds/jupyterlab-fonts`` metadata, which jupyterlab-slideshow applies
    while presenting, with no file beside the notebook and nothing to load.
 
-``python -m course_utils.slides`` applies the rules to every notebook in ``notebooks/`` and
+``python -m course_utils.cli.slides`` applies the rules to every notebook in ``notebooks/`` and
 says which it changed; ``--check`` only reports (exit 1 if a notebook does not follow them).
 """
 
@@ -129,7 +129,7 @@ def apply_teaching_metadata(notebook: nbformat.NotebookNode) -> nbformat.Noteboo
 def main(argv: list[str] | None = None) -> int:
     from course_utils.paths import NOTEBOOK_DIR, course_notebooks
 
-    parser = argparse.ArgumentParser(prog="python -m course_utils.slides",
+    parser = argparse.ArgumentParser(prog="python -m course_utils.cli.slides",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report; exit 1 if needed")
     parser.add_argument("folder", nargs="?", type=Path, default=NOTEBOOK_DIR)
