@@ -3,13 +3,16 @@
 Notebook 05 trained on one set of triplets, and the space kept only what those triplets asked
 for. Here several named triplet sets ("tasks") train one model together:
 
-* ``training_presets.validate_triplet_sets`` validates a dict ``{task name: triplets}``
-  and the optional ``{task name: prompt}``; ``training_presets.train_triplets`` accepts such a
-  dict and trains it with sentence-transformers' multi-dataset training (one TripletLoss per task,
-  batches taken from the tasks in turn, so neither dominates).
-* With a prompt per task (e.g. ``"topic: "``) each task's texts are trained with that prefix,
-  so the tasks may even contradict each other: the prompt tells the model which question is
-  being asked. The prompts are saved with the model (``model.encode(x, prompt_name="topic")``).
+* The notebook builds the training in view: a ``datasets.Dataset`` and a ``TripletLoss`` per
+  task, handed as two dicts to ``cu.training.fine_tune`` with
+  ``multi_dataset_batch_sampler="round_robin"`` (batches taken from the tasks in turn, so
+  neither dominates). This module holds its recipes and acceptance thresholds.
+* With a prompt per task (the training argument ``prompts={"topic": "topic: ", ...}``) each
+  task's texts are trained with that prefix, so the tasks may even contradict each other: the
+  prompt tells the model which question is being asked. Put in ``model.prompts``, they are
+  saved with the model (``model.encode(x, prompt_name="topic")``).
+* ``training_presets.train_triplets`` does the same in one call for the command line
+  (``python -m course_utils.train --task ...``).
 * :func:`prompt_report` measures kNN accuracy and silhouette per label under each prompt.
 * :class:`TaskSpec` parses the command line's ``--task NAME:LABEL_COL[:GROUP_COL]``,
   :func:`parse_tasks` all of its ``--task`` and ``--prompt`` arguments.
@@ -24,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from course_utils.evaluation import embedding_report
-from course_utils.training_presets import TrainingConfig, validate_task_name
+from course_utils.training_presets import validate_task_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
@@ -43,17 +46,11 @@ TOPIC_ONLY_RECIPE = {"label_col": "topic", "group_col": None, "negatives": "rand
 TOPIC_RECIPE = {"label_col": "topic", "group_col": "sentiment", "negatives": "same_group",
                 "positives": "other_group"}
 
-#: Section 3 (a prompt per set): notebook 05's settings (batch 16, learning rate 2e-4, margin
-#: 0.5, 40 steps). Measured (seed 0, docs/training.md): sentiment kNN 0.905 under "sentiment: "
-#: and topic kNN 0.941 under "topic: ".
-TASK_CONFIG = TrainingConfig(max_steps=40, snapshot_every=None)
-#: Section 2 (two sets, no prompts): both tasks pull on the same space, so it needs more steps.
-#: Measured (seed 0, docs/training.md): 40 steps gave sentiment kNN 0.750 (below the 0.80 it
-#: must keep), 60 steps gave sentiment 0.877 and topic 0.914.
-MULTI_TASK_CONFIG = TrainingConfig(max_steps=60, snapshot_every=None)
-
 #: Notebook 08's acceptance thresholds on the course test split (kNN accuracy, k=5), checked
-#: in the notebook; docs/training.md records the measured values and their margins.
+#: in the notebook; docs/training.md records the measured values and their margins. Both runs
+#: use notebook 05's settings (batch 16, learning rate 2e-4, margin 0.5); section 2 (no
+#: prompts) trains 60 steps because 40 gave sentiment kNN 0.750, below its 0.80; section 3
+#: (a prompt per set) trains notebook 05's 40.
 MIN_KNN = {
     "multi-task topic": 0.85,
     "multi-task sentiment": 0.80,

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import embedding, multitask, training, training_data
+from course_utils import embedding, multitask, training_presets
 from course_utils.multitask import TaskSpec
-from course_utils.training import TrainingConfig
+from course_utils.training_presets import TrainingConfig
 
 TINY = dict(max_steps=2, batch_size=4, snapshot_every=None, progress="none")
 GOOD = ["The soup was wonderful.", "Great rooms and a friendly desk.",
@@ -36,32 +36,32 @@ def task_sets() -> dict[str, pd.DataFrame]:
 @pytest.mark.parametrize("name", ["", "1topic", "to pic", "topic:", None, "anchor"])
 def test_bad_task_names_are_refused(name):
     with pytest.raises(ValueError, match="task name"):
-        training_data.validate_task_name(name)
+        training_presets.validate_task_name(name)
 
 
 def test_check_triplet_sets_names_the_task_at_fault(task_sets):
-    assert list(training_data.validate_triplet_sets(task_sets)) == ["mood", "thing"]
+    assert list(training_presets.validate_triplet_sets(task_sets)) == ["mood", "thing"]
     with pytest.raises(TypeError, match="non-empty dict"):
-        training_data.validate_triplet_sets({})
+        training_presets.validate_triplet_sets({})
     broken = {**task_sets, "thing": task_sets["thing"].drop(columns="negative")}
     with pytest.raises(ValueError, match="task 'thing'.*negative"):
-        training_data.validate_triplet_sets(broken)
+        training_presets.validate_triplet_sets(broken)
     with pytest.raises(ValueError, match=r"not in the triplet sets \['mood', 'thing'\]"):
-        training_data.validate_triplet_sets(task_sets, {"topic": "topic: "})
+        training_presets.validate_triplet_sets(task_sets, {"topic": "topic: "})
     with pytest.raises(ValueError, match="non-empty text"):
-        training_data.validate_triplet_sets(task_sets, {"mood": "  "})
+        training_presets.validate_triplet_sets(task_sets, {"mood": "  "})
     with pytest.raises(TypeError, match="dict"):
-        training_data.validate_triplet_sets(task_sets, "mood: ")
+        training_presets.validate_triplet_sets(task_sets, "mood: ")
 
 
 def test_trainer_extras(task_sets):
-    assert training_data.trainer_extras(task_sets["mood"], None) == {}
+    assert training_presets.trainer_extras(task_sets["mood"], None) == {}
     with pytest.raises(ValueError, match="per task"):
-        training_data.trainer_extras(task_sets["mood"], {"mood": "mood: "})
-    extras = training_data.trainer_extras(task_sets, {"mood": "mood: "})
+        training_presets.trainer_extras(task_sets["mood"], {"mood": "mood: "})
+    extras = training_presets.trainer_extras(task_sets, {"mood": "mood: "})
     assert extras == {"multi_dataset_batch_sampler": "round_robin",
                       "prompts": {"mood": "mood: "}}
-    assert training_data.trainer_extras(task_sets, None)["prompts"] is None
+    assert training_presets.trainer_extras(task_sets, None)["prompts"] is None
 
 
 @pytest.mark.parametrize(
@@ -87,7 +87,7 @@ def test_task_spec_errors_say_what_to_write(spec, message):
 
 
 def test_task_recipes_follow_the_single_task_cli():
-    assert TaskSpec("s", "sentiment", "topic").recipe() == training.SENTIMENT_RECIPE
+    assert TaskSpec("s", "sentiment", "topic").recipe() == training_presets.SENTIMENT_RECIPE
     assert TaskSpec("t", "topic").recipe()["negatives"] == "random"
 
 
@@ -111,6 +111,21 @@ def test_encode_refuses_a_prompt_that_is_not_text(model, sentences):
 
 
 # ------------------------------------------------------------------ training
+def step_counter():
+    """A trainer callback that lists the optimiser steps run (the loss is logged only every 5
+    steps, too rarely for these tiny runs)."""
+    from transformers import TrainerCallback
+
+    class Steps(TrainerCallback):
+        def __init__(self):
+            self.steps: list[int] = []
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self.steps.append(int(state.global_step))
+
+    return Steps()
+
+
 def test_two_tasks_train_in_turn_with_their_prompts(model, task_sets, monkeypatch):
     fresh = copy.deepcopy(model)
     seen: list[str | None] = []
@@ -123,8 +138,10 @@ def test_two_tasks_train_in_turn_with_their_prompts(model, task_sets, monkeypatc
     monkeypatch.setattr(fresh, "preprocess", spy)
     prompts = {"mood": "mood: ", "thing": "thing: "}
     config = TrainingConfig(**{**TINY, "max_steps": 4})
-    result = training.train_triplets(task_sets, fresh, config=config, prompts=prompts)
-    assert [step for step, _ in result.losses] == [1, 2, 3, 4]
+    counter = step_counter()
+    training_presets.train_triplets(task_sets, fresh, config=config, prompts=prompts,
+                                    callbacks=[counter])
+    assert counter.steps == [1, 2, 3, 4]
     # The model card's dataset statistics tokenize each column once without a prompt; the
     # training batches follow: three columns per batch, one task per batch, tasks in turn.
     prompted = [prompt for prompt in seen if prompt is not None]
@@ -138,8 +155,10 @@ def test_two_tasks_train_in_turn_with_their_prompts(model, task_sets, monkeypatc
 def test_tasks_without_prompts_train_and_leave_the_prompts_alone(model, task_sets):
     fresh = copy.deepcopy(model)
     before = dict(fresh.prompts)
-    result = training.train_triplets(task_sets, fresh, config=TrainingConfig(**TINY))
-    assert result.steps == 2 and fresh.prompts == before
+    counter = step_counter()
+    training_presets.train_triplets(task_sets, fresh, config=TrainingConfig(**TINY),
+                                    callbacks=[counter])
+    assert counter.steps == [1, 2] and fresh.prompts == before
 
 
 def test_prompt_report_has_a_row_per_prompt(model, tmp_cache):

@@ -4,6 +4,10 @@
   which prompt ("topic" or "sentiment") makes the pair more similar?
 * :func:`check_topic_recipe` - Exercise 1: triplets for the *topic* question in which
   sentiment never separates the positive from the negative.
+* :func:`topic_recipe_or_reference` - the recipe section 3 trains on: the student's when
+  Exercise 1's check accepts it, else the course's reference (``multitask.TOPIC_RECIPE``).
+
+The prompts (``{question: prompt}``) are defined in the notebook and passed in.
 
 The notebook's own claims are ``cu.claims.claim_at_least`` calls, which raise if a claim stops
 being true.
@@ -17,32 +21,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from course_utils.checks.core import CheckResult, checker, describe, fail, ok
+from course_utils.checks.core import CheckResult, StrictCheckError, checker, describe, fail, ok
 
 __all__ = [
     "PAIRS",
-    "PROMPTS",
     "check_closer_under",
     "check_topic_recipe",
     "pair_similarities",
+    "topic_recipe_or_reference",
 ]
-
-#: The two questions of notebook 08 and the prompt that asks each of them.
-PROMPTS = {"sentiment": "sentiment: ", "topic": "topic: "}
 
 #: Exercise 2's pairs of notebook 01's teaser sentences: A and B share a dish and differ in
 #: opinion; A and C share an opinion and are about different things.
 PAIRS = (("A", "B"), ("A", "C"))
 
 
-def pair_similarities(model: Any, pairs: Sequence[tuple[str, str]] = PAIRS) -> pd.DataFrame:
-    """Cosine similarity of each teaser pair under each prompt: rows "A-B", columns prompts."""
+def pair_similarities(model: Any, prompts: Mapping[str, str],
+                      pairs: Sequence[tuple[str, str]] = PAIRS) -> pd.DataFrame:
+    """Cosine similarity of each teaser pair under each prompt of ``prompts`` ({question:
+    prompt}): rows "A-B", one column per question."""
     from course_utils.embedding import encode
     from course_utils.toy import teaser_sentences
 
     teaser = teaser_sentences()
     rows = {}
-    for question, prompt in PROMPTS.items():
+    for question, prompt in prompts.items():
         vectors = dict(zip(teaser.index, encode(teaser["text"].tolist(), model, prompt=prompt),
                            strict=True))
         for first, second in pairs:
@@ -52,20 +55,21 @@ def pair_similarities(model: Any, pairs: Sequence[tuple[str, str]] = PAIRS) -> p
 
 
 @checker("Exercise 2: which question brings them together?")
-def check_closer_under(answer: Any, model: Any) -> CheckResult:
-    """``answer`` maps each pair ("A-B", "A-C") to the prompt ("topic" or "sentiment") under
-    which the two sentences are more similar in ``model``'s space."""
+def check_closer_under(answer: Any, model: Any, prompts: Mapping[str, str]) -> CheckResult:
+    """``answer`` maps each pair ("A-B", "A-C") to the question ("topic" or "sentiment", a key
+    of ``prompts``) under whose prompt the two sentences are more similar in ``model``'s
+    space."""
     if not isinstance(answer, Mapping):
         return fail(f"closer_under should be a dict like {{'A-B': 'topic', 'A-C': ...}}, got "
                     f"{describe(answer)}.")
-    similarities = pair_similarities(model)
+    questions = " or ".join(repr(question) for question in prompts)
+    similarities = pair_similarities(model, prompts)
     for pair, row in similarities.iterrows():
         given = answer.get(pair)
         if given is None:
-            return fail(f"closer_under[{pair!r}] is missing or None; set it to 'topic' or "
-                        "'sentiment'.")
-        if not isinstance(given, str) or given.strip().lower() not in PROMPTS:
-            return fail(f"closer_under[{pair!r}] = {given!r}; use 'topic' or 'sentiment'.")
+            return fail(f"closer_under[{pair!r}] is missing or None; set it to {questions}.")
+        if not isinstance(given, str) or given.strip().lower() not in prompts:
+            return fail(f"closer_under[{pair!r}] = {given!r}; use {questions}.")
         expected = row.idxmax()
         if given.strip().lower() != expected:
             first, second = pair.split("-")
@@ -74,7 +78,7 @@ def check_closer_under(answer: Any, model: Any) -> CheckResult:
                 "notebook 01 (topic? opinion?): the prompt that asks about the shared thing "
                 "puts them close, the other one pulls them apart."
             )
-    numbers = "; ".join(f"{pair}: " + ", ".join(f"{q} {row[q]:.2f}" for q in PROMPTS)
+    numbers = "; ".join(f"{pair}: " + ", ".join(f"{q} {row[q]:.2f}" for q in prompts)
                         for pair, row in similarities.iterrows())
     return ok(f"the same two sentences are near or far depending on the question ({numbers}).")
 
@@ -128,3 +132,24 @@ def check_topic_recipe(recipe: Any, frame: pd.DataFrame | None = None) -> CheckR
              "triplet, which pushes it out of the topic answer (the notebook uses that).")
     return ok(f"every negative has another topic and the anchor's sentiment "
               f"({shares['negative same sentiment']:.0%}); sentiment never helps.{extra}")
+
+
+def topic_recipe_or_reference(recipe: Any, frame: pd.DataFrame | None = None
+                              ) -> tuple[dict[str, Any], str]:
+    """The ``make_triplets`` recipe section 3 trains the topic set on, and one line saying which.
+
+    The student's ``recipe`` when :func:`check_topic_recipe` accepts it (on ``frame``, the
+    training split by default); otherwise the course's reference, ``multitask.TOPIC_RECIPE``,
+    so a blank or wrong Exercise 1 breaks nothing later. The line never shows the reference's
+    contents (that would give Exercise 1 away).
+    """
+    from course_utils.multitask import TOPIC_RECIPE
+
+    try:
+        accepted = check_topic_recipe(recipe, frame).passed
+    except StrictCheckError:  # strict mode raises on "Not yet": the checker cell says why
+        accepted = False
+    if accepted:
+        return dict(recipe), "topic triplets: your topic_recipe (Exercise 1's check accepts it)"
+    return dict(TOPIC_RECIPE), ("topic triplets: the course's reference recipe, because "
+                                "Exercise 1's check does not accept topic_recipe yet")
