@@ -12,7 +12,7 @@ for. Here several named triplet sets ("tasks") train one model together:
   prompt tells the model which question is being asked. Put in ``model.prompts``, they are
   saved with the model (``model.encode(x, prompt_name="topic")``).
 * ``training_presets.train_triplets`` does the same in one call for the command line
-  (``python -m course_utils.train --task ...``).
+  (``python -m course_utils.cli.train --task ...``).
 * :func:`prompt_report` measures kNN accuracy and silhouette per label under each prompt.
 * :class:`TaskSpec` parses the command line's ``--task NAME:LABEL_COL[:GROUP_COL]``,
   :func:`parse_tasks` all of its ``--task`` and ``--prompt`` arguments.
