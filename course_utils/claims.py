@@ -1,19 +1,8 @@
 """Verdicts and claims: what every check returns, and a sentence of the prose, checked.
 
-* :class:`CheckResult` is a verdict: ``passed`` and a message. Exercise checkers
-  (:mod:`course_utils.checks`) return one and show it as a green "Correct" or an orange
-  "Not yet" box with a hint.
-* A **claim** is a sentence the notebook's text relies on, with the number behind it. The
-  ``claim*`` functions print it as one line, ``✔ claim: <sentence with its numbers>``, and raise
-  AssertionError - in every mode, strict or not - naming the sentence and the number that broke
-  it when the number stops supporting it, so a notebook stops instead of teaching something
-  false (another model, edited data, new results)::
-
-      cu.claims.claim_at_least(probe, 0.8, "sentiment linear-probe accuracy")
-      cu.claims.claim(a > b, f"A is closer ({a:.2f} > {b:.2f})", problem="B caught up")
-
-This module is at the bottom of the package (it imports no other course module), so the
-evaluation code and the checkers can both use it.
+:class:`CheckResult` is a checker's verdict (``passed`` and a message). The ``claim*`` functions
+print ``✔ claim: <sentence>`` and raise AssertionError in every mode, strict or not, when the
+number behind the sentence stops supporting it. Imports no other course module.
 """
 
 from __future__ import annotations
@@ -156,12 +145,9 @@ _DIRECTIONS = {
 
 
 def claim_difference(difference: Any, what: str, *, direction: str = "greater") -> None:
-    """A sentence in the prose says "A is larger (or smaller) than B", backed by the committed
-    experiment results: ``difference`` is ``cu.experiments.paired_difference(...)`` for A - B.
-
-    Holds when its 95% interval lies entirely above 0 (``direction="greater"``) or below 0
-    (``"less"``), or, for a sentence that says the seeds cannot tell (``"unresolved"``), when
-    the interval contains 0.
+    """Claim "A is larger (or smaller) than B" from ``cu.experiments.paired_difference`` (A - B):
+    its 95% interval lies above 0 (``"greater"``), below 0 (``"less"``), or contains 0
+    (``"unresolved"``).
     """
     if direction not in _DIRECTIONS:
         raise ValueError(f"direction must be one of {list(_DIRECTIONS)}, got {direction!r}.")

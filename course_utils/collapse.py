@@ -1,35 +1,10 @@
-"""Spotting collapse: when training has squeezed all embeddings into one point or direction.
+"""Spotting collapse: all embeddings squeezed into one point or direction, or each class into
+its own blob (class collapse, notebook 05).
 
-A collapsed model maps every text to (nearly) the same vector. Its triplet or contrastive loss
-can look calm - e.g. exactly ``margin`` per triplet, because d(a, p) = d(a, n) = 0 - while the
-embeddings have become useless. Two numbers show it, computed on the unit-length rows:
-
-* **mean pairwise cosine**: the average cosine similarity over all pairs of different rows.
-  About 0.0-0.5 for a healthy sentence-embedding space; close to 1 when everything points the
-  same way.
-* **effective rank** (Roy & Vetterli's entropy of the normalised singular values): roughly how
-  many directions the embeddings really use. 1 means a single direction.
-
-:func:`detect_collapse` flags a space when the mean cosine exceeds ``cosine_threshold`` or the
-effective rank falls below ``min_effective_rank``.
-
-**Class collapse** is the other way a space can lose information: every *class* shrinks to its
-own tight blob while the blobs stay apart. The detector above cannot see it (two blobs on
-opposite sides of the sphere have a mean cosine near 0), and the label that was trained looks
-perfect, but everything else that used to vary inside a class (the topic, in notebook 05) is
-gone. :func:`within_class_spread` measures, per class, how far the rows still lie from their
-class centroid; :func:`within_class_fraction` says what share of all the variation is left
-inside the classes; :func:`subgroup_knn_within_classes` asks whether a second label (topic)
-can still be read among the rows of one class; :func:`detect_class_collapse` turns them into
-one of three verdicts: ``"collapsed"`` (everything in one point or direction),
-``"class-collapsed"`` or ``"spread"``.
-
-Measured on the course test split (seed 0, ``benchmarks/experiments.py``): the pretrained
-model leaves 99% of the variation inside the sentiment classes (mean spread 0.94) and reads the
-topic inside a sentiment with kNN 0.88 (chance 0.20). Notebook 05's trained model leaves 43%
-(spread 0.51) and reads the topic inside a sentiment with 0.26: class-collapsed, although the
-total-collapse detector calls it healthy. The same recipe at lr 5e-5 leaves 72% (spread 0.74)
-and reads the topic with 0.39: spread, by both tests.
+:func:`detect_collapse` uses the mean pairwise cosine and the effective rank of the unit rows;
+:func:`detect_class_collapse` adds the share of variation left inside the classes and whether a
+second label (topic) is still readable inside them. Measured (seed 0, benchmarks/experiments.py):
+notebook 05's model keeps 43% of the variation inside the sentiments, topic kNN 0.26 (chance 0.20).
 """
 
 from __future__ import annotations
@@ -237,16 +212,11 @@ def _centred_effective_rank(rows: np.ndarray) -> float:
 
 
 def within_class_spread(embeddings: Any, labels: Any) -> pd.DataFrame:
-    """How much room each class still takes up: one row per class (sorted by name).
+    """How much room each class still takes up: one row per class (sorted by name), on unit rows.
 
-    Computed on the unit-length rows. Columns:
-
-    * ``n``: rows in the class;
-    * ``spread``: mean euclidean distance of the class's rows to their centroid (0 when the
-      class is a single point; about 1 for rows spread over the whole sphere);
-    * ``effective_rank``: effective rank of the class's centred rows - how many directions its
-      remaining variation uses (0 for one point; note that a tiny but round blob still has a
-      high rank: read it together with ``spread``).
+    Columns ``n``, ``spread`` (mean distance to the class centroid: 0 for a point, ~1 for the
+    whole sphere) and ``effective_rank`` of the centred rows (a tiny round blob still ranks high:
+    read it with ``spread``).
     """
     return _class_spread(*_unit_rows_and_labels(validate_embeddings(embeddings), labels))
 
@@ -262,12 +232,9 @@ def _class_spread(unit: np.ndarray, classes: np.ndarray) -> pd.DataFrame:
 
 
 def within_class_fraction(embeddings: Any, labels: Any) -> float:
-    """Share of the total variation (squared distance to the overall centroid) that lies inside
-    the classes (squared distance to the own class centroid): 0..1.
+    """Share (0..1) of the total variation that lies inside the classes; needs two classes or more.
 
-    0 means every class is a single point (only the class is left); about 1 means the labels
-    explain none of the layout. It is 1 minus the share the classes explain (Fisher's ratio);
-    at least two classes are needed.
+    0: every class is a single point; about 1: the labels explain none of the layout.
     """
     return _within_fraction(*_unit_rows_and_labels(validate_embeddings(embeddings), labels))
 
@@ -288,10 +255,8 @@ def subgroup_knn_within_classes(embeddings: Any, labels: Any, subgroups: Any, *,
                                 k: int = 5) -> tuple[float, float]:
     """Is a second label (e.g. topic) still readable *inside* each class (e.g. sentiment)?
 
-    Every row's subgroup is predicted by a majority vote of its ``k`` nearest rows (cosine)
-    of the same class, itself left out. Returns (accuracy over all rows, chance), where chance
-    is the accuracy of always guessing each class's commonest subgroup. Accuracy near chance:
-    inside a class, the subgroup left no trace.
+    Leave-one-out kNN (cosine) among the rows of the same class; returns (accuracy, chance), where
+    chance always guesses each class's commonest subgroup.
     """
     unit, classes = _unit_rows_and_labels(validate_embeddings(embeddings), labels)
     return _subgroup_knn(unit, classes, _class_labels(subgroups, len(unit)), k)
@@ -319,9 +284,8 @@ def _subgroup_knn(unit: np.ndarray, classes: np.ndarray, groups: np.ndarray,
 class ClassCollapseReport:
     """What :func:`detect_class_collapse` found.
 
-    ``kind`` is ``"collapsed"`` (all rows in one point or direction: :func:`detect_collapse`),
-    ``"class-collapsed"`` (the classes pressed what varied inside them together) or
-    ``"spread"``. ``subgroup_knn`` and ``subgroup_chance`` are NaN unless subgroups were given.
+    ``kind`` is ``"collapsed"``, ``"class-collapsed"`` or ``"spread"``; ``subgroup_knn`` and
+    ``subgroup_chance`` are NaN unless subgroups were given.
     """
 
     kind: str
@@ -345,23 +309,16 @@ def detect_class_collapse(embeddings: Any, labels: Any, subgroups: Any = None, *
                           max_within_fraction: float = DEFAULT_MAX_WITHIN_FRACTION,
                           min_subgroup_gain: float = DEFAULT_MIN_SUBGROUP_GAIN,
                           **collapse_thresholds: float) -> ClassCollapseReport:
-    """Is this space collapsed, class-collapsed or spread?
+    """Is this space collapsed, class-collapsed or spread? (notebook 05)
 
     Args:
         embeddings: (n, d) array or tensor, one row per text.
         labels: the class of each row (e.g. sentiment), at least two classes.
         subgroups: optional second label (e.g. topic) that used to vary inside the classes.
-        max_within_fraction: class-collapsed when less than this share of the variation is left
-            inside the classes (:func:`within_class_fraction`; default 0.5: the classes
-            account for most of the layout).
-        min_subgroup_gain: with ``subgroups``, also class-collapsed when the subgroup's kNN
-            accuracy inside the classes (:func:`subgroup_knn_within_classes`) beats chance by
-            less than this (default 0.15).
-        **collapse_thresholds: passed to :func:`detect_collapse` (``cosine_threshold``,
-            ``min_effective_rank``) for the total-collapse test, which comes first.
-
-    A class-collapsed space still separates its classes, often very well; what it lost is what
-    varied inside a class (e.g. the topic inside each sentiment, notebook 05).
+        max_within_fraction: class-collapsed below this :func:`within_class_fraction`.
+        min_subgroup_gain: with ``subgroups``, class-collapsed when the subgroup kNN beats chance
+            by less than this.
+        **collapse_thresholds: passed to :func:`detect_collapse`, whose test comes first.
     """
     max_within_fraction = _validate_threshold(max_within_fraction, "max_within_fraction", 0.0, 1.0)
     min_subgroup_gain = _validate_threshold(min_subgroup_gain, "min_subgroup_gain", 0.0, 1.0)

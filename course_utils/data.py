@@ -1,8 +1,5 @@
-"""The course dataset: loading, schema validation with actionable errors, deterministic splits.
-
-The course dataset (``assets/data/course_reviews.csv``) holds short review sentences with a
-``topic`` (restaurants, movies, hotels, electronics, fitness) and a ``sentiment`` (positive,
-negative), a stable ``id`` and a fixed stratified ``split`` (train / test). See the data card,
+"""The course dataset (``assets/data/course_reviews.csv``: text, topic, sentiment, id, split):
+loading, schema validation with actionable errors, deterministic splits. See
 ``assets/data/DATA_CARD.md``.
 """
 
@@ -130,12 +127,9 @@ def validate_dataframe(
 ) -> pd.DataFrame:
     """Check a DataFrame is usable for the course; return it unchanged, or raise with a fix.
 
-    Checks: it is a non-empty DataFrame; the text and label columns exist; no text is empty,
-    and every text is a string that can be encoded (no numbers, no lone surrogates); labels are
-    not missing, not spelled two ways (``"positive"`` / ``"positive "``) and (if
-    ``allowed_labels`` is given) known; every label column has at least ``min_classes``
-    classes; no text appears twice (unless ``allow_duplicates``). For a frame read by
-    :func:`read_csv` problems are reported by CSV line number, with a fix for the file.
+    Checks columns, empty or unencodable texts, missing labels or ones spelled two ways, unknown
+    labels (``allowed_labels``), ``min_classes`` per label column and duplicate texts (unless
+    ``allow_duplicates``). A frame from :func:`read_csv` is reported by CSV line number.
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"Expected a pandas DataFrame, got {type(frame).__name__}.")
@@ -270,9 +264,9 @@ def stratified_split(
 ) -> pd.Series:
     """Assign each row to ``"train"`` or ``"test"``, stratified by the column(s) ``by``.
 
-    Deterministic: within each stratum, rows are ordered by a hash of their key (``key_col``,
-    else the text, else the index) and the first ``round(n * test_fraction)`` go to test. The
-    same data and seed always give the same split, whatever the row order.
+    Deterministic whatever the row order: within each stratum rows are ordered by a hash of their
+    key (``key_col``, else the text, else the index) and the first ``round(n * test_fraction)``
+    go to test.
     """
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}.")

@@ -1,12 +1,8 @@
 """Encoding texts into L2-normalised embeddings, with an on-disk cache.
 
-Encoding the course dataset takes a few seconds on a laptop CPU; a notebook re-run should not
-pay that again. ``encode()`` stores each result under a key made from the model's identity
-(source, a fingerprint of its weights, max sequence length) and the exact texts, so a different
-model, a fine-tuned model or one changed sentence never reuses a stale result.
-
-Writes are atomic (written to a temporary file, then renamed), so a crash mid-write never
-leaves a half-written entry; an entry that fails to load or has the wrong shape is recomputed.
+The cache key is the model's identity (source, weights fingerprint, max sequence length) and the
+exact texts, so a fine-tuned model or one changed sentence never reuses a stale result. Writes
+are atomic; an entry that fails to load is recomputed.
 """
 
 from __future__ import annotations
@@ -117,9 +113,8 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
 def read_cached_array(path: Path, n_rows: int, n_cols: int | None = None) -> np.ndarray | None:
     """A float32 (n_rows, n_cols) array from a cache file, or None if it is anything else.
 
-    The header is checked before any data is read (a damaged header claiming a huge shape
-    must not allocate it), and *any* failure to read counts as a miss: a damaged cache costs
-    a recomputation, never a crash.
+    The header is checked before any data is read (a damaged one must not allocate a huge
+    shape); any read failure counts as a miss, never a crash.
     """
     try:
         with open(path, "rb") as file:
@@ -177,11 +172,9 @@ def encode(
 ) -> np.ndarray:
     """Embed ``texts`` with ``model`` (default: the bundled model) -> float32 array (n, dim).
 
-    Rows are L2-normalised, so a dot product is the cosine similarity. With ``cache=True``
-    results are stored in ``<cache>/embeddings/`` and reused when the same model and texts
-    come again; if the cache folder is not writable a CacheWarning says so and encoding goes on.
-    ``prompt`` (e.g. ``"topic: "``) is put in front of every text, as sentence-transformers'
-    ``encode(..., prompt=...)`` does; it is part of the cache key (notebook 08).
+    Rows are L2-normalised (dot product = cosine). ``cache=True`` reuses ``<cache>/embeddings/``;
+    an unwritable cache gives a CacheWarning and encoding goes on. ``prompt`` (e.g. ``"topic: "``,
+    notebook 08) goes in front of every text and into the cache key.
     """
     texts = _validate_texts(texts)
     prompt = validate_prompt(prompt)

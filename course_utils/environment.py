@@ -1,13 +1,6 @@
-"""Environment check: OK/FAIL per requirement, each FAIL with the fix.
-
-Each line says what was checked and, on FAIL, what to do. Notebook 00 calls ``run_checks()``;
-``python -m course_utils.cli.check_env`` (``make setup``) prints the same lines and exits 0
-when everything passed, 1 otherwise.
-
-What it checks comes from the installed course package's metadata, i.e. from pyproject.toml,
-the one place versions are written: the Python version against ``requires-python``, and every
-``==`` pin (installed, the pinned version, its module present), with the exact ``pip`` command
-that fixes a mismatch. Then the torch build, the bundled model and the course dataset.
+"""Environment check: OK/FAIL per requirement, each FAIL with the fix (notebook 00,
+``python -m course_utils.cli.check_env``). The pins come from the installed package's metadata
+(pyproject.toml): Python version, every ``==`` pin, torch, the bundled model and the dataset.
 """
 
 from __future__ import annotations
@@ -59,10 +52,8 @@ class Pin:
 
 
 def parse_pins(requires: Iterable[str]) -> list[Pin]:
-    """Read ``Requires-Dist`` strings (``importlib.metadata.requires``) into pins.
-
-    Every course requirement is an exact ``==`` pin (tests/test_environment.py holds the
-    project to that); anything else raises, so a loose requirement is never silently skipped.
+    """Read ``Requires-Dist`` strings into pins; anything but an exact ``==`` pin raises, so a
+    loose requirement is never silently skipped.
     """
     pins = []
     for text in requires:
@@ -111,9 +102,7 @@ def _import_name(dist: str) -> str | None:
 def check_pin(pin: Pin, find_module: bool = True) -> Requirement:
     """Installed, the pinned version, and (``find_module``) its module where Python looks.
 
-    The module is located, not imported: importing every pinned package (JupyterLab, nbconvert,
-    datasets ...) costs minutes on a busy machine, and the model and dataset checks below
-    import the core stack for real anyway.
+    Located, not imported: importing every pinned package costs minutes on a busy machine.
     """
     label = pin.name if pin.extra is None else f"{pin.name} [{pin.extra}]"
     fix = f"run `{pip_install_command(pin)}`, then restart the kernel."

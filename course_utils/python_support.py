@@ -1,12 +1,8 @@
 """Which Python versions the course supports, read from ``requires-python`` in pyproject.toml.
 
-``make setup`` runs this file as a plain script *before* pip, with the Python it is about to
-use (``python course_utils/python_support.py pyproject.toml``): on an unsupported version it
-prints one line saying which versions work and how to get one, and exits 1, instead of letting
-pip fail with a resolver message. So this file imports only the standard library, reads the
-TOML with a regular expression (``tomllib`` is missing before 3.11) and runs on Python 3.7+.
-The environment check (:mod:`course_utils.environment`) and ``make test-pythons`` use the same
-functions, so the range is written once.
+``make setup`` runs this file as a script *before* pip (``python course_utils/python_support.py
+pyproject.toml``) and it exits 1 with advice on an unsupported version. So: standard library
+only, TOML read with a regular expression, runs on Python 3.7+.
 """
 
 from __future__ import annotations

@@ -1,20 +1,7 @@
-"""Writing a result folder so that nothing is lost: checked up front, locked, written atomically.
-
-A training run costs minutes; finding out at the end that its folder cannot be written loses
-them. So the training CLI (and :func:`course_utils.training.save_model`) use three steps:
-
-* :func:`validate_writable` before the expensive work: the folder must be new or empty and its
-  nearest existing parent must accept a new folder (tried for real, not guessed from the mode
-  bits, which root and network file systems ignore).
-* :func:`lock_output` for the length of the run: a lock file beside the folder, so a second run to
-  the same folder stops at once with one line instead of training and then failing. A lock
-  left by a killed run (its process is gone) is taken over.
-* :func:`atomic_folder` for the writing: files go to a hidden temporary folder beside the
-  target, which is renamed into place only when complete. A kill while saving leaves no folder
-  that looks like a model; the leftover temporary folder is removed by the next save.
-
-Single files (the embedding and layout caches, the VADER files, the experiment results) go
-through :func:`write_atomically`: a temporary file beside the target, then a rename.
+"""Writing results so that nothing is lost: :func:`validate_writable` before the expensive work
+(tried for real, not from mode bits), :func:`lock_output` for the run (a second run to the same
+folder stops at once), :func:`atomic_folder` and :func:`write_atomically` for the writing
+(a temporary beside the target, renamed into place when complete).
 """
 
 from __future__ import annotations
@@ -115,9 +102,8 @@ def _owner(lock: Path) -> int | None:
 def lock_output(path: str | os.PathLike) -> Iterator[Path]:
     """Hold ``path`` for this process: a second lock on it fails at once.
 
-    Raises :class:`OutputFolderError` naming the other process. The lock file
-    ``.<name>.lock`` beside the folder is removed on exit; one whose process has died (a
-    killed run) is taken over.
+    Raises :class:`OutputFolderError` naming the other process. The lock file ``.<name>.lock``
+    is removed on exit; one left by a dead process is taken over.
     """
     path = Path(path).expanduser().absolute()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -156,9 +142,8 @@ def remove_stale_partials(path: Path) -> None:
 def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; rename it to ``path`` if the block succeeds.
 
-    ``path`` must not exist or be an empty folder. On an error the temporary folder is
-    removed and ``path`` is left as it was; if another process filled ``path`` meanwhile,
-    :class:`OutputFolderError` says so and nothing is overwritten.
+    ``path`` must not exist or be empty. On an error the temporary folder is removed; if another
+    process filled ``path`` meanwhile, :class:`OutputFolderError` and nothing is overwritten.
     """
     path = Path(path).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,11 +167,9 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
 
 def write_atomically(path: str | os.PathLike, payload: bytes | Callable[[BinaryIO], object]
                      ) -> Path:
-    """Write ``payload`` (bytes, or a function that writes to an open binary file, e.g.
-    ``lambda f: np.save(f, array)``) to a temporary file beside ``path``, flush it to disk,
-    then rename it into place. A reader sees the old file or the new one, never half of one;
-    a failure removes the temporary file and re-raises. The file gets the usual permissions
-    (``0o666`` minus the umask; ``mkstemp`` alone would make it private). Returns the path.
+    """Write ``payload`` (bytes, or a function writing to an open binary file) to a temporary
+    file beside ``path``, fsync, rename into place; return the path. Readers never see half a
+    file; the file gets ``0o666`` minus the umask (``mkstemp`` alone would make it private).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,12 +1,6 @@
-"""The course's toy content: small hand-made data and the maths the first notebooks do on it,
-kept apart from the checkers, figures and widgets that show it.
-
-* Notebook 01's animal table (6 animals x 8 features) and "why P rather than Q?" asked of it:
-  discriminating features, weighted distances, nearest rows, triplets for two purposes
-  (a pet shop, a biologist) and feature weights learned from them with a hinge loss.
-* The teaser: four course sentences (notebooks 01, 02 and 08).
-* Notebook 03's 2-D points in groups, every pair labelled similar or dissimilar, and the input
-  checks that its figures (:mod:`course_utils.plots.toy`) share.
+"""The course's toy content and the maths the first notebooks do on it: notebook 01's animal
+table and feature weights learned from triplets, the teaser sentences (notebooks 01, 02 and 08),
+and notebook 03's 2-D points with labelled pairs. Figures: :mod:`course_utils.plots.toy`.
 """
 
 from __future__ import annotations
@@ -143,10 +137,8 @@ def discriminating_features(table: pd.DataFrame, p: str, q: str) -> list[str]:
 
 def weighted_distance(table: pd.DataFrame, p: str, q: str,
                       weights: Mapping[str, float] | None = None) -> float:
-    """Weighted Euclidean distance sqrt(sum_f w_f (p_f - q_f)^2); missing weights count 0.
-
-    ``weights=None`` weighs every feature 1.
-    """
+    """Weighted Euclidean distance sqrt(sum_f w_f (p_f - q_f)^2); missing weights count 0,
+    ``weights=None`` weighs every feature 1."""
     frame = validate_feature_table(table)
     w = validate_feature_weights(frame, weights)
     diff = frame.loc[p].to_numpy() - frame.loc[q].to_numpy()
@@ -185,10 +177,8 @@ def learn_feature_weights(table: pd.DataFrame, triplets: Iterable[Sequence[str]]
                           learning_rate: float = 0.05) -> pd.Series:
     """Learn one non-negative weight per feature from triplets (a tiny "contrastive model").
 
-    Loss per triplet: ``max(0, d2(a, p) - d2(a, n) + margin)`` with the weighted squared
-    distance ``d2(x, y) = sum_f w_f (x_f - y_f)^2``. Plain gradient descent from all weights 1,
-    clipped at 0. Deterministic. A feature that no triplet varies keeps its starting weight:
-    the contrasts say nothing about it.
+    Hinge loss on the weighted squared distance, gradient descent from all weights 1, clipped at
+    0; deterministic. A feature no triplet varies keeps its starting weight.
     """
     frame = table.astype(float)
     triplets = [tuple(t) for t in triplets]
@@ -221,7 +211,7 @@ class ToyPairs:
         points: float32 (n, 2) start positions.
         groups: (n,) group names ("A", "B", ...).
         pairs: int64 (m, 2) row indices; every pair i < j once.
-        similar: float32 (m,) 1.0 where both points are in the same group, else 0.0.
+        similar: float32 (m,) 1.0 where both points are in the same group.
     """
 
     points: np.ndarray
@@ -232,10 +222,8 @@ class ToyPairs:
 
 def make_toy_pairs(n_groups: int = 3, n_per_group: int = 3, *, seed: int = 0,
                    spread: float = 1.0) -> ToyPairs:
-    """Points in ``n_groups`` groups, mixed at random in a square of side ``2 * spread``.
-
-    Every pair of points is labelled: similar if they share a group, dissimilar otherwise.
-    The start is mixed on purpose, so a loss has to do the sorting.
+    """Points in ``n_groups`` groups, mixed at random in a square of side ``2 * spread``, every
+    pair labelled similar (same group) or not; mixed on purpose, so a loss has to sort them.
     """
     for name, value, low in (("n_groups", n_groups, 2), ("n_per_group", n_per_group, 2)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:

@@ -1,25 +1,7 @@
-"""Fine-tuning pieces that notebook 05 shows, kept for the notebooks and tools after it.
-
-Notebook 05 (section 3) builds its training in plain sight: the dataset, ``TripletLoss``,
-``SentenceTransformerTrainingArguments`` and ``SentenceTransformerTrainer``. This module keeps
-the two small pieces that cell takes from the course, and the cell itself as a function
-(d2l's ``#@save`` habit: each docstring names where the notebook shows it):
-
-* :func:`record_training`: a trainer callback that records the loss and takes **snapshots**
-  (the evaluation texts' embeddings at chosen steps) for the timeline.
-* :func:`warmup_that_learns`: a linear warm-up whose first step does not run at learning
-  rate 0 (the library's does, so its first step changes nothing).
-* :func:`training_arguments` and :func:`fine_tune`: notebook 05's arguments and training
-  cell, which notebooks 06-08, ``make experiments`` and the training command line call.
-* :func:`save_model`: a folder that ``SentenceTransformer(folder)`` loads offline.
-
-Why margin 0.5 and not the library default 5: the model ends in a Normalize layer, so every
-embedding has length 1 and two embeddings are at most 2 apart (euclidean). With margin 5 the
-hinge ``max(d(a, p) - d(a, n) + 5, 0)`` can never reach zero: every triplet, even a solved
-one, keeps pulling. Margin 0.5 lets solved triplets drop out of the loss.
-
-The course's presets for whole runs (``TrainingConfig``, ``train_triplets``) live in
-``course_utils.training_presets``.
+"""Fine-tuning pieces that notebook 05 (section 3) shows, kept for the notebooks and tools
+after it: :func:`record_training`, :func:`warmup_that_learns`, :func:`training_arguments`,
+:func:`fine_tune` (the training cell as a function) and :func:`save_model`. Why margin 0.5
+and the measurements: docs/training.md. Whole-run presets: ``course_utils.training_presets``.
 """
 
 from __future__ import annotations
@@ -58,10 +40,10 @@ class Snapshot:
     """The evaluation texts' embeddings at one training step.
 
     Attributes:
-        step: optimiser steps done when the snapshot was taken (0 = before training).
+        step: optimiser steps done (0 = before training).
         embeddings: float32 array (n_eval_texts, dim), rows L2-normalised.
         loss: the last logged training loss before the snapshot (``None`` at step 0).
-        seconds: training time (without snapshot time) elapsed when it was taken.
+        seconds: training time (without snapshot time) elapsed.
     """
 
     step: int
@@ -75,15 +57,10 @@ class TrainingResult:
     """What a training run leaves behind (:func:`record_training` fills it).
 
     Attributes:
-        model: the trained SentenceTransformer.
         config: the settings of the run, where a preset made it (else None).
-        losses: (step, loss) pairs, the mean loss since the previous logged step (every step
-            with ``logging_steps=1``, every 5 in notebook 05).
-        snapshots: embeddings of the evaluation texts over training (empty without them).
+        losses: (step, mean loss since the previous logged step) pairs.
         train_seconds: wall time of the optimisation, snapshots excluded.
-        snapshot_seconds: wall time spent encoding snapshots.
         batch_size: triplets (or pairs, or sentences) per step.
-        steps: optimiser steps done.
     """
 
     model: Any = None
@@ -198,10 +175,9 @@ def record_training(eval_texts: Sequence[str] | None = None,
                     snapshot_steps: Sequence[int] = ()) -> Any:
     """A trainer callback that records the run in ``.result`` (a :class:`TrainingResult`).
 
-    Shown in notebook 05, section 3: ``callbacks=[record]``. It keeps every logged loss and,
-    given ``eval_texts``, embeds them before training, after each step in
-    ``snapshot_steps`` and at the end, for the timeline. Under ``torchrun`` only the first
-    process takes snapshots.
+    Shown in notebook 05, section 3: ``callbacks=[record]``. Given ``eval_texts``, it embeds them
+    before training, at ``snapshot_steps`` and at the end; under ``torchrun`` only the first
+    process does.
     """
     texts = None if eval_texts is None else validate_eval_texts(eval_texts)
     steps = validate_snapshot_steps(snapshot_steps, None) if len(snapshot_steps) else ()
@@ -211,11 +187,8 @@ def record_training(eval_texts: Sequence[str] | None = None,
 def warmup_factor(step: int, warmup_steps: int, total_steps: int) -> float:
     """The learning-rate multiplier for optimiser step ``step`` (0-based): never 0 while training.
 
-    Warm-up climbs linearly to 1 over ``warmup_steps`` steps starting *above* zero (step ``i``
-    of the warm-up gets ``(i + 1) / (warmup_steps + 1)``); then the rate decays linearly and
-    the last step still gets ``1 / (total_steps - warmup_steps)``. The library's linear
-    schedule starts at 0, so its first step changes nothing and a 1-step run saves the model
-    it started from.
+    Warm-up starts above zero and the decay's last step is above zero too; the library's
+    schedule starts at 0, so a 1-step run would save the model it started from.
     """
     if step < warmup_steps:
         return (step + 1) / (warmup_steps + 1)
@@ -225,10 +198,8 @@ def warmup_factor(step: int, warmup_steps: int, total_steps: int) -> float:
 def warmup_that_learns(trainer: Any) -> Any:
     """The trainer's optimiser, built now, with :func:`warmup_factor` as its schedule.
 
-    Shown in notebook 05, section 3: ``trainer.lr_scheduler = warmup_that_learns(trainer)``
-    before ``trainer.train()``. The trainer keeps an optimiser and schedule it is given and
-    builds the optimiser from the parameters that need gradients at this moment, so freeze
-    first.
+    Shown in notebook 05, section 3: ``trainer.lr_scheduler = warmup_that_learns(trainer)``.
+    The optimiser takes the parameters that need gradients now, so freeze first.
     """
     from torch.optim.lr_scheduler import LambdaLR
 
@@ -243,10 +214,8 @@ def warmup_that_learns(trainer: Any) -> Any:
 
 
 def training_arguments(output_dir: str, **overrides: Any) -> Any:
-    """``SentenceTransformerTrainingArguments`` with notebook 05's settings (shown there, in
-    section 3), quiet and offline, on the GPU when there is one; ``overrides`` replace or add
-    any argument (e.g. ``max_steps=30``, ``prompts={...}``). The trainer prints one line per
-    logged step (``disable_tqdm=True``), as in notebook 05.
+    """``SentenceTransformerTrainingArguments`` with notebook 05's settings (section 3), quiet,
+    offline, on the GPU when there is one; ``overrides`` replace or add any argument.
     """
     import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
@@ -267,10 +236,8 @@ def training_arguments(output_dir: str, **overrides: Any) -> Any:
 def freeze_word_embeddings(model: SentenceTransformer) -> int:
     """Stop training the token-embedding table(s) of ``model``; return how many weights.
 
-    Shown in notebook 05, section 3. all-MiniLM-L6-v2 keeps 11.7 M of its 22.7 M parameters in
-    that table (30,522 tokens x 384), and a few hundred short sentences touch a few thousand
-    rows: frozen, a step is faster and the kernel ~100-200 MB smaller, with the same held-out
-    quality (docs/training.md). ``table.requires_grad_(True)`` trains it again.
+    Shown in notebook 05, section 3. Faster, smaller, same quality (docs/training.md);
+    ``table.requires_grad_(True)`` trains it again.
     """
     frozen = 0
     for module in model:
@@ -299,14 +266,10 @@ def fine_tune(model: SentenceTransformer, train_dataset: Any, loss: Any, *,
               **arguments: Any) -> TrainingResult:
     """Notebook 05's training cell as one call; returns the run's :class:`TrainingResult`.
 
-    ``model`` is trained in place with ``loss`` (a sentence-transformers loss object built on
-    it) on ``train_dataset`` (a ``datasets.Dataset``, or a dict of them for several tasks);
-    ``arguments`` override notebook 05's training arguments (:func:`training_arguments`),
-    e.g. ``max_steps=30``, ``batch_sampler="no_duplicates"``, ``prompts={...}``. With
-    ``freeze`` the word-embedding table stays fixed (:func:`freeze_word_embeddings`); the
-    warm-up never runs a step at rate 0 (:func:`warmup_that_learns`). ``eval_texts`` and
-    ``snapshot_steps`` are :func:`record_training`'s. ``progress``: ``"print"`` the trainer's
-    line per logged step (notebook 05), ``"bar"`` one progress bar, ``"none"`` nothing.
+    ``model`` is trained in place with ``loss`` on ``train_dataset`` (a ``datasets.Dataset`` or a
+    dict of them); ``arguments`` override :func:`training_arguments`. ``freeze``: see
+    :func:`freeze_word_embeddings`; ``eval_texts`` and ``snapshot_steps``: see
+    :func:`record_training`; ``progress``: ``"print"``, ``"bar"`` or ``"none"``.
     """
     from sentence_transformers import SentenceTransformerTrainer
     from transformers import PrinterCallback
@@ -331,10 +294,8 @@ def fine_tune(model: SentenceTransformer, train_dataset: Any, loss: Any, *,
 
 
 def release_memory() -> None:
-    """Give memory freed after training back to the operating system (glibc's
-    ``malloc_trim``; elsewhere only a garbage collection). The optimiser's state and the
-    gradients are freed when training ends, but glibc keeps the pages (measured: a kernel
-    stays at 1,055 MB instead of 676 MB)."""
+    """Give memory freed after training back to the OS (glibc's ``malloc_trim``; elsewhere only a
+    garbage collection): glibc keeps the freed pages (a kernel stayed at 1,055 MB, not 676 MB)."""
     import ctypes
     import ctypes.util
     import gc
@@ -351,9 +312,8 @@ def release_memory() -> None:
 def save_model(model: SentenceTransformer, output_dir: str | os.PathLike) -> Path:
     """Save ``model`` to ``output_dir`` (created) without asking the hub; return the path.
 
-    ``SentenceTransformer(str(path))`` or ``cu.models.load_model(path)`` loads it offline.
-    The files are written to a hidden folder beside ``output_dir`` and renamed into place when
-    complete (``cu.safe_output.atomic_folder``): a kill while saving leaves no half model.
+    Written to a hidden folder and renamed into place (``cu.safe_output.atomic_folder``), so a
+    kill while saving leaves no half model. ``cu.models.load_model(path)`` loads it offline.
     """
     if not hasattr(model, "save"):
         raise TypeError(f"model must be a SentenceTransformer, got {type(model).__name__}.")

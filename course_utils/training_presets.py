@@ -1,13 +1,7 @@
-"""The course's presets for whole training runs, for the command line, ``make experiments``
-and notebooks 06-08: :class:`TrainingConfig` (notebook 05's settings as one object),
-:func:`train_triplets` (triplets, or a dict of named triplet sets with a prompt per task, with
-TripletLoss or a loss you name) and :func:`train_labelled` (labelled sentences for a loss that
-mines its own triplets). Both build the dataset and the loss and call
-:func:`course_utils.training.fine_tune`, notebook 05's training cell as a function.
-
-The data they train on is checked with errors that say what to fix: one triplet DataFrame
-(:func:`validate_triplets`), a dict of named sets (:func:`validate_triplet_sets`), labelled
-sentences (:func:`validate_labelled`), snapshot texts and steps.
+"""The course's presets for whole training runs (command line, ``make experiments``, notebooks
+06-08): :class:`TrainingConfig`, :func:`train_triplets` and :func:`train_labelled`, which build
+the dataset and loss and call :func:`course_utils.training.fine_tune` (notebook 05's cell), and
+the checks on their data. Timings are in docs/training.md and docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -67,11 +61,9 @@ def validate_triplets(triplets: object, columns: Sequence[str] = TRIPLET_COLUMNS
 
 def validate_labelled(sentences: object, text_col: str = "text",
                    label_col: str = "label") -> pd.DataFrame:
-    """(sentence, label) rows as a DataFrame with columns ``text`` and ``label`` (whole
-    numbers, the labels numbered in sorted order), or raise with what to fix.
-
-    Every label needs at least two sentences: a batch-mining loss takes the positive from the
-    anchor's own label.
+    """(sentence, label) rows as a DataFrame with columns ``text`` and ``label`` (labels numbered
+    in sorted order), or raise. Every label needs two sentences: batch mining takes the positive
+    from the anchor's own label.
     """
     if not isinstance(sentences, pd.DataFrame):
         raise TypeError(f"sentences must be a pandas DataFrame with columns {text_col!r} and "
@@ -176,32 +168,21 @@ SENTIMENT_RECIPE = {
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """How to fine-tune. The defaults move the course dataset from topic to sentiment in
-    well under a minute on 2 idle CPU cores (16.7 s in ``make bench`` on 2026-11-30; see
-    docs/benchmarks.md).
+    """How to fine-tune. The defaults move the course dataset from topic to sentiment in well
+    under a minute on 2 CPU cores (docs/benchmarks.md).
 
     Attributes:
-        max_steps: optimiser steps (each sees ``batch_size`` triplets). ``None``: use ``epochs``.
-        epochs: passes over the triplets, used only when ``max_steps`` is ``None``.
-        batch_size: triplets per step (3 sentences each).
+        max_steps: optimiser steps. ``None``: use ``epochs``.
         learning_rate: AdamW peak learning rate (linear warm-up, then linear decay to 0).
-        warmup_ratio: fraction of the steps spent warming up.
-        margin: the triplet margin, in units of ``distance`` (see the module docstring).
+        margin: the triplet margin, in units of ``distance``.
         distance: ``"euclidean"`` (between unit vectors, 0..2) or ``"cosine"`` (1 - cos, 0..2).
-        max_seq_length: tokens kept per sentence; the course's sentences have at most 29.
         seed: seeds the model's dropout, the data order and the trainer.
         snapshot_every: encode the evaluation texts every this many steps (plus step 0 and the
             end); ``None`` = only at step 0 and at the end.
-        snapshot_steps: encode them at exactly these steps instead (plus step 0 and the end),
-            e.g. ``(2, 4, 6, 10, 20)``: dense where the space changes fast, early in training,
-            sparse later. Increasing whole numbers, none beyond ``max_steps``. When given, it
-            replaces ``snapshot_every``, which is then set to ``None`` (so the config shows
-            what will happen).
-        progress: ``"bar"`` (one tqdm bar), ``"print"`` (the trainer's log line at every step)
-            or ``"none"``.
-        freeze_word_embeddings: keep the token-embedding table (half of the course model's
-            parameters) fixed while training: faster steps, less memory, same quality here
-            (see :func:`course_utils.trainer.frozen_word_embeddings`).
+        snapshot_steps: encode them at exactly these steps instead (increasing, none beyond
+            ``max_steps``); when given, ``snapshot_every`` is set to ``None``.
+        progress: ``"bar"``, ``"print"`` (the trainer's line per step) or ``"none"``.
+        freeze_word_embeddings: keep the token-embedding table fixed (faster, same quality here).
     """
 
     max_steps: int | None = 40
@@ -269,21 +250,14 @@ def train_triplets(
     """Fine-tune ``model`` with triplet loss on ``triplets``; return losses and snapshots.
 
     Args:
-        triplets: DataFrame with text columns anchor, positive, negative (others are ignored),
-            e.g. from ``cu.triplets.make_triplets``; or a dict of them, one per named task,
-            trained together (batches from the tasks in turn), one TripletLoss each.
-        model: the SentenceTransformer to train **in place**; ``None`` loads a fresh copy of the
-            course's default model, so re-running a cell never continues an earlier run.
-        config: a :class:`TrainingConfig`; ``None`` uses the defaults.
-        eval_texts: sentences to snapshot at step 0, at ``config``'s snapshot steps and at the
-            end (e.g. the test split), for the timeline. ``None``: no snapshots.
+        triplets: DataFrame with columns anchor, positive, negative; or a dict of them, one per
+            named task, trained together with one TripletLoss each.
+        model: trained **in place**; ``None`` loads a fresh copy of the course's default model.
+        eval_texts: sentences to snapshot for the timeline. ``None``: no snapshots.
         callbacks: extra ``transformers.TrainerCallback`` objects.
-        loss: a function ``model -> sentence-transformers loss`` used instead of TripletLoss,
-            e.g. ``MultipleNegativesRankingLoss`` (notebook 07). Then the ``negative`` column is
-            optional and batches never repeat a text (the library's no-duplicates sampler),
-            which in-batch-negative losses need: a repeated text would be its own negative.
-        prompts: with a dict of tasks, a prompt per task name (e.g. ``{"topic": "topic: "}``),
-            put in front of that task's texts in training and saved with the model.
+        loss: a function ``model -> sentence-transformers loss`` used instead of TripletLoss
+            (notebook 07); then ``negative`` is optional and batches never repeat a text.
+        prompts: with a dict of tasks, a prompt per task name (e.g. ``{"topic": "topic: "}``).
     """
     config = _validate_config(config)
     if isinstance(triplets, Mapping):
@@ -315,13 +289,9 @@ def train_labelled(
     eval_texts: Sequence[str] | None = None,
     callbacks: Sequence[Any] = (),
 ) -> TrainingResult:
-    """Fine-tune ``model`` on labelled sentences with a loss that builds its own contrasts.
-
-    For losses such as ``BatchHardTripletLoss`` (notebook 06) that take (sentence, label)
-    rows and mine anchors, positives and negatives inside each batch. Batches are drawn so
-    that every label present has several sentences in the batch (the library's
-    group-by-label sampler). Labels may be any values; they are numbered in sorted order.
-    Otherwise as :func:`train_triplets` (same config, snapshots, progress and result).
+    """Fine-tune ``model`` on labelled sentences with a loss that mines its own triplets, such as
+    ``BatchHardTripletLoss`` (notebook 06); batches group several sentences per label.
+    Otherwise as :func:`train_triplets`.
     """
     config = _validate_config(config)
     if not callable(loss):

@@ -1,17 +1,9 @@
 """Building (anchor, positive, negative) triplets from labels, and grading them.
 
-* :func:`make_triplets` turns a labelled DataFrame into triplets. The positive shares the
-  anchor's label; the negative has a different label and is drawn ``"random"``-ly, from the
-  anchor's own group (``"same_group"``, e.g. the same topic, so only the label differs) or as
-  the closest different-label row in an embedding space (``"hard"``).
-* :func:`classify_triplets` grades triplets as easy / semi-hard / hard at a margin (FaceNet).
-* :func:`pairwise_distance` is the row-wise distance both this module and
-  :mod:`course_utils.losses` use; it works on NumPy arrays and on torch tensors (with gradients).
-
-Why the choice of negatives matters: a triplet only teaches what separates its positive from
-its negative. If the negative also differs in topic, the topic alone already separates them and
-the model learns nothing about sentiment; a same-topic negative leaves sentiment as the only
-difference.
+:func:`make_triplets` draws the negative at random, from the anchor's own group (so only the
+label differs: a triplet only teaches what separates its positive from its negative) or as the
+closest different-label row (``"hard"``); :func:`classify_triplets` grades triplets as easy /
+semi-hard / hard (FaceNet); :func:`pairwise_distance` is shared with :mod:`course_utils.losses`.
 """
 
 from __future__ import annotations
@@ -72,12 +64,9 @@ def pairwise_distance(x: Any, y: Any, distance: str = "euclidean", *,
                       validate: bool = True) -> Any:
     """Row-wise distance d(x[i], y[i]) for two (n, d) arrays -> shape (n,).
 
-    * ``"euclidean"``: ||x_i - y_i|| (not squared), as sentence-transformers' TripletLoss.
-    * ``"cosine"``: 1 - cos(x_i, y_i), between 0 (same direction) and 2 (opposite).
-
-    Torch tensors in -> a torch tensor out (differentiable, for the losses); anything else
-    -> a float64 NumPy array. ``validate=False`` skips the input checks for torch tensors the
-    caller has already checked (the losses do, once per tensor).
+    ``"euclidean"``: ||x_i - y_i|| (not squared), as TripletLoss; ``"cosine"``: 1 - cos, 0..2.
+    Torch tensors in -> a differentiable tensor out; else a float64 array. ``validate=False``
+    skips the checks for tensors the caller has already checked.
     """
     validate_distance(distance)
     if _is_tensor(x) or _is_tensor(y):
@@ -134,11 +123,11 @@ def validate_margin(margin: Any) -> float:
 # Grading triplets
 # --------------------------------------------------------------------------------------------
 def gather(rows: Any, triplets: pd.DataFrame) -> tuple[Any, Any, Any]:
-    """``rows`` (an array or tensor with one row per sentence of the frame the triplets were
-    made from: embeddings, or labels) picked for each triplet's anchor, positive and negative.
+    """``rows`` (embeddings or labels, one per sentence of the triplets' frame) picked for each
+    triplet's anchor, positive and negative.
 
-    Notebook 04 (section 2) shows it: ``embeddings[triplets["anchor_index"].tolist()]`` and so
-    on (a list, because torch warns when indexing with pandas' read-only arrays).
+    Notebook 04 (section 2) shows it: ``embeddings[triplets["anchor_index"].tolist()]`` (a list,
+    because torch warns when indexing with pandas' read-only arrays).
     """
     missing = [f"{role}_index" for role in ("anchor", "positive", "negative")
                if f"{role}_index" not in getattr(triplets, "columns", ())]
@@ -165,11 +154,8 @@ def triplet_distances(anchor: Any, positive: Any, negative: Any, *,
 
 
 def classify_distances(d_ap: Any, d_an: Any, *, margin: float) -> np.ndarray:
-    """Grade triplets from their distances (FaceNet, Schroff et al. 2015) -> (n,) strings.
-
-    * ``"hard"``: d(a,n) < d(a,p) - the negative is closer than the positive;
-    * ``"semi-hard"``: d(a,p) <= d(a,n) < d(a,p) + margin - right order, inside the margin;
-    * ``"easy"``: d(a,n) >= d(a,p) + margin - nothing left to learn (the loss is zero).
+    """Grade triplets from their distances (FaceNet) -> (n,) strings: ``"hard"`` when
+    d(a,n) < d(a,p), ``"semi-hard"`` when d(a,n) < d(a,p) + margin, else ``"easy"`` (zero loss).
     """
     margin = validate_margin(margin)
     d_ap = np.asarray(d_ap, dtype=np.float64)
@@ -187,11 +173,8 @@ def classify_distances(d_ap: Any, d_an: Any, *, margin: float) -> np.ndarray:
 
 def classify_triplets(anchor: Any, positive: Any, negative: Any, *, margin: float,
                       distance: str = "euclidean") -> np.ndarray:
-    """Grade each triplet as "easy" / "semi-hard" / "hard" -> array of strings, shape (n,).
-
-    ``anchor``, ``positive``, ``negative``: (n, d) arrays (NumPy or torch), row i is triplet i.
-    Definitions as in :func:`classify_distances`; ``margin`` >= 0.
-    """
+    """Grade each (n, d) triplet row as "easy" / "semi-hard" / "hard" (see
+    :func:`classify_distances`) -> (n,) strings; ``margin`` >= 0."""
     validate_margin(margin)
     d_ap, d_an = triplet_distances(anchor, positive, negative, distance=distance)
     return classify_distances(d_ap, d_an, margin=margin)
@@ -319,23 +302,18 @@ def make_triplets(
 
     Args:
         frame: the labelled texts; row positions (not the index) identify rows.
-        text_col, label_col: the text and the label the triplets should teach.
         group_col: a second label to control for (e.g. ``"topic"``), needed by
             ``negatives="same_group"`` and ``positives="other_group"/"same_group"``.
-        negatives: how the different-label negative is chosen: ``"random"`` (any group),
-            ``"same_group"`` (the anchor's group, so only ``label_col`` differs) or ``"hard"``
-            (the different-label row closest to the anchor in ``embeddings``, cosine; with
-            ``n_per_anchor=k`` the k closest).
-        positives: ``"any"`` same-label row, ``"other_group"`` (same label, another group when
-            one exists, else any) or ``"same_group"``.
-        n_per_anchor: triplets per anchor (distinct positives/negatives while there are enough).
+        negatives: ``"random"``, ``"same_group"`` (only ``label_col`` differs) or ``"hard"``
+            (the closest different-label rows in ``embeddings``, cosine).
+        positives: ``"any"`` same-label row, ``"other_group"`` (another group when one exists)
+            or ``"same_group"``.
         seed: seed of the NumPy Generator; the same inputs and seed give the same triplets.
-        embeddings: (len(frame), dim) array, only used (and required) for ``"hard"``.
+        embeddings: (len(frame), dim) array, required for ``"hard"`` only.
 
     Returns:
-        A DataFrame with columns ``anchor, positive, negative`` (texts), ``anchor_index,
-        positive_index, negative_index`` (row positions in ``frame``) and ``group`` (the
-        anchor's group, or None), ``len(frame) * n_per_anchor`` rows, anchor by anchor.
+        A DataFrame with columns ``anchor, positive, negative`` (texts), ``*_index`` (row
+        positions in ``frame``) and ``group``, ``len(frame) * n_per_anchor`` rows.
     """
     _validate_triplet_request(frame, text_col, label_col, group_col, negatives, positives,
                               n_per_anchor, seed)

