@@ -1,19 +1,8 @@
 """Contrast explorers: "why P rather than Q?" as two small ipywidgets apps.
 
-* :func:`feature_contrast_explorer` (notebook 01): pick two rows P and Q of a feature table
-  (animals x features) and tick the features that count; it shows which features discriminate
-  P from Q, the weighted distance between them and P's nearest row under those weights.
-* :func:`contrast_explorer` (notebook 02): pick an anchor sentence and two candidates P and Q;
-  it shows which candidate is closer to the anchor (cosine similarity) and by how much, and the
-  anchor's k nearest neighbours with their labels.
-
-Both return the widget box itself. Its controls are attributes of the box and its ``.state``
-is a plain dict recomputed on every change, so tests (and curious students) can drive it
-without a browser::
-
-    box = contrast_explorer(texts, embeddings, labels=frame[["topic", "sentiment"]])
-    box.anchor_control.value = 3          # row index of the new anchor
-    box.state["closer"]                   # 'P', 'Q' or 'tie'
+:func:`feature_contrast_explorer` (notebook 01) works on a feature table, :func:`contrast_explorer`
+(notebook 02) on sentence embeddings. Both return the box; its controls are attributes and its
+``.state`` is recomputed on every change, so tests can drive it without a browser.
 """
 
 from __future__ import annotations
@@ -86,14 +75,10 @@ def feature_contrast_explorer(table: pd.DataFrame, *, p: str | None = None,
                               weights: Mapping[str, float] | None = None):
     """Pick P and Q from a feature table and see which features answer "why P rather than Q?".
 
-    Controls (attributes of the returned box): ``p_control`` and ``q_control`` (dropdowns of
-    row names) and ``feature_controls`` (a dict feature -> checkbox: ticked features count in
-    the distance with weight 1, unticked with weight 0; ``weights`` sets the starting ticks).
-
-    ``box.state`` holds ``p``, ``q``, ``discriminating`` (features that differ), ``shared``
-    (features with the same value: true of P, but no answer to "why P rather than Q?"),
-    ``weights``, ``distance`` (weighted Euclidean between P and Q), ``nearest_to_p``
-    (P's closest other row under the current weights) and ``distances_from_p``.
+    Controls: ``p_control``, ``q_control`` and ``feature_controls`` (feature -> checkbox: weight
+    1 or 0; ``weights`` sets the starting ticks). ``box.state`` holds ``p``, ``q``,
+    ``discriminating``, ``shared``, ``weights``, ``distance``, ``nearest_to_p`` and
+    ``distances_from_p``.
     """
     import ipywidgets as widgets
 
@@ -236,24 +221,13 @@ def contrast_explorer(texts: Sequence[str], embeddings, *, labels=None, k: int =
     Args:
         texts: the sentences (one per embedding row).
         embeddings: (n, d) array, e.g. ``cu.embedding.encode(texts)``.
-        labels: optional labels shown next to each sentence: a DataFrame of label columns
-            (e.g. ``frame[["topic", "sentiment"]]``), a dict ``{name: labels}`` or one list.
-        k: how many nearest neighbours of the anchor to list.
+        labels: optional labels shown next to each sentence: a DataFrame of label columns,
+            a dict ``{name: labels}`` or one list.
         anchor, p, q: the starting row indices.
 
-    Returns the widget box (an ``ipywidgets.VBox``). Drive it from code or tests by setting a
-    control's value and reading ``box.state``::
-
-        box = contrast_explorer(texts, embeddings, labels=frame[["topic", "sentiment"]])
-        box.anchor_control.value = 3    # row indices; also box.p_control, box.q_control
-        box.k_control.value = 10
-        box.state   # {'anchor': 3, 'p': 1, 'q': 2, 'sim_p': 0.41, 'sim_q': 0.18,
-                    #  'margin': 0.23, 'closer': 'P', 'anchor_text': ..., 'p_text': ...,
-                    #  'labels': {'topic': {'anchor': ..., 'p': ..., 'q': ...}, ...},
-                    #  'neighbours': [{'index', 'text', 'similarity', 'topic', ...}, ...]}
-
-    ``closer`` is ``'P'``, ``'Q'`` or ``'tie'`` (equal within 1e-6); ``margin`` is
-    ``sim_p - sim_q``; ``neighbours`` excludes the anchor itself.
+    Returns the ``ipywidgets.VBox`` with ``anchor_control``, ``p_control``, ``q_control``,
+    ``k_control`` and ``state`` (``sim_p``, ``sim_q``, ``margin = sim_p - sim_q``, ``closer``:
+    ``'P'``, ``'Q'`` or ``'tie'`` within 1e-6, ``labels``, ``neighbours`` without the anchor).
     """
     import ipywidgets as widgets
 

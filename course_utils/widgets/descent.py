@@ -1,11 +1,4 @@
-"""The descent slider (notebook 03): step through snapshots of gradient descent on toy points.
-
-Tests drive it without a browser::
-
-    box = descent_slider(history, toy.pairs, toy.similar, steps=[0, 10, 20])
-    box.slider.value = 2
-    box.state        # {'frame': 2, 'step': 20}
-"""
+"""The descent slider (notebook 03): step through snapshots of gradient descent on toy points."""
 
 from __future__ import annotations
 
@@ -23,8 +16,8 @@ def descent_slider(frames: Sequence[Any], pairs: Any, similar: Any, *,
                    steps: Sequence[int] | None = None, groups: Sequence[str] | None = None):
     """An ipywidgets slider over the snapshots; returns the box (``.slider``, ``.state``).
 
-    Each frame is drawn into an ``ipywidgets.Image`` (PNG bytes), not an ``Output`` widget, so
-    headless runs (nbclient, CI) never wait on captured output.
+    Frames are PNG bytes in an ``ipywidgets.Image``, not an ``Output`` widget, so headless runs
+    (nbclient, CI) never wait on captured output.
     """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt

@@ -33,10 +33,9 @@ def explorer_box(children: Sequence[Any], controls: Iterable[Any],
                  refresh: Callable[[], dict[str, Any]], **attributes: Any) -> Any:
     """An ``ipywidgets.VBox`` of ``children`` whose ``.state`` follows the ``controls``.
 
-    ``refresh()`` redraws the explorer's output from the controls' current values and returns
-    what it showed as a dict; it runs once now and again whenever a control's value changes,
-    and ``box.state`` (the same dict object throughout) holds its latest result, so tests read
-    the numbers without a browser. ``attributes`` are set on the box (e.g. ``slider=slider``).
+    ``refresh()`` draws from the controls' values and returns a dict; it runs now and on every
+    change, and ``box.state`` (the same dict object throughout) holds its latest result.
+    ``attributes`` are set on the box (e.g. ``slider=slider``).
     """
     import ipywidgets
 
@@ -57,10 +56,8 @@ def explorer_box(children: Sequence[Any], controls: Iterable[Any],
 
 
 def validate_row_texts(labels: Any, n_rows: int, row: str, example: str = "") -> list[str] | None:
-    """Optional texts shown next to the rows: one string per ``row`` (the word errors use).
-
-    Returns ``None`` for ``None``; ``example`` (e.g. " (e.g. the anchor texts)") follows the
-    advice in the error for a wrong count.
+    """Optional texts shown next to the rows: one string per ``row``, or ``None``; ``example``
+    follows the advice in the error for a wrong count.
     """
     if labels is None:
         return None

@@ -1,24 +1,9 @@
-"""Hover to read a point (notebooks 02, 05, 08): an interactive scatter of UMAP layouts.
+"""Hover to read a point (notebooks 02, 05, 08): linked interactive scatters of UMAP layouts.
 
-A static UMAP figure shows *that* the points cluster; this widget lets a learner ask *which
-sentence is that?* Hovering a point shows its sentence, topic and sentiment in a tooltip and in
-a large readout line under the plots (legible on a projector). With two or more layouts (before
-/ after fine-tuning) the views are linked: hovering or selecting points in one view (a click,
-or the toolbar's lasso) marks the same sentences in the others, and the readout counts the
-labels of the selection.
-
-It is drawn by ``jupyter-scatter`` (an anywidget whose WebGL front-end ships inside the Python
-package, so nothing is fetched from the internet; it renders in JupyterLab and on
-jupyterlab-slideshow's slides). The static matplotlib figures stay: they are what HTML exports,
-CI and handouts show.
-
-Tests drive it without a browser, as the other explorers: set a view's ``hovering`` or
-``selection`` (what the browser sets) and read ``box.state``::
-
-    box = hover_scatter({"pretrained": before_xy, "fine-tuned": after_xy}, texts, labels)
-    box.views[0].widget.hovering = 7     # the mouse is over sentence 7
-    box.state                            # {'hovered': 7, 'selected': []}
-    box.views[1].widget.hovering         # 7: the other view marks it too
+Hovering shows a point's sentence and labels; with several layouts (before / after training)
+hovering or selecting in one view marks the same sentences in the others. Drawn by
+``jupyter-scatter`` (its front-end ships in the package, nothing is fetched); the static
+matplotlib figures stay for exports and CI.
 """
 
 from __future__ import annotations
@@ -107,21 +92,17 @@ def hover_scatter(layouts: Mapping[str, Any] | Any, texts: Sequence[str],
     """Linked interactive scatters of one or more 2-D layouts of the same sentences.
 
     Args:
-        layouts: ``{title: (n, 2) array}``, one view per entry in that order (e.g.
-            ``{"pretrained": before_xy, "fine-tuned": after_xy}``), or a single (n, 2) array.
+        layouts: ``{title: (n, 2) array}``, one view per entry in that order, or one (n, 2) array.
         texts: the n sentences, in the layouts' row order.
-        labels: a DataFrame (e.g. ``frame[["topic", "sentiment"]]``) or a dict
-            ``{name: labels}``; every label set is shown on hover, in that order.
+        labels: a DataFrame or a dict ``{name: labels}``; every label set is shown on hover.
         color_by: the label set that colours the points (default: the first), or one name
-            per view (e.g. ``["topic", "sentiment"]`` for two views of the same layout).
+            per view.
         height: pixels per view row, including its title.
-        point_size: point diameter in pixels.
 
     Returns:
-        An ``ipywidgets.VBox``: the linked views, then a readout line. Its attributes:
-        ``views`` (the ``jscatter.Scatter`` objects, one per layout), ``readout`` (the HTML
-        widget under them), ``state`` (dict: ``hovered``, the row under the mouse or None;
-        ``selected``, the selected rows) and ``point(row)``, what hovering ``row`` shows.
+        An ``ipywidgets.VBox`` with ``views`` (``jscatter.Scatter`` objects), ``readout``,
+        ``state`` (``hovered`` row or None, ``selected`` rows) and ``point(row)``, what hovering
+        ``row`` shows.
     """
     import ipywidgets as widgets
 

@@ -1,13 +1,6 @@
-"""The margin explorer (notebook 04): slide the triplet margin, see which triplets stay active.
-
-A triplet is *active* while its loss max(0, d(a,p) - d(a,n) + margin) is above zero. The
-explorer computes the two distances once, then for every margin shows how many triplets are
-easy / semi-hard / hard, how many are active, the mean loss, and the d(a,p)-vs-d(a,n) scatter
-with the active band shaded. Tests drive it without a browser::
-
-    box = margin_explorer(anchor, positive, negative)
-    box.slider.value = 0.3
-    box.state["n_active"], box.state["counts"]["easy"], box.state["mean_loss"]
+"""The margin explorer (notebook 04): slide the triplet margin, see which triplets stay active
+(loss above zero), counted as easy / semi-hard / hard, with the mean loss and the
+d(a,p)-vs-d(a,n) scatter.
 """
 
 from __future__ import annotations
@@ -68,17 +61,14 @@ def margin_explorer(anchor: Any, positive: Any, negative: Any, *, distance: str 
     Args:
         anchor, positive, negative: (n, dim) arrays or tensors; row i is triplet i.
         distance: ``"euclidean"`` or ``"cosine"`` (as :func:`course_utils.losses.triplet_loss`).
-        labels: optional text per triplet (e.g. the anchor sentence), shown for the triplets
-            with the largest loss.
-        margin: the slider's start value.
+        labels: optional text per triplet, shown for the triplets with the largest loss.
         max_margin: the slider's end; default 2 (the largest distance between unit vectors)
             or the largest distance in the data if that is bigger.
-        plot: draw the d(a,p)-vs-d(a,n) scatter (turn off for speed in tests).
+        plot: draw the scatter (turn off for speed in tests).
 
     Returns:
-        An ``ipywidgets.VBox`` with ``.slider`` (the FloatSlider) and ``.state`` (a dict updated
-        on every change: margin, n_triplets, n_active, share_active, counts per class,
-        mean_loss, and the per-triplet classes and losses).
+        An ``ipywidgets.VBox`` with ``.slider`` and ``.state`` (margin, n_triplets, n_active,
+        share_active, counts, mean_loss, and the per-triplet classes and losses).
     """
     import ipywidgets as widgets
 

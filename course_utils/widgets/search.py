@@ -1,16 +1,6 @@
-"""A search box (notebook 05): type a sentence, see its nearest course sentences per model.
-
-:func:`neighbour_search` puts the k nearest sentences under each model side by side, so a
-learner can *feel* what fine-tuning changed: under the pretrained model the neighbours of
-"The room was filthy" share its topic (hotels, both opinions); under the fine-tuned one they
-share its opinion (negative, any topic).
-
-Like the other explorers it returns the widget box; ``box.search(text)`` runs a query from code
-and ``box.state`` holds what is shown::
-
-    box = neighbour_search(texts, {"pretrained": base, "fine-tuned": tuned}, labels=frame)
-    box.search("The room was filthy.")
-    box.state["results"]["fine-tuned"][0]   # {'row': 17, 'cosine': 0.71, 'text': ..., ...}
+"""A search box (notebook 05): type a sentence, see its nearest course sentences per model,
+side by side (pretrained neighbours share the topic, fine-tuned ones the opinion).
+``box.search(text)`` runs a query from code; ``box.state`` holds what is shown.
 """
 
 from __future__ import annotations
@@ -42,9 +32,8 @@ def neighbour_search(texts: Sequence[str], models: Mapping[str, Any], *,
     """A text box and, per model in ``models`` (name -> SentenceTransformer), the ``k`` nearest
     of ``texts`` to what was typed, side by side.
 
-    ``labels`` (optional): a DataFrame with one row per text (e.g. ``frame[["topic",
-    "sentiment"]]``), shown next to each neighbour. The texts are embedded once per model
-    (cached on disk); each query is embedded without the cache.
+    ``labels``: optional DataFrame, one row per text, shown next to each neighbour. Texts are
+    embedded once per model (cached); queries without the cache.
     """
     import ipywidgets as widgets
 

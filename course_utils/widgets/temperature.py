@@ -1,14 +1,7 @@
 """The temperature explorer (notebook 07): slide InfoNCE's temperature, watch the softmax.
 
-One anchor and its candidates (its positive plus the batch's other positives). The maths -
-the softmax over the similarities divided by the temperature, the loss, the hardest
-negative's share of the push and how many negatives effectively get it - is notebook 07's
-``temperature_numbers`` cell, shown in section 2; the explorer only calls the function it is
-given at the slider's temperature and draws the result. Tests drive it without a browser::
-
-    box = temperature_explorer([0.8, 0.7, 0.2, 0.1], temperature_numbers, positive=0)
-    box.slider.value = 1.0
-    box.state["p_positive"], box.state["hardest_share"], box.state["effective_negatives"]
+The maths is notebook 07's ``temperature_numbers`` cell (section 2); the explorer calls the
+function it is given at the slider's temperature and draws the result.
 """
 
 from __future__ import annotations
@@ -86,17 +79,14 @@ def temperature_explorer(similarities: Any, numbers: Callable[..., Any], *, posi
     Args:
         similarities: (n,) cosine similarities of the anchor to its candidates.
         numbers: a function ``(similarities, positive, temperature) -> dict`` with at least
-            :data:`NUMBER_KEYS`, e.g. notebook 07's ``temperature_numbers``; called on every
-            slider change.
+            :data:`NUMBER_KEYS`, e.g. notebook 07's ``temperature_numbers``.
         positive: the index of the anchor's own positive among them.
-        labels: optional short text per candidate, shown on the bars.
         temperature: the slider's start value (the library's default is 0.05 = scale 20).
         plot: draw the bars (turn off for speed in tests).
 
     Returns:
-        An ``ipywidgets.VBox`` with ``.slider`` (a FloatLogSlider from 0.01 to 1), ``.image``
-        and ``.state`` (the dict ``numbers`` returned, with the slider's ``temperature``),
-        updated on every change.
+        An ``ipywidgets.VBox`` with ``.slider`` (FloatLogSlider, 0.01 to 1), ``.image`` and
+        ``.state`` (``numbers``'s dict plus ``temperature``).
     """
     import ipywidgets as widgets
 

@@ -1,13 +1,7 @@
 """The training timeline (notebook 05): drag a slider over training steps, watch points move.
 
-``training_timeline(result.snapshots, {"topic": test.topic, "sentiment": test.sentiment})``
-returns a box with a play button, a step slider, the numbers at that step and the projection
-at that step, coloured by each label set. Each step's UMAP layout starts from the previous
-step's layout, so a point only moves when training moved it. All layouts are computed (and
-cached on disk) when the widget is built, so dragging the slider only redraws.
-
-Tests drive it without a browser: set ``box.slider.value = step`` and read ``box.state``
-(``{"step": ..., "metrics": {...}, "index": ...}``), updated on every change.
+Each step's UMAP layout starts from the previous one, so a point only moves when training
+moved it; all layouts are computed (and cached) when the widget is built.
 """
 
 from __future__ import annotations
@@ -39,17 +33,14 @@ def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
 
     Args:
         snapshots: ``TrainingResult.snapshots`` (or ``(step, embeddings)`` pairs), at least one.
-        labels: ``{"topic": test["topic"], "sentiment": test["sentiment"]}`` - one panel per
-            entry, labels in the order of the snapshot texts.
-        seed: UMAP seed (layouts are deterministic and cached).
+        labels: ``{"topic": ..., "sentiment": ...}``, one panel per entry, in the snapshot
+            texts' order.
         axes_size: inches per panel.
 
     Returns:
-        An ``ipywidgets.VBox``. Its attributes: ``slider`` (a SelectionSlider over the steps),
-        ``play`` (animates the slider), ``state`` (dict: ``step``, ``index``, ``metrics`` at
-        that step, ``loss``), ``image`` (the PNG shown), ``layouts`` (one (n, 2) array per
-        step), ``steps``, ``metrics`` (per step) and ``render(step)`` which returns the
-        matplotlib Figure for a step.
+        An ``ipywidgets.VBox`` with ``slider``, ``play``, ``state`` (``step``, ``index``,
+        ``metrics``, ``loss``), ``image``, ``layouts`` ((n, 2) per step), ``steps``, ``metrics``
+        and ``render(step)`` -> the matplotlib Figure.
     """
     import ipywidgets as widgets
 
