@@ -1,14 +1,6 @@
-"""Figures for the course: one palette, one size policy, one function per kind of figure.
-
-* ``projection``: 2-D projection of embeddings with UMAP (cosine), deterministic given a seed,
-  with a cached fast path.
-* ``scatter``: labelled scatter plots and side-by-side panels coloured by different labels.
-* ``training``: before/after grids in a shared layout and the training timeline (notebook 05).
-* ``toy``: the figures of the loss notebooks (03, 04) on 2-D toy points.
-* ``experiments``: the trade-off figure of the committed experiment results.
-* ``figures``: what every figure shares (``figure_png``: PNG bytes for a widget).
-
-Everything public is re-exported here: ``cu.plots.project_2d(...)``, ``cu.plots.scatter_by_label``.
+"""Figures for the course: one palette, one size policy, one function per kind of figure
+(``projection``, ``scatter``, ``training``, ``toy``, ``experiments``, ``figures``; see
+docs/plots.md). Everything public is re-exported here, e.g. ``cu.plots.project_2d(...)``.
 """
 
 from course_utils.plots import experiments, figures, projection, scatter, toy, training

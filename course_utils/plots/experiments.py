@@ -24,13 +24,10 @@ def tradeoff_plot(results: pd.DataFrame, *, grid: str, x: str = "sentiment_knn",
     Args:
         results: ``cu.experiments.load_results()``.
         grid: ``"course"`` or ``"losses"``.
-        x, y: numeric columns, e.g. sentiment kNN against topic kNN.
         runs: which runs, in order (default: every run of the grid).
-        labels: run name -> its name in the legend (default: the run name).
-        highlight: a run drawn larger, with its legend entry in bold (e.g. the notebook's own
-            recipe).
-        axis_labels: the axes' titles (default: the column names).
-        chance: draws the y column's chance level as a dotted line, labelled.
+        labels: run name -> its name in the legend.
+        highlight: a run drawn larger, its legend entry in bold.
+        chance: draws the y column's chance level as a dotted line.
     """
     import matplotlib.pyplot as plt
 

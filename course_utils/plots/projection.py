@@ -1,26 +1,9 @@
 """2-D projections of embeddings with UMAP (cosine), deterministic and cached.
 
-``project_2d(embeddings)`` returns an (n, 2) float32 layout. Three things keep it fast in a
-classroom:
-
-* **Layouts are cached on disk** in ``<cache>/layouts/`` under a key made from the exact
-  embedding bytes and every parameter (and the starting layout, if one is given), so a re-run,
-  a restarted kernel or a second student on the same hub reuses the file instantly. Writes are
-  atomic (the embedding cache's writer is reused), and a damaged entry is recomputed.
-* **UMAP's numba code is cached on disk too.** umap-learn compiles ~20 s of numba functions in
-  every new process because it does not ask numba to cache them. ``cu.setup()`` points
-  ``NUMBA_CACHE_DIR`` at ``<cache>/numba``; when it is set, the first projection switches
-  numba's on-disk cache on for umap's own compiled functions, so that cost is paid once per
-  installation (notebook 00 pays it in :func:`warm_up`) instead of once per kernel, and the
-  compiled code never lands beside umap's installed sources. Without ``NUMBA_CACHE_DIR``, or
-  with ``COURSE_NUMBA_CACHE=0``, umap compiles in every process, as it does by default.
-* **Deterministic**: ``random_state=seed`` makes UMAP single-threaded but gives the same picture
-  on every run on a machine, so the notebooks' prose can describe it.
-
-``init`` starts the optimisation from a given layout (the training notebook starts the "after"
-layout from the "before" one, so the same points visibly move instead of the whole picture
-being re-drawn). UMAP rescales a starting layout into a 10 x 10 box first; orientation and
-neighbourhoods are kept.
+Layouts are cached in ``<cache>/layouts/`` (keyed by the embedding bytes, every parameter and
+``init``); UMAP's numba code is cached in ``NUMBA_CACHE_DIR`` (set by ``cu.setup()``;
+``COURSE_NUMBA_CACHE=0`` turns it off), so the ~20 s compilation is paid once per
+installation (notebook 00's :func:`warm_up`), not once per kernel. See docs/plots.md.
 """
 
 from __future__ import annotations
@@ -72,12 +55,8 @@ def _quiet_umap_warnings() -> Iterator[None]:
 
 
 def _enable_numba_disk_cache() -> int:
-    """Switch numba's on-disk cache on for umap's compiled functions. Returns how many.
-
-    umap-learn declares its functions with ``numba.njit()`` but without ``cache=True``; this
-    does what ``cache=True`` would do. Safe to call repeatedly; any failure (e.g. a numba
-    without ``enable_caching``) just leaves compilation uncached. ``COURSE_NUMBA_CACHE=0``
-    switches it off (compile in every process, as umap-learn does by default).
+    """Switch numba's on-disk cache on for umap's compiled functions (umap-learn omits
+    ``cache=True``); return how many. Repeatable; a failure leaves compilation uncached.
     """
     global _caching_enabled
     if _caching_enabled:
@@ -207,19 +186,15 @@ def project_2d(embeddings, *, seed: int = 0, n_neighbors: int = 15, min_dist: fl
     """Project embeddings (n, d) to 2-D with UMAP (cosine metric) -> float32 array (n, 2).
 
     Args:
-        embeddings: one row per text, e.g. from ``cu.embedding.encode``.
         seed: UMAP's ``random_state``; the same seed gives the same layout (single-threaded).
-        n_neighbors: how many neighbours shape the layout (capped at n - 1 for tiny inputs).
-            Small values show local detail, large values the global picture.
+        n_neighbors: how many neighbours shape the layout (capped at n - 1).
         min_dist: how tightly points may pack (0 to 1).
-        init: an (n, 2) starting layout, e.g. the "before" layout when projecting the same
-            texts after training, so the points visibly move. Default: UMAP's spectral start.
-        cache: reuse / store the layout in ``<cache>/layouts/`` (keyed by the embedding bytes,
-            every parameter and ``init``).
-        n_epochs: optimisation epochs (default: UMAP's choice, 500 for small data).
+        init: an (n, 2) starting layout, e.g. the "before" layout, so the points visibly move.
+            UMAP rescales it into a 10 x 10 box first. Default: UMAP's spectral start.
+        cache: reuse / store the layout in ``<cache>/layouts/``.
+        n_epochs: optimisation epochs (default: UMAP's choice).
 
-    The 2-D coordinates have no units and no meaning of their own: read only which points are
-    near which.
+    The coordinates have no units: read only which points are near which.
     """
     array = validate_embeddings(embeddings)
     _validate_params(seed, n_neighbors, min_dist, n_epochs)
@@ -255,11 +230,8 @@ def project_2d(embeddings, *, seed: int = 0, n_neighbors: int = 15, min_dist: fl
 
 
 def warm_up(verbose: bool = False) -> float:
-    """Compile UMAP's numba code now (on 60 random points), so later projections start fast.
-
-    The compiled code is stored on disk (see the module docstring), so this pays the one-time
-    cost (about 20 s on a laptop, under a second once cached) for every later notebook and
-    kernel. Returns the seconds it took.
+    """Compile UMAP's numba code now (on 60 random points) into the disk cache, so later
+    projections in every kernel start fast; return the seconds it took.
     """
     import time
 

@@ -1,16 +1,8 @@
 """Labelled scatter plots of 2-D layouts, with the same colour for a label in every notebook.
 
-Colours come from the Okabe-Ito palette (``assets/course.mplstyle``), which stays
-distinguishable with the common colour-vision deficiencies. The course's labels have fixed
-colours everywhere: the five topics, and positive (blue) / negative (vermillion). Any other
-labels get the remaining palette colours in sorted order, cycling if there are more labels
-than colours.
-
-UMAP panels have no axis ticks: the coordinates carry no meaning, only who is near whom.
-
-All points of a panel are drawn in one shuffled (but fixed) order, not label by label: drawn
-label by label, the last label would cover the others wherever they overlap - after training,
-when a topic's sentences sit inside a tight sentiment group, a whole topic could vanish.
+Okabe-Ito palette (``assets/course.mplstyle``) with fixed colours for the topics and sentiments.
+Points are drawn in one shuffled (fixed) order, not label by label, so the last label cannot
+cover a whole topic where groups overlap.
 """
 
 from __future__ import annotations
@@ -85,11 +77,8 @@ def _ordered_unique(labels: Sequence[str]) -> list[str]:
 
 
 def label_colours(labels) -> dict[str, str]:
-    """A colour (``"#RRGGBB"``) for each distinct label.
-
-    Topics and sentiments always get their fixed colours (:data:`FIXED_COLOURS`); other labels
-    get the unused Okabe-Ito colours in sorted order (the same label set always gives the same
-    colours), cycling through the palette when there are more labels than colours.
+    """A colour (``"#RRGGBB"``) for each distinct label: :data:`FIXED_COLOURS` first, other labels
+    the unused Okabe-Ito colours in sorted order, cycling when there are more labels than colours.
     """
     unique = _ordered_unique(_as_label_list(labels))
     colours = {label: FIXED_COLOURS[label] for label in unique if label in FIXED_COLOURS}
@@ -121,11 +110,9 @@ def scatter_by_label(xy, labels, *, ax: Axes | None = None, title: str | None = 
     """Scatter the (n, 2) layout ``xy`` with one colour per label; returns the Axes.
 
     Args:
-        xy: (n, 2) coordinates, e.g. from ``cu.plots.project_2d``.
         labels: one label per point (list, array or pandas Series).
         ax: draw into this Axes (default: a new figure).
-        title: the panel title.
-        legend: draw a legend (below the panel, one entry per label with its count).
+        legend: draw a legend below the panel, one entry per label with its count.
         marker_size: marker area in points^2 (default: chosen from the number of points).
     """
     import matplotlib.pyplot as plt
@@ -176,11 +163,8 @@ def _draw_order(n_points: int, seed: int = 0) -> np.ndarray:
 
 def side_by_side(xy, label_sets: Mapping[str, Sequence[str]], *, suptitle: str | None = None,
                  axes_size: float = 4.2) -> Figure:
-    """One panel per label set, all on the same layout ``xy``; returns the Figure.
-
-    Example: ``side_by_side(xy, {"topic": frame.topic, "sentiment": frame.sentiment})`` shows
-    the same points coloured by topic (left) and by sentiment (right), so you can see which
-    label organises the space.
+    """One panel per label set, all on the same layout ``xy``; returns the Figure, e.g.
+    ``side_by_side(xy, {"topic": frame.topic, "sentiment": frame.sentiment})``.
     """
     import matplotlib.pyplot as plt
 

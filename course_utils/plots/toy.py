@@ -1,16 +1,8 @@
 """2-D toy figures for the loss notebooks (03 contrastive loss, 04 triplet loss).
 
-* :func:`plot_toy_pairs` - the points of :func:`course_utils.toy.make_toy_pairs` with their
-  pairs drawn as lines.
-* :func:`plot_descent_frames` - snapshots of gradient descent as small multiples.
-* :func:`plot_pair_distances` - every pair's distance over the steps, with the margin.
-* :func:`plot_triplet_2d` - one triplet with the hard / semi-hard / easy zones around the anchor.
-* :func:`plot_triplet_distances` - d(a, p) against d(a, n) for many triplets, zones shaded.
-
-Colours are the Okabe-Ito palette (see :mod:`course_utils.plots.scatter`): similar pairs blue
-and solid, dissimilar pairs vermillion and dashed (a difference that survives greyscale),
-easy / semi-hard / hard triplets green circles / orange diamonds / vermillion crosses (shape
-as well as colour, so the grades survive greyscale and colour-vision deficiencies).
+Similar pairs are blue and solid, dissimilar vermillion and dashed; easy / semi-hard / hard
+triplets are green circles / orange diamonds / vermillion crosses (shape as well as colour,
+so they survive greyscale and colour-vision deficiencies).
 """
 
 from __future__ import annotations
@@ -81,9 +73,7 @@ def plot_toy_pairs(points: Any, pairs: Any, similar: Any, *, groups: Sequence[st
                    ax: Axes | None = None, title: str | None = None, legend: bool = True,
                    limits: tuple[float, float, float, float] | None = None) -> Axes:
     """Draw toy points (n, 2) with their pairs: similar solid blue, dissimilar dashed vermillion.
-
-    ``groups`` (n,) colours and shapes the points; ``limits`` = (xmin, xmax, ymin, ymax) keeps
-    several panels on one scale.
+    ``groups`` (n,) colours the points; ``limits`` = (xmin, xmax, ymin, ymax).
     """
     from matplotlib.collections import LineCollection
 
@@ -144,10 +134,8 @@ def validate_frames(frames: Sequence[Any],
 def plot_descent_frames(frames: Sequence[Any], pairs: Any, similar: Any, *,
                         steps: Sequence[int] | None = None, groups: Sequence[str] | None = None,
                         n_cols: int = 4, title: str | None = None) -> Figure:
-    """Snapshots of gradient descent as small multiples on one shared scale.
-
-    ``frames``: a list of (n, 2) point arrays (e.g. every 50 steps); ``steps`` labels them.
-    """
+    """Snapshots of gradient descent as small multiples on one scale: ``frames`` (n, 2) arrays,
+    labelled by ``steps``."""
     import matplotlib.pyplot as plt
 
     frames, steps = validate_frames(frames, steps)
@@ -175,10 +163,8 @@ def plot_descent_frames(frames: Sequence[Any], pairs: Any, similar: Any, *,
 def plot_pair_distances(distances: Any, similar: Any, *, steps: Sequence[int] | None = None,
                         margin: float | None = None, ax: Axes | None = None,
                         title: str | None = None, legend: bool = True) -> Axes:
-    """Every pair's distance over the steps: distances (n_steps, m), similar (m,).
-
-    Similar pairs should fall towards 0; dissimilar ones should rise to the ``margin`` line
-    (drawn when given) and stay there, because beyond it they cost nothing.
+    """Every pair's distance over the steps: distances (n_steps, m), similar (m,), with the
+    ``margin`` line when given.
     """
     values = np.asarray(distances, dtype=float)
     if values.ndim != 2:
@@ -210,10 +196,8 @@ def plot_pair_distances(distances: Any, similar: Any, *, steps: Sequence[int] | 
 # --------------------------------------------------------------------------------------------
 def plot_triplet_2d(anchor: Any, positive: Any, negative: Any, *, margin: float,
                     ax: Axes | None = None, title: str | None = None) -> Axes:
-    """One 2-D triplet with the zones where the negative would be hard / semi-hard / easy.
-
-    Around the anchor: inside radius d(a, p) a negative is *hard* (closer than the positive);
-    in the ring up to d(a, p) + margin it is *semi-hard*; beyond it is *easy* (loss 0).
+    """One 2-D triplet with the zones where the negative would be hard (inside d(a, p)),
+    semi-hard (up to d(a, p) + margin) or easy.
     """
     import matplotlib.patches as mpatches
 
@@ -266,14 +250,12 @@ def plot_triplet_distances(d_ap: Any, d_an: Any, *, margin: float,
                            title: str | None = None,
                            limits: tuple[float, float] | None = None,
                            legend_loc: str = "outside") -> Axes:
-    """Scatter d(a, p) (x) against d(a, n) (y), one dot per triplet, zones shaded.
+    """Scatter d(a, p) (x) against d(a, n) (y), one dot per triplet, hard / semi-hard / easy
+    zones shaded.
 
-    Below the diagonal the triplet is hard; in the band up to ``margin`` above it, semi-hard
-    (still active: loss > 0); above the band, easy. Dots get the colour and the marker shape of
-    their class in ``classes`` (computed
-    with :func:`course_utils.triplets.classify_distances` when not given). ``limits`` = (low,
-    high) fixes both axes (default: around the data; see :func:`distance_limits`);
-    ``legend_loc`` is "outside" (right of the axes) or a matplotlib legend location.
+    ``classes``: computed with :func:`course_utils.triplets.classify_distances` when not given;
+    ``limits`` = (low, high) for both axes (default: :func:`distance_limits`); ``legend_loc``:
+    "outside" or a matplotlib location.
     """
     from course_utils.triplets import TRIPLET_CLASSES, classify_distances
 

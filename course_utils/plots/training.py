@@ -1,14 +1,8 @@
 """Figures for fine-tuning (notebook 05): the same points before and after, and over steps.
 
-* :func:`shared_layouts` projects the "before" embeddings with UMAP, starts the "after"
-  projection from that layout and aligns it onto it (rotation, scale, shift), so a point keeps
-  its place unless training changed its neighbourhood.
-* :func:`before_after_grid` draws the 2 x 2 grid: rows before / after, columns coloured by
-  topic / sentiment (any label sets).
-* :func:`timeline_layouts` does the same along the training snapshots (each step starts from
-  the previous step's layout); :func:`timeline_grid` draws a few steps as small multiples, for
-  readers of the HTML export who cannot drag the timeline slider.
-* :func:`loss_curve` plots the training loss per step, marking the snapshot steps.
+Layouts share one frame (the "after" projection starts from "before" and is aligned onto it),
+so a point keeps its place unless training changed its neighbourhood; :func:`timeline_grid` is
+for readers of the HTML export, who cannot drag the slider. See docs/training.md.
 """
 
 from __future__ import annotations
@@ -79,12 +73,8 @@ def _snapshot_parts(snapshots: object) -> tuple[list[int], list[np.ndarray]]:
 
 
 def align_layout(layout: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Rotate, scale and shift ``layout`` (n, 2) to best match ``reference`` (n, 2).
-
-    UMAP coordinates have no units or orientation: a layout started from another one comes
-    back rescaled and slightly rotated. A similarity transform puts it in the reference's frame
-    without changing who is near whom: the rotation that best matches the points (orthogonal
-    Procrustes, no mirroring), the same overall size and the same centre.
+    """Rotate, scale and shift ``layout`` (n, 2) to best match ``reference`` (n, 2): orthogonal
+    Procrustes without mirroring, same size and centre, so who is near whom is unchanged.
     """
     layout = np.asarray(layout, dtype=np.float64)
     reference = np.asarray(reference, dtype=np.float64)
@@ -109,13 +99,8 @@ def shared_layouts(before: np.ndarray, after: np.ndarray, *, seed: int = 0
                    ) -> tuple[np.ndarray, np.ndarray]:
     """UMAP layouts (n, 2) of the same texts before and after training, in one frame.
 
-    "before" is projected on its own; "after" starts from the "before" layout (UMAP's
-    ``init``) and is then rotated / scaled onto it (:func:`align_layout`), so points whose
-    neighbourhoods did not change tend to stay near where they were, and points that travel far
-    usually changed neighbourhoods. UMAP is stochastic (a fixed seed makes it repeatable, not
-    exact): read large moves, not small ones, and measure with numbers.
-    Each layout is a projection of its own space only (docs/training.md compares this with a
-    joint projection and with independent ones).
+    "after" starts from the "before" layout and is aligned onto it (:func:`align_layout`). UMAP is
+    stochastic (a seed makes it repeatable, not exact): read large moves, and measure with numbers.
     """
     from course_utils.embedding import validate_embeddings
     from course_utils.plots.projection import project_2d
@@ -258,11 +243,9 @@ def before_after_grid(before_xy: np.ndarray, after_xy: np.ndarray,
 
     Args:
         before_xy, after_xy: (n, 2) layouts of the same texts, e.g. from :func:`shared_layouts`.
-        labels: ``{"topic": test.topic, "sentiment": test.sentiment}`` - one column each.
-        row_titles: the two row labels.
-        suptitle: a title over the whole figure.
+        labels: ``{"topic": test.topic, "sentiment": test.sentiment}``, one column each.
         axes_size: inches per panel.
-        track: indices of a few points to ring and number in every panel (follow them).
+        track: indices of a few points to ring and number in every panel.
     """
     before_xy = _validate_layout(before_xy, "before_xy")
     after_xy = _validate_layout(after_xy, "after_xy")
@@ -294,12 +277,8 @@ def timeline_grid(snapshots: object, labels: Mapping[str, Sequence], *,
                   suptitle: str | None = None, track: Sequence[int] = ()) -> Figure:
     """Small multiples of the timeline: one column per step, one row per label set.
 
-    Args:
-        snapshots: ``TrainingResult.snapshots``.
-        labels: ``{"topic": ..., "sentiment": ...}`` for the snapshot texts.
-        layouts: the layouts from :func:`timeline_layouts` (computed if not given).
-        steps: which steps to show (default: ``n_steps`` spread from first to last).
-        track: indices of a few points to ring and number in every panel.
+    ``layouts``: from :func:`timeline_layouts` (computed if not given); ``steps``: default
+    ``n_steps`` spread from first to last; ``track``: points to ring and number.
     """
     all_steps, arrays = _snapshot_parts(snapshots)
     checked = _validate_label_sets(labels, len(arrays[0]))
@@ -319,9 +298,8 @@ def timeline_grid(snapshots: object, labels: Mapping[str, Sequence], *,
 
 def loss_curve(losses: Sequence[tuple[int, float]], *, snapshot_at: Sequence[int] = (),
                ax: Axes | None = None, margin: float | None = None) -> Axes:
-    """Training loss per step (``TrainingResult.losses``); dotted lines mark snapshots.
-
-    With ``margin`` a note says that a loss of 0 means every triplet in the batch is solved.
+    """Training loss per step (``TrainingResult.losses``); dotted lines mark snapshots. With
+    ``margin``, a note says that a loss of 0 means every triplet in the batch is solved.
     """
     import matplotlib.pyplot as plt
 
