@@ -1,19 +1,9 @@
 """The building blocks of every exercise checker.
 
-A checker is an ordinary function decorated with :func:`checker`: inside it, compare the
-learner's answer with the expected one and ``return ok(...)`` or ``return fail(...)`` with a
-hint that says what was expected and what the learner's value was. The decorator turns any
-exception raised while inspecting the answer into a ``fail`` with the exception's message, so
-a checker can never crash a notebook.
-
-Strict mode (``COURSE_STRICT_CHECKS=1``, set only for the run that executes the *solution*
-notebooks; tests/conftest.py sets it for nbval's kernels) turns a "Not yet" from any checker
-built with :func:`checker` into a :class:`StrictCheckError`, so a solution that no longer
-satisfies its checker fails CI instead of showing an orange box nobody reads. Students never
-set it: their checkers keep answering "Not yet" with a hint.
-
-The verdict type (:class:`CheckResult`, :func:`ok`, :func:`fail`) lives in
-:mod:`course_utils.claims`, next to the claims that print it, and is re-exported here.
+A :func:`checker` returns ``ok(...)`` or ``fail(...)`` with a hint; any exception while
+inspecting the answer becomes a ``fail``. Strict mode (``COURSE_STRICT_CHECKS=1``, set only
+when CI runs the solution notebooks; see docs/testing.md) turns a "Not yet" into
+:class:`StrictCheckError`. The verdict type is re-exported from :mod:`course_utils.claims`.
 """
 
 from __future__ import annotations
@@ -45,10 +35,8 @@ def strict_mode() -> bool:
 
 
 def checker(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
-    """Decorate a checker: set its display name and turn any exception into a hint.
-
-    In strict mode (:func:`strict_mode`) a failed check raises :class:`StrictCheckError`
-    with the hint instead of returning it.
+    """Decorate a checker: set its display name and turn any exception into a hint; in strict
+    mode a failed check raises :class:`StrictCheckError` instead of returning.
     """
 
     def wrap(function: Callable[..., CheckResult]) -> Callable[..., CheckResult]:

@@ -1,15 +1,6 @@
-"""Notebook 01 (why P, not Q?): the checkers and claims about the animal feature table.
-
-The table, the teaser and the maths on them live in :mod:`course_utils.toy`.
-
-Exercise checkers (return "Correct" or a specific hint, never raise):
-
-* :func:`check_discriminating_features` - Exercise 1: why a dog rather than a cat?
-* :func:`check_pick_q` - Exercise 2: the Q that makes "barks and size" the whole answer.
-* :func:`check_weighted_distance` - Exercise 3: a distance with feature weights.
-
-Claim checks (``claim_*``) print the numbers the prose relies on and raise AssertionError if
-a claim stops being true, so a notebook run fails loudly instead of teaching something false.
+"""Notebook 01 (why P, not Q?): checkers for Exercises 1-3 (:func:`check_discriminating_features`,
+:func:`check_pick_q`, :func:`check_weighted_distance`) and the claims about the animal table,
+which live in :mod:`course_utils.toy`.
 """
 
 from __future__ import annotations

@@ -1,14 +1,6 @@
-"""Notebook 02 (embeddings and similarity): exercise checkers and the notebook's claims.
-
-Exercise checkers (return "Correct" or a specific hint, never raise):
-
-* :func:`check_cosine_similarity` - Exercise 1: cosine similarity of two vectors, by hand.
-* :func:`check_prediction` - Exercise 2: predict whether P or Q is closer to the anchor.
-* :func:`check_nearest_neighbour` - Exercise 3: the index of a sentence's nearest neighbour.
-
-Claim checks (``claim_*``) print the numbers the prose relies on and raise AssertionError if a
-claim stops being true (e.g. after a model or dataset change), so a notebook run fails loudly
-instead of teaching something false.
+"""Notebook 02 (embeddings and similarity): checkers for Exercises 1-3
+(:func:`check_cosine_similarity`, :func:`check_prediction`, :func:`check_nearest_neighbour`)
+and the notebook's claims.
 """
 
 from __future__ import annotations
@@ -61,10 +53,8 @@ def nearest_neighbour_reference(embeddings: Any, query: int) -> int:
 
 
 def layout_neighbour_agreement(xy: Any, labels: Sequence[Any], k: int = 10) -> float:
-    """Share of each point's k nearest 2-D neighbours that carry its label (mean over points).
-
-    Reads a picture with numbers: near 1 = the label forms regions in the layout; near the
-    label's chance level (e.g. 0.5 for two balanced classes) = the colours are mixed.
+    """Share of each point's k nearest 2-D neighbours that carry its label (mean over points):
+    near 1, the label forms regions; near its chance level, the colours are mixed.
     """
     from sklearn.neighbors import NearestNeighbors
 
@@ -226,10 +216,7 @@ def check_nearest_neighbour(answer: Any, embeddings: Any, query: int) -> CheckRe
 def same_topic_win_rate(embeddings: Any, frame: pd.DataFrame, *, n: int = 2000,
                         seed: int = 0) -> float:
     """How often the foil Q (same topic, opposite sentiment) is closer to the anchor than P
-    (other topic, same sentiment), over ``n`` random (anchor, P, Q) picks from ``frame``'s rows.
-
-    P and Q as in notebooks 01 and 04: P is the sentence a sentiment model should put closer
-    (the positive), Q the foil (the negative). A high rate means topic decides who is near.
+    (other topic, same sentiment), over ``n`` random picks from ``frame``: high = topic decides.
     """
     array = np.asarray(embeddings, dtype=np.float64)
     unit = array / np.maximum(np.linalg.norm(array, axis=1, keepdims=True), 1e-12)

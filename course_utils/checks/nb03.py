@@ -1,15 +1,5 @@
-"""Checkers and claim checks for notebook 03 (contrastive loss from scratch).
-
-Exercise checkers (return "Correct" or a specific hint, never raise):
-
-* :func:`check_paying_pairs` - Exercise 1: which pairs still pay a loss at a given margin.
-* :func:`check_library_style_loss` - Exercise 2: the contrastive loss in sentence-transformers'
-  convention (cosine distance, factor 0.5, mean).
-
-The claim next to the prose (a :mod:`course_utils.claims` claim: it prints its numbers and
-raises ``AssertionError`` if it stops being true):
-
-* :func:`claim_pull_and_push` - similar pairs shrank, dissimilar pairs reached the margin.
+"""Notebook 03 (contrastive loss from scratch): checkers for Exercises 1-2
+(:func:`check_paying_pairs`, :func:`check_library_style_loss`) and :func:`claim_pull_and_push`.
 """
 
 from __future__ import annotations

@@ -1,18 +1,7 @@
-"""Checkers and claim checks for notebook 04 (triplet loss from scratch).
-
-Exercise checkers (return "Correct" or a specific hint, never raise):
-
-* :func:`check_grade_triplet` - Exercise 1: easy / semi-hard / hard from two distances.
-* :func:`check_cosine_triplet_loss` - Exercise 2: the triplet loss with the cosine distance.
-* :func:`check_lowest_loss` - Exercise 3: the smallest loss margin 5 allows on unit vectors.
-
-Claims next to the prose (:mod:`course_utils.claims`: they print their numbers and raise
-``AssertionError`` when the sentence stops being true):
-
-* :func:`claim_negatives_matter` - random negatives are mostly already in the right order,
-  same-topic negatives are not.
-* :func:`claim_margin_unreachable` - with margin 5 every triplet stays active.
-* :func:`claim_collapse_flagged` - the detector passes the real space and flags the collapsed one.
+"""Notebook 04 (triplet loss from scratch): checkers for Exercises 1-3
+(:func:`check_grade_triplet`, :func:`check_cosine_triplet_loss`, :func:`check_lowest_loss`) and
+the claims next to the prose (:func:`claim_negatives_matter`, :func:`claim_margin_unreachable`,
+:func:`claim_collapse_flagged`).
 """
 
 from __future__ import annotations
@@ -46,9 +35,7 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 def claim_negatives_matter(right_order: Mapping[str, float]) -> None:
     """``right_order``: share of triplets with d(a,n) > d(a,p), keyed "random" / "same_group".
-
-    The claim: the pretrained model already orders most random-negative triplets correctly
-    (the topic does it) but is close to a coin flip on same-topic ones (only sentiment differs).
+    Claim: most random-negative triplets are already in order, same-topic ones near a coin flip.
     """
     rand, same = float(right_order["random"]), float(right_order["same_group"])
     claim(rand >= 0.7 and same <= 0.65 and rand - same >= 0.15,

@@ -1,11 +1,4 @@
-"""Checkers for notebook 05 (fine-tune for sentiment). Each returns a CheckResult, never raises.
-
-* :func:`check_same_topic_negative` - a function that picks a same-topic negative for an anchor.
-* :func:`check_active_fraction` - the share of triplets that still have a positive loss.
-* :func:`check_hard_negatives_like` - which strategy hard negatives resemble.
-* :func:`check_recipe_keeps_topic` - a retrained run whose recipe keeps topic and learns
-  sentiment, read off its held-out numbers.
-"""
+"""Checkers for notebook 05 (fine-tune for sentiment); each returns a CheckResult, never raises."""
 
 from __future__ import annotations
 
@@ -130,9 +123,8 @@ def check_active_fraction(answer: Any, anchor: np.ndarray, positive: np.ndarray,
 def check_hard_negatives_like(answer: Any, hard_same_topic: float | None = None) -> CheckResult:
     """Hard negatives (closest other-sentiment sentence) behave most like which strategy?
 
-    Expected ``"same_group"``: in the pretrained space, the closest sentence of the other
-    sentiment is nearly always about the anchor's topic. ``hard_same_topic`` (the share the
-    notebook printed) makes the hint quote the learner's own number.
+    Expected ``"same_group"``; ``hard_same_topic`` (the share the notebook printed) lets the hint
+    quote the learner's own number.
     """
     share = (f"{hard_same_topic:.0%}" if isinstance(hard_same_topic, (int, float))
              else "nearly all")

@@ -1,17 +1,6 @@
-"""Checkers for notebook 06 (real data, other losses, the cost of specialising).
-
-* :func:`check_false_negative_rate` - Exercise 1: how many of MultipleNegativesRankingLoss's
-  in-batch "negatives" share the anchor's label.
-* :func:`check_precision_at_k` - Exercise 2: retrieval precision@k, the number that shows what
-  a specialised model forgot.
-
-Each checker calls the learner's function on small cases with known answers, returns
-"Correct" or a hint naming the case, the expected value and the learner's value, and never
-raises.
-
-The notebook's own claim "the pretrained space follows domain more than sentiment" is
-:func:`claim_organised_by` (a :mod:`course_utils.claims` claim: it prints its numbers and raises
-if they stop supporting it, so the prose can never silently disagree with the numbers).
+"""Notebook 06 (real data, other losses, the cost of specialising): checkers for Exercise 1
+(:func:`check_false_negative_rate`) and Exercise 2 (:func:`check_precision_at_k`), and the claim
+:func:`claim_organised_by`.
 """
 
 from __future__ import annotations
@@ -40,10 +29,8 @@ __all__ = [
 
 
 def false_negative_rate_reference(labels: Sequence[Any]) -> float:
-    """Mean over anchors of the share of the *other* batch items with the anchor's label.
-
-    With MultipleNegativesRankingLoss, anchor i treats every other positive in the batch as a
-    negative; if that positive has the same label, it is a false negative.
+    """Mean over anchors of the share of the *other* batch items with the anchor's label (false
+    negatives for MultipleNegativesRankingLoss).
     """
     labels = np.asarray(list(labels))
     if labels.ndim != 1 or len(labels) < 2:
@@ -74,10 +61,8 @@ def precision_at_k_reference(embeddings: Any, labels: Sequence[Any], k: int) -> 
 
 
 def claim_organised_by(report: Any, first: str, second: str) -> None:
-    """``first`` organises the space more than ``second``: kNN and silhouette both higher.
-
-    ``report`` is ``cu.evaluation.label_report``'s table (rows = labels).
-    """
+    """``first`` organises the space more than ``second``: kNN and silhouette both higher in
+    ``report`` (``cu.evaluation.label_report``'s table)."""
     try:
         knn_first = float(report.loc[first, "knn_accuracy"])
         knn_second = float(report.loc[second, "knn_accuracy"])

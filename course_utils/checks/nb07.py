@@ -1,14 +1,6 @@
-"""Checkers for notebook 07 (in-batch negatives, temperature, hard negatives, retrieval).
-
-Exercise checkers (return "Correct" or a specific hint, never raise):
-
-* :func:`check_info_nce` - Exercise 1: InfoNCE as cross-entropy over the similarity matrix.
-* :func:`check_flatter_temperature` - Exercise 2: which temperature spreads the softmax most.
-* :func:`check_false_negatives` - Exercise 3: spot the in-batch negatives that share the
-  anchor's label.
-
-The notebook's own claims are :mod:`course_utils.claims` calls (``claim_equal``,
-``claim_at_least``), which fail loudly if a claim in the prose stops holding.
+"""Notebook 07 (in-batch negatives, temperature, hard negatives, retrieval): checkers for
+Exercises 1-3 (:func:`check_info_nce`, :func:`check_flatter_temperature`,
+:func:`check_false_negatives`).
 """
 
 from __future__ import annotations
@@ -120,11 +112,8 @@ def check_flatter_temperature(answer: Any) -> CheckResult:
 # Exercise 3: spot the false negatives
 # --------------------------------------------------------------------------------------------
 def false_negatives_reference(labels: Sequence[Any], anchor: int) -> set[int]:
-    """The positions of the in-batch negatives of ``anchor`` that share its label.
-
-    With in-batch negatives, anchor i treats every *other* pair's positive as a negative; one
-    whose label equals ``labels[anchor]`` is a false negative.
-    """
+    """The positions of the in-batch negatives of ``anchor`` that share its label (false
+    negatives)."""
     labels = list(labels)
     if not 0 <= anchor < len(labels):
         raise ValueError(f"anchor must be an index from 0 to {len(labels) - 1}, got {anchor!r}.")

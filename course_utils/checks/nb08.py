@@ -1,16 +1,6 @@
-"""Checkers for notebook 08 (the question picks the contrast). Each returns a CheckResult.
-
-* :func:`check_closer_under` - Exercise 2: for two pairs of notebook 01's teaser sentences,
-  which prompt ("topic" or "sentiment") makes the pair more similar?
-* :func:`check_topic_recipe` - Exercise 1: triplets for the *topic* question in which
-  sentiment never separates the positive from the negative.
-* :func:`topic_recipe_or_reference` - the recipe section 3 trains on: the student's when
-  Exercise 1's check accepts it, else the course's reference (``multitask.TOPIC_RECIPE``).
-
-The prompts (``{question: prompt}``) are defined in the notebook and passed in.
-
-The notebook's own claims are ``cu.claims.claim_at_least`` calls, which raise if a claim stops
-being true.
+"""Notebook 08 (the question picks the contrast): checkers for Exercise 1
+(:func:`check_topic_recipe`) and Exercise 2 (:func:`check_closer_under`), and
+:func:`topic_recipe_or_reference`, the recipe section 3 trains on. The prompts are passed in.
 """
 
 from __future__ import annotations
@@ -96,10 +86,8 @@ def _triplet_shares(triplets: pd.DataFrame, frame: pd.DataFrame) -> dict[str, fl
 
 @checker("Exercise 1: triplets for the topic question")
 def check_topic_recipe(recipe: Any, frame: pd.DataFrame | None = None) -> CheckResult:
-    """``recipe`` is the keyword arguments of ``cu.triplets.make_triplets`` for the topic
-    question: the triplets must teach topic, and sentiment must never separate the positive
-    from the negative (no triplet whose positive shares the anchor's sentiment while its
-    negative does not)."""
+    """``recipe`` is ``make_triplets`` keyword arguments for the topic question: the triplets
+    must teach topic, and sentiment must never separate the positive from the negative."""
     from course_utils.triplets import make_triplets
 
     if not isinstance(recipe, Mapping):
@@ -138,10 +126,8 @@ def topic_recipe_or_reference(recipe: Any, frame: pd.DataFrame | None = None
                               ) -> tuple[dict[str, Any], str]:
     """The ``make_triplets`` recipe section 3 trains the topic set on, and one line saying which.
 
-    The student's ``recipe`` when :func:`check_topic_recipe` accepts it (on ``frame``, the
-    training split by default); otherwise the course's reference, ``multitask.TOPIC_RECIPE``,
-    so a blank or wrong Exercise 1 breaks nothing later. The line never shows the reference's
-    contents (that would give Exercise 1 away).
+    The student's when :func:`check_topic_recipe` accepts it (on ``frame``), else
+    ``multitask.TOPIC_RECIPE``; the line never shows the reference (it would give Exercise 1 away).
     """
     from course_utils.multitask import TOPIC_RECIPE
 

@@ -1,17 +1,8 @@
 """Calling a learner's function from a checker, safely: the one place that does it.
 
-A checker must survive whatever the learner wrote. :func:`call_student` calls the function
-and turns every way it can go wrong into a :class:`StudentCodeError` whose message completes
-the sentence "your function ...":
-
-* it raises: "raised ValueError: <the first 300 characters of the message>";
-* it runs too long (an endless loop): "did not finish within 30 s ..." - a timer interrupts it
-  (Unix, main thread: where notebook cells run; elsewhere there is no limit);
-* it prints a flood: the output is kept, but only its first 2,000 characters reach the cell,
-  with a line saying how much was hidden.
-
-On top of it, :func:`call_or_fail` gives a checker the answer or a failing verdict, and
-:func:`check_number_cases` runs a learner's function on cases with known numeric answers.
+:func:`call_student` turns an exception, a run over the time limit (a timer, Unix main thread
+only) or a flood of output (capped) into a :class:`StudentCodeError` that completes "your
+function ..."; :func:`call_or_fail` and :func:`check_number_cases` build on it.
 """
 
 from __future__ import annotations
@@ -100,10 +91,9 @@ def _time_limit(seconds: float) -> Iterator[None]:
 
 def call_student(function: Callable[..., Any], *args: Any, time_limit: float = TIME_LIMIT_S,
                  **kwargs: Any) -> Any:
-    """``function(*args, **kwargs)`` with a time limit and capped output.
-
-    Returns what it returned; raises :class:`StudentCodeError` if it raised or ran too long.
-    Whatever it printed is passed on to ``sys.stdout``, at most :data:`MAX_OUTPUT_CHARS` of it.
+    """``function(*args, **kwargs)`` with a time limit and capped output; raises
+    :class:`StudentCodeError` if it raised or ran too long. At most :data:`MAX_OUTPUT_CHARS` of
+    what it printed reaches ``sys.stdout``.
     """
     captured = _CappedText(MAX_OUTPUT_CHARS)
     try:
@@ -136,13 +126,11 @@ def call_or_fail(function: Callable[..., Any], args: tuple, index: int
 def check_number_cases(function: Any, cases: Sequence[tuple[tuple, float, str]], *,
                        what: str, tolerance: float, returns: str,
                        hint: Callable[[int, float], str], passed: str) -> CheckResult:
-    """Call the learner's ``function(*arguments)`` (named ``what`` in the notebook) for each
-    case ``(arguments, expected, description)`` and compare the one number it returns with
-    ``expected``.
+    """Call the learner's ``function(*arguments)`` for each case ``(arguments, expected,
+    description)`` and compare the number it returns with ``expected``.
 
-    The first failure names the case (its number and ``description``), the expected and the
-    returned value, and ``hint(case_number, value)``: the likely slip. ``returns`` says what
-    the number is (e.g. "the mean over rows"). All cases right: ``ok(passed)``.
+    The first failure names the case, both values and ``hint(case_number, value)``; ``returns``
+    says what the number is. All cases right: ``ok(passed)``.
     """
     if function is None:
         return fail(f"{what} is None; define the function (replace the stub).")
