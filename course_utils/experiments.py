@@ -17,10 +17,7 @@ import pandas as pd
 from course_utils.paths import assets_dir
 
 #: The losses of notebook 06's comparison ('losses' grid), by their run names in the results,
-#: in the order the notebook shows them. ``benchmarks/experiments.py`` trains them: TripletLoss
-#: on (anchor, positive, negative); MultipleNegativesRankingLoss on (anchor, positive), the
-#: other positives of the batch being the negatives (scale 20 = temperature 0.05); the same
-#: with our negative as an extra column; BatchHardTripletLoss on (sentence, label).
+#: in the order the notebook shows them (trained by ``benchmarks/experiments.py``).
 TRIPLET = "TripletLoss"
 IN_BATCH = "MultipleNegativesRankingLoss"
 IN_BATCH_HARD = "MultipleNegativesRankingLoss + hard negative"

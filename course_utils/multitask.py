@@ -28,16 +28,12 @@ TOPIC_ONLY_RECIPE = {"label_col": "topic", "group_col": None, "negatives": "rand
                      "positives": "any"}
 
 #: Notebook 08, section 3 (a prompt per task): the mirror image of notebook 05's
-#: ``training.SENTIMENT_RECIPE``. Negatives share the anchor's sentiment and positives have the
-#: other one, so sentiment never helps and only topic separates them.
+#: ``training_presets.SENTIMENT_RECIPE``: only topic separates positive from negative.
 TOPIC_RECIPE = {"label_col": "topic", "group_col": "sentiment", "negatives": "same_group",
                 "positives": "other_group"}
 
-#: Notebook 08's acceptance thresholds on the course test split (kNN accuracy, k=5), checked
-#: in the notebook; docs/training.md records the measured values and their margins. Both runs
-#: use notebook 05's settings (batch 16, learning rate 2e-4, margin 0.5); section 2 (no
-#: prompts) trains 60 steps because 40 gave sentiment kNN 0.750, below its 0.80; section 3
-#: (a prompt per set) trains notebook 05's 40.
+#: Notebook 08's acceptance thresholds on the course test split (kNN accuracy, k=5); section 2
+#: trains 60 steps, section 3 notebook 05's 40 (measured values and margins: docs/training.md).
 MIN_KNN = {
     "multi-task topic": 0.85,
     "multi-task sentiment": 0.80,

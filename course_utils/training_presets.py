@@ -154,10 +154,7 @@ def trainer_extras(frames: pd.DataFrame | Mapping[str, pd.DataFrame],
 
 #: How notebook 05 (and ``python -m course_utils.cli.train`` on the course data) builds triplets:
 #: ``cu.triplets.make_triplets(train, **SENTIMENT_RECIPE)``. Negatives share the anchor's topic
-#: and positives come from another topic, so topic never separates positive from negative and
-#: only sentiment does. Measured at 40 steps (docs/training.md, before the warm-up fix):
-#: sentiment silhouette 0.632 and topic kNN 0.273, against 0.576 and 0.305 with positives from
-#: any topic (0.659 and 0.282 with the current warm-up).
+#: and positives come from another topic, so only sentiment separates them (docs/training.md).
 SENTIMENT_RECIPE = {
     "label_col": "sentiment",
     "group_col": "topic",
