@@ -53,8 +53,7 @@ class Pin:
 
 def parse_pins(requires: Iterable[str]) -> list[Pin]:
     """Read ``Requires-Dist`` strings into pins; anything but an exact ``==`` pin raises, so a
-    loose requirement is never silently skipped.
-    """
+    loose requirement is never silently skipped."""
     pins = []
     for text in requires:
         match = _PIN.match(text)

@@ -192,8 +192,7 @@ def compare_reports(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
 @dataclass(frozen=True)
 class RetrievalTask:
     """Queries, a corpus and relevance: the three dicts of ``InformationRetrievalEvaluator``
-    (``queries`` id -> text, ``corpus`` id -> text, ``relevant`` query id -> set of corpus ids).
-    """
+    (``queries`` id -> text, ``corpus`` id -> text, ``relevant`` query id -> set of corpus ids)."""
 
     queries: dict[str, str]
     corpus: dict[str, str]
@@ -255,8 +254,7 @@ def embedding_report(model: SentenceTransformer, train_frame: pd.DataFrame,
                      label_cols: Sequence[str] = ("topic", "sentiment"),
                      cache: bool = True, prompt: str | None = None) -> pd.DataFrame:
     """``cu.evaluation.label_report`` for ``model``, the texts encoded through the on-disk cache
-    (keyed by the weights), each with ``prompt`` in front when given (notebook 08).
-    """
+    (keyed by the weights), each with ``prompt`` in front when given (notebook 08)."""
     _require_columns({"train_frame": train_frame, "test_frame": test_frame}, [text_col])
     train = encode(train_frame[text_col].tolist(), model, cache=cache, prompt=prompt)
     test = encode(test_frame[text_col].tolist(), model, cache=cache, prompt=prompt)
@@ -269,8 +267,7 @@ def before_after_report(before: SentenceTransformer | pd.DataFrame,
                         text_col: str = "text",
                         label_cols: Sequence[str] = ("topic", "sentiment")) -> pd.DataFrame:
     """The held-out report before and after training, side by side; ``before`` and ``after``
-    are models or :func:`embedding_report` results.
-    """
+    are models or :func:`embedding_report` results."""
     reports = [value if isinstance(value, pd.DataFrame) else
                embedding_report(value, train_frame, test_frame, text_col=text_col,
                                 label_cols=label_cols) for value in (before, after)]
@@ -310,8 +307,7 @@ def claim_shift(comparison: pd.DataFrame, *, target: str = "sentiment", other: s
 def snapshot_metrics(embeddings: np.ndarray, labels: dict[str, Sequence], *, k: int = 5
                      ) -> dict[str, float]:
     """Per label: silhouette and leave-one-out kNN accuracy within one snapshot's texts,
-    e.g. ``{"topic silhouette": 0.08, "topic kNN": 0.86, ...}``.
-    """
+    e.g. ``{"topic silhouette": 0.08, "topic kNN": 0.86, ...}``."""
     from sklearn.neighbors import KNeighborsClassifier
 
     array = validate_embeddings(embeddings)

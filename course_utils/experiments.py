@@ -186,8 +186,7 @@ def summarise_metric(results: pd.DataFrame, metric: str, *, grid: str | None = N
 def paired_difference(results: pd.DataFrame, metric: str, run_a: str, run_b: str, *,
                       grid: str | None = None, confidence: float = CONFIDENCE) -> pd.Series:
     """``run_a`` minus ``run_b`` on ``metric``, seed by seed (removing what a seed does to both),
-    with a t-interval: a Series with ``mean``, ``half_width``, ``low``, ``high`` and ``n``.
-    """
+    with a t-interval: a Series with ``mean``, ``half_width``, ``low``, ``high`` and ``n``."""
     rows = _metric_rows(results, metric, grid)
     per_seed = {run: rows[rows["run"] == run].set_index("seed")[metric] for run in (run_a, run_b)}
     for run, values in per_seed.items():

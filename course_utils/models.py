@@ -200,8 +200,7 @@ def model_or_default(model: object) -> SentenceTransformer:
 
 def model_source(model: SentenceTransformer) -> str:
     """Where ``model`` was loaded from by :func:`load_model` (else its class name); part of the
-    embedding cache's key, kept in a weak mapping beside the model.
-    """
+    embedding cache's key, kept in a weak mapping beside the model."""
     try:
         return _SOURCES.get(model, type(model).__name__)
     except TypeError:  # an object that cannot be weakly referenced was never loaded here
@@ -210,8 +209,7 @@ def model_source(model: SentenceTransformer) -> str:
 
 def weights_fingerprint(model: SentenceTransformer) -> str:
     """A short digest that changes whenever the model's weights change: every parameter's shape,
-    sum and first/last 256 values (milliseconds, not hashing 90 MB).
-    """
+    sum and first/last 256 values (milliseconds, not hashing 90 MB)."""
     import torch
 
     digest = hashlib.blake2b(digest_size=16)

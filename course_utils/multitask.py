@@ -81,8 +81,7 @@ def nearest(model: SentenceTransformer, query: str, frame: pd.DataFrame, *,
 @dataclass(frozen=True)
 class TaskSpec:
     """One question for the command line: ``NAME:LABEL_COL[:GROUP_COL]``. With a group column,
-    negatives share the anchor's group and positives come from another (notebook 05's recipe).
-    """
+    negatives share the anchor's group and positives come from another (notebook 05's recipe)."""
 
     name: str
     label_col: str

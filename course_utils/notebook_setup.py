@@ -128,8 +128,7 @@ def quiet_logging() -> None:
 @contextlib.contextmanager
 def quiet_logging_for_now() -> Iterator[None]:
     """:func:`quiet_logging` for the ``with`` block only, then everything as it was, so library
-    helpers change no global log level or warning filter until ``setup()``.
-    """
+    helpers change no global log level or warning filter until ``setup()``."""
     levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
     bars = _progress_bars_enabled()
     try:

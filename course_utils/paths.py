@@ -1,6 +1,5 @@
 """Where the course keeps its files: the repository, the dataset, the cache, build outputs.
-Each can be moved with an environment variable (e.g. a writable cache on a shared hub).
-"""
+Each can be moved with an environment variable (e.g. a writable cache on a shared hub)."""
 
 from __future__ import annotations
 

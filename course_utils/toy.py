@@ -223,8 +223,7 @@ class ToyPairs:
 def make_toy_pairs(n_groups: int = 3, n_per_group: int = 3, *, seed: int = 0,
                    spread: float = 1.0) -> ToyPairs:
     """Points in ``n_groups`` groups, mixed at random in a square of side ``2 * spread``, every
-    pair labelled similar (same group) or not; mixed on purpose, so a loss has to sort them.
-    """
+    pair labelled similar (same group) or not; mixed on purpose, so a loss has to sort them."""
     for name, value, low in (("n_groups", n_groups, 2), ("n_per_group", n_per_group, 2)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}.")

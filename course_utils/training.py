@@ -215,8 +215,7 @@ def warmup_that_learns(trainer: Any) -> Any:
 
 def training_arguments(output_dir: str, **overrides: Any) -> Any:
     """``SentenceTransformerTrainingArguments`` with notebook 05's settings (section 3), quiet,
-    offline, on the GPU when there is one; ``overrides`` replace or add any argument.
-    """
+    offline, on the GPU when there is one; ``overrides`` replace or add any argument."""
     import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
 

@@ -155,8 +155,7 @@ def triplet_distances(anchor: Any, positive: Any, negative: Any, *,
 
 def classify_distances(d_ap: Any, d_an: Any, *, margin: float) -> np.ndarray:
     """Grade triplets from their distances (FaceNet) -> (n,) strings: ``"hard"`` when
-    d(a,n) < d(a,p), ``"semi-hard"`` when d(a,n) < d(a,p) + margin, else ``"easy"`` (zero loss).
-    """
+    d(a,n) < d(a,p), ``"semi-hard"`` when d(a,n) < d(a,p) + margin, else ``"easy"`` (zero loss)."""
     margin = validate_margin(margin)
     d_ap = np.asarray(d_ap, dtype=np.float64)
     d_an = np.asarray(d_an, dtype=np.float64)

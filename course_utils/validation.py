@@ -1,6 +1,5 @@
 """The input checks several modules share: numbers, embedding arrays and tensors, dicts. Each
-``validate_*`` returns the cleaned value or raises naming the argument, what it got and needs.
-"""
+``validate_*`` returns the cleaned value or raises naming the argument, what it got and needs."""
 
 from __future__ import annotations
 

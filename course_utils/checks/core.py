@@ -36,8 +36,7 @@ def strict_mode() -> bool:
 
 def checker(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
     """Decorate a checker: set its display name and turn any exception into a hint; in strict
-    mode a failed check raises :class:`StrictCheckError` instead of returning.
-    """
+    mode a failed check raises :class:`StrictCheckError` instead of returning."""
 
     def wrap(function: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
         @functools.wraps(function)

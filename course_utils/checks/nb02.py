@@ -54,8 +54,7 @@ def nearest_neighbour_reference(embeddings: Any, query: int) -> int:
 
 def layout_neighbour_agreement(xy: Any, labels: Sequence[Any], k: int = 10) -> float:
     """Share of each point's k nearest 2-D neighbours that carry its label (mean over points):
-    near 1, the label forms regions; near its chance level, the colours are mixed.
-    """
+    near 1, the label forms regions; near its chance level, the colours are mixed."""
     from sklearn.neighbors import NearestNeighbors
 
     points = np.asarray(xy, dtype=np.float64)
@@ -216,8 +215,7 @@ def check_nearest_neighbour(answer: Any, embeddings: Any, query: int) -> CheckRe
 def same_topic_win_rate(embeddings: Any, frame: pd.DataFrame, *, n: int = 2000,
                         seed: int = 0) -> float:
     """How often the foil Q (same topic, opposite sentiment) is closer to the anchor than P
-    (other topic, same sentiment), over ``n`` random picks from ``frame``: high = topic decides.
-    """
+    (other topic, same sentiment), over ``n`` random picks from ``frame``: high = topic decides."""
     array = np.asarray(embeddings, dtype=np.float64)
     unit = array / np.maximum(np.linalg.norm(array, axis=1, keepdims=True), 1e-12)
     topic = frame["topic"].to_numpy()

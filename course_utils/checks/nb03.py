@@ -1,6 +1,5 @@
 """Notebook 03 (contrastive loss from scratch): checkers for Exercises 1-2
-(:func:`check_paying_pairs`, :func:`check_library_style_loss`) and :func:`claim_pull_and_push`.
-"""
+(:func:`check_paying_pairs`, :func:`check_library_style_loss`) and :func:`claim_pull_and_push`."""
 
 from __future__ import annotations
 

@@ -35,8 +35,7 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 def claim_negatives_matter(right_order: Mapping[str, float]) -> None:
     """``right_order``: share of triplets with d(a,n) > d(a,p), keyed "random" / "same_group".
-    Claim: most random-negative triplets are already in order, same-topic ones near a coin flip.
-    """
+    Claim: most random-negative triplets are already in order, same-topic ones near a coin flip."""
     rand, same = float(right_order["random"]), float(right_order["same_group"])
     claim(rand >= 0.7 and same <= 0.65 and rand - same >= 0.15,
           f"already in the right order: {rand:.0%} of the random-negative triplets, "

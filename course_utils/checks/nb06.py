@@ -30,8 +30,7 @@ __all__ = [
 
 def false_negative_rate_reference(labels: Sequence[Any]) -> float:
     """Mean over anchors of the share of the *other* batch items with the anchor's label (false
-    negatives for MultipleNegativesRankingLoss).
-    """
+    negatives for MultipleNegativesRankingLoss)."""
     labels = np.asarray(list(labels))
     if labels.ndim != 1 or len(labels) < 2:
         raise ValueError(f"labels must be a 1-D list of at least 2 labels, got {labels!r}.")

@@ -1,6 +1,5 @@
 """Helpers every kind of figure shares: :func:`figure_png` turns a figure into PNG bytes for an
-``ipywidgets.Image`` (the slider in ``toy`` and the margin, temperature and timeline widgets).
-"""
+``ipywidgets.Image`` (the slider in ``toy`` and the margin, temperature and timeline widgets)."""
 
 from __future__ import annotations
 

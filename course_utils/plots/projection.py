@@ -56,8 +56,7 @@ def _quiet_umap_warnings() -> Iterator[None]:
 
 def _enable_numba_disk_cache() -> int:
     """Switch numba's on-disk cache on for umap's compiled functions (umap-learn omits
-    ``cache=True``); return how many. Repeatable; a failure leaves compilation uncached.
-    """
+    ``cache=True``); return how many. Repeatable; a failure leaves compilation uncached."""
     global _caching_enabled
     if _caching_enabled:
         return 0
@@ -231,8 +230,7 @@ def project_2d(embeddings, *, seed: int = 0, n_neighbors: int = 15, min_dist: fl
 
 def warm_up(verbose: bool = False) -> float:
     """Compile UMAP's numba code now (on 60 random points) into the disk cache, so later
-    projections in every kernel start fast; return the seconds it took.
-    """
+    projections in every kernel start fast; return the seconds it took."""
     import time
 
     start = time.perf_counter()

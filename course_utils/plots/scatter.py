@@ -164,8 +164,7 @@ def _draw_order(n_points: int, seed: int = 0) -> np.ndarray:
 def side_by_side(xy, label_sets: Mapping[str, Sequence[str]], *, suptitle: str | None = None,
                  axes_size: float = 4.2) -> Figure:
     """One panel per label set, all on the same layout ``xy``; returns the Figure, e.g.
-    ``side_by_side(xy, {"topic": frame.topic, "sentiment": frame.sentiment})``.
-    """
+    ``side_by_side(xy, {"topic": frame.topic, "sentiment": frame.sentiment})``."""
     import matplotlib.pyplot as plt
 
     if not isinstance(label_sets, Mapping) or not label_sets:

@@ -73,8 +73,7 @@ def plot_toy_pairs(points: Any, pairs: Any, similar: Any, *, groups: Sequence[st
                    ax: Axes | None = None, title: str | None = None, legend: bool = True,
                    limits: tuple[float, float, float, float] | None = None) -> Axes:
     """Draw toy points (n, 2) with their pairs: similar solid blue, dissimilar dashed vermillion.
-    ``groups`` (n,) colours the points; ``limits`` = (xmin, xmax, ymin, ymax).
-    """
+    ``groups`` (n,) colours the points; ``limits`` = (xmin, xmax, ymin, ymax)."""
     from matplotlib.collections import LineCollection
 
     xy = validate_points(points)
@@ -164,8 +163,7 @@ def plot_pair_distances(distances: Any, similar: Any, *, steps: Sequence[int] | 
                         margin: float | None = None, ax: Axes | None = None,
                         title: str | None = None, legend: bool = True) -> Axes:
     """Every pair's distance over the steps: distances (n_steps, m), similar (m,), with the
-    ``margin`` line when given.
-    """
+    ``margin`` line when given."""
     values = np.asarray(distances, dtype=float)
     if values.ndim != 2:
         raise ValueError(f"distances must be (n_steps, n_pairs), got shape {values.shape}.")
@@ -197,8 +195,7 @@ def plot_pair_distances(distances: Any, similar: Any, *, steps: Sequence[int] | 
 def plot_triplet_2d(anchor: Any, positive: Any, negative: Any, *, margin: float,
                     ax: Axes | None = None, title: str | None = None) -> Axes:
     """One 2-D triplet with the zones where the negative would be hard (inside d(a, p)),
-    semi-hard (up to d(a, p) + margin) or easy.
-    """
+    semi-hard (up to d(a, p) + margin) or easy."""
     import matplotlib.patches as mpatches
 
     a, p, n = (validate_points(np.reshape(np.asarray(v, dtype=float), (1, 2)), name)[0]

@@ -74,8 +74,7 @@ def _snapshot_parts(snapshots: object) -> tuple[list[int], list[np.ndarray]]:
 
 def align_layout(layout: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Rotate, scale and shift ``layout`` (n, 2) to best match ``reference`` (n, 2): orthogonal
-    Procrustes without mirroring, same size and centre, so who is near whom is unchanged.
-    """
+    Procrustes without mirroring, same size and centre, so who is near whom is unchanged."""
     layout = np.asarray(layout, dtype=np.float64)
     reference = np.asarray(reference, dtype=np.float64)
     if layout.shape != reference.shape or layout.ndim != 2 or layout.shape[1] != 2:
@@ -299,8 +298,7 @@ def timeline_grid(snapshots: object, labels: Mapping[str, Sequence], *,
 def loss_curve(losses: Sequence[tuple[int, float]], *, snapshot_at: Sequence[int] = (),
                ax: Axes | None = None, margin: float | None = None) -> Axes:
     """Training loss per step (``TrainingResult.losses``); dotted lines mark snapshots. With
-    ``margin``, a note says that a loss of 0 means every triplet in the batch is solved.
-    """
+    ``margin``, a note says that a loss of 0 means every triplet in the batch is solved."""
     import matplotlib.pyplot as plt
 
     pairs = [(int(s), float(v)) for s, v in losses]

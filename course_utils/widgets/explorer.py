@@ -1,6 +1,5 @@
 """What every explorer shares: the box it returns, its ``.state`` and the wiring that keeps the
-state in step with the controls, its HTML tables, and the check of optional per-row texts.
-"""
+state in step with the controls, its HTML tables, and the check of optional per-row texts."""
 
 from __future__ import annotations
 
@@ -57,8 +56,7 @@ def explorer_box(children: Sequence[Any], controls: Iterable[Any],
 
 def validate_row_texts(labels: Any, n_rows: int, row: str, example: str = "") -> list[str] | None:
     """Optional texts shown next to the rows: one string per ``row``, or ``None``; ``example``
-    follows the advice in the error for a wrong count.
-    """
+    follows the advice in the error for a wrong count."""
     if labels is None:
         return None
     if isinstance(labels, str):
