@@ -4,7 +4,8 @@ its own blob (class collapse, notebook 05).
 :func:`detect_collapse` uses the mean pairwise cosine and the effective rank of the unit rows;
 :func:`detect_class_collapse` adds the share of variation left inside the classes and whether a
 second label (topic) is still readable inside them. Measured (seed 0, benchmarks/experiments.py):
-notebook 05's model keeps 43% of the variation inside the sentiments, topic kNN 0.26 (chance 0.20).
+variation left inside the sentiments / topic kNN inside a sentiment (chance 0.20): pretrained
+99% / 0.88, notebook 05's model 43% / 0.26 (class-collapsed), the same at lr 5e-5 72% / 0.39.
 """
 
 from __future__ import annotations
