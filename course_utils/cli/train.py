@@ -1,28 +1,16 @@
-"""Fine-tune the course's model with triplet loss from the command line.
+"""Fine-tune the course's model with triplet loss from the command line (docs/training.md).
 
-    python -m course_utils.cli.train --output outputs/my_model
-    python -m course_utils.cli.train --data reviews.csv --text-col text --label-col sentiment \\
+    python -m course_utils.cli.train --data reviews.csv --text-col text --label-col sentiment \
         --group-col topic --output outputs/my_model --max-steps 60
 
-It trains the bundled all-MiniLM-L6-v2 on triplets built from ``--label-col``. With
-``--group-col`` each negative comes from the anchor's own group and each positive from another
-group (where one exists), so the group never helps and only the label separates them. It saves a
-sentence-transformers model to ``--output`` that ``SentenceTransformer(path)`` loads offline,
-and prints held-out numbers before and after. Without ``--data`` it uses the course dataset's
-train split and evaluates on its test split; with ``--data`` it holds out a deterministic
-stratified third of the CSV.
-
-Several questions in one model (notebook 08): repeat ``--task NAME:LABEL_COL[:GROUP_COL]``,
-e.g. ``--task sentiment:sentiment:topic --task topic:topic:sentiment``. Each task gets its own
-triplets (built as above from its label and group) and its prompt, ``"NAME: "`` unless
-``--prompt NAME=TEXT`` says otherwise; ``--no-prompts`` trains the tasks without prompts. The
-prompts are saved with the model: ``model.encode(texts, prompt_name="sentiment")``.
-
-It runs unchanged under ``torchrun --nproc_per_node=N -m course_utils.cli.train ...`` (on CPU the
-processes talk over gloo); only the first process prints the report and saves the model.
-Bad arguments end with a one-paragraph message on stderr and exit code 2.
+Triplets come from ``--label-col``; with ``--group-col`` negatives share the anchor's group and
+positives come from another, so only the label separates them. Without ``--data``: the course
+dataset (train split; evaluated on its test split); with it, a stratified third is held out.
+Several questions in one model (notebook 08): ``--task NAME:LABEL_COL[:GROUP_COL]`` repeated,
+each task with its prompt (``"NAME: "``, ``--prompt NAME=TEXT``, or ``--no-prompts``). Runs
+unchanged under ``torchrun --nproc_per_node=N``; only the first process prints and saves. Bad
+arguments end with one paragraph on stderr and exit code 2.
 """
-
 from __future__ import annotations
 
 import argparse
