@@ -220,8 +220,13 @@ def test_the_quick_run_writes_a_valid_results_file_and_card(tmp_path):
     trained = results[results["steps"] > 0]
     assert set(trained["steps"]) == {runner.QUICK_STEPS}
     assert trained["final_loss"].notna().all() and (trained["train_seconds"] > 0).all()
-    for col in ("sentiment_knn", "topic_knn", "sentiment_within_fraction"):
+    for col in ("sentiment_knn", "sentiment_within_fraction"):
         assert results[col].between(0, 1).all()
+    for grid, label in experiments.SECOND_LABEL.items():  # each grid fills its own label's
+        rows = results[results["grid"] == grid]
+        assert rows[f"{label}_knn"].between(0, 1).all(), grid
+        other = "domain" if label == "topic" else "topic"
+        assert rows[f"{other}_knn"].isna().all(), grid
     assert set(results["collapse_kind"]) <= {"collapsed", "class-collapsed", "spread"}
     card = (tmp_path / "README.md").read_text()
     assert "make experiments" in card and "sentiment_knn" in card
