@@ -17,30 +17,20 @@ FAST = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 
-def library_contrastive_loss(a, b, labels, *, margin, distance):
-    """sentence-transformers' ContrastiveLoss on embeddings, as notebook 03 calls it."""
-    from sentence_transformers.sentence_transformer.losses import (
-        ContrastiveLoss,
-        SiameseDistanceMetric,
-    )
+def library_loss(tensors, labels, *, margin, distance):
+    """sentence-transformers' ContrastiveLoss (two tensors) or TripletLoss (three) on
+    embeddings, built with model=None as notebooks 03 and 04 build them."""
+    from sentence_transformers.sentence_transformer import losses
 
-    metric = {"cosine": SiameseDistanceMetric.COSINE_DISTANCE,
-              "euclidean": SiameseDistanceMetric.EUCLIDEAN}[distance]
-    loss = ContrastiveLoss(model=None, distance_metric=metric, margin=margin)
-    return loss.compute_loss_from_embeddings([a, b], labels)
-
-
-def library_triplet_loss(a, p, n, *, margin, distance):
-    """sentence-transformers' TripletLoss on embeddings, as notebook 04 calls it."""
-    from sentence_transformers.sentence_transformer.losses import (
-        TripletDistanceMetric,
-        TripletLoss,
-    )
-
-    metric = {"cosine": TripletDistanceMetric.COSINE,
-              "euclidean": TripletDistanceMetric.EUCLIDEAN}[distance]
-    loss = TripletLoss(model=None, distance_metric=metric, triplet_margin=margin)
-    return loss.compute_loss_from_embeddings([a, p, n], None)
+    if len(tensors) == 2:
+        metric = {"cosine": losses.SiameseDistanceMetric.COSINE_DISTANCE,
+                  "euclidean": losses.SiameseDistanceMetric.EUCLIDEAN}[distance]
+        loss = losses.ContrastiveLoss(model=None, distance_metric=metric, margin=margin)
+    else:
+        metric = {"cosine": losses.TripletDistanceMetric.COSINE,
+                  "euclidean": losses.TripletDistanceMetric.EUCLIDEAN}[distance]
+        loss = losses.TripletLoss(model=None, distance_metric=metric, triplet_margin=margin)
+    return loss.compute_loss_from_embeddings(list(tensors), labels)
 
 
 def random_embeddings(n: int = 12, dim: int = 8, seed: int = 0) -> list[torch.Tensor]:
@@ -57,7 +47,7 @@ def test_contrastive_equals_sentence_transformers(distance, margin):
     a, b, _ = random_embeddings(seed=1)
     labels = torch.tensor([1, 0] * 6)
     ours = contrastive_loss(a, b, labels, margin=margin, distance=distance)
-    theirs = library_contrastive_loss(a, b, labels, margin=margin, distance=distance)
+    theirs = library_loss([a, b], labels, margin=margin, distance=distance)
     assert abs(ours.item() - theirs.item()) < 1e-5
 
 
@@ -66,7 +56,7 @@ def test_contrastive_equals_sentence_transformers(distance, margin):
 def test_triplet_equals_sentence_transformers(distance, margin):
     a, p, n = random_embeddings(seed=2)
     ours = triplet_loss(a, p, n, margin=margin, distance=distance)
-    theirs = library_triplet_loss(a, p, n, margin=margin, distance=distance)
+    theirs = library_loss([a, p, n], None, margin=margin, distance=distance)
     assert abs(ours.item() - theirs.item()) < 1e-5
 
 
