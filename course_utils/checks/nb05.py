@@ -167,8 +167,8 @@ def check_recipe_keeps_topic(run: Any, train: pd.DataFrame, test: pd.DataFrame) 
     topic, sentiment = float(knn["topic"]), float(knn["sentiment"])
     numbers = f"topic kNN {topic:.2f}, sentiment kNN {sentiment:.2f}"
     if topic >= KEEPS_TOPIC_KNN and sentiment >= LEARNS_SENTIMENT_KNN:
-        return ok(f"{numbers}: sharing a topic now helps a triplet, so topic survives, and "
-                  "the sentiment of the negatives is still learned.")
+        return ok(f"{numbers}: sharing a topic now helps a triplet, so topic survives, while "
+                  "negatives of the other sentiment still teach sentiment.")
     if topic >= KEEPS_TOPIC_KNN:
         return fail(f"{numbers}: topic survived, but sentiment was not learned (at least "
                     f"{LEARNS_SENTIMENT_KNN} wanted). Do your negatives still have the other "
