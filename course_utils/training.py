@@ -108,12 +108,13 @@ def encode_texts(model: SentenceTransformer, texts: Sequence[str], batch_size: i
 class _Recording:
     """What :func:`record_training`'s callback does (mixed into ``TrainerCallback`` there)."""
 
-    def __init__(self, eval_texts: list[str] | None, snapshot_steps: Sequence[int]) -> None:
+    def __init__(self, eval_texts: list[str] | None, snapshot_steps: Sequence[int],
+                 show_bar: bool) -> None:
         self.eval_texts, self.snapshot_steps = eval_texts, tuple(snapshot_steps)
+        self.show_bar = show_bar  # one tqdm bar (fine_tune's progress="bar")
         self.result = TrainingResult()
         self.started = 0.0
         self.last_loss: float | None = None
-        self.show_bar = False  # fine_tune(progress="bar"): one tqdm bar instead of log lines
         self.bar: Any = None
 
     def _elapsed(self) -> float:
@@ -172,16 +173,16 @@ def _recording_callback() -> type:
 
 
 def record_training(eval_texts: Sequence[str] | None = None,
-                    snapshot_steps: Sequence[int] = ()) -> Any:
+                    snapshot_steps: Sequence[int] = (), *, bar: bool = False) -> Any:
     """A trainer callback that records the run in ``.result`` (a :class:`TrainingResult`).
 
     Shown in notebook 05, section 3: ``callbacks=[record]``. Given ``eval_texts``, it embeds them
     before training, at ``snapshot_steps`` and at the end; under ``torchrun`` only the first
-    process does.
+    process does. ``bar``: show one progress bar.
     """
     texts = None if eval_texts is None else validate_eval_texts(eval_texts)
     steps = validate_snapshot_steps(snapshot_steps, None) if len(snapshot_steps) else ()
-    return _recording_callback()(texts, steps)
+    return _recording_callback()(texts, steps, bar)
 
 
 def warmup_factor(step: int, warmup_steps: int, total_steps: int) -> float:
@@ -222,7 +223,8 @@ def training_arguments(output_dir: str, **overrides: Any) -> Any:
     cuda = torch.cuda.is_available()
     processes = max(1, int(os.environ.get("WORLD_SIZE", "1")))  # torchrun sets it
     settings = {
-        **COURSE_ARGUMENTS, "output_dir": output_dir, "data_seed": overrides.get("seed", 0),
+        **COURSE_ARGUMENTS, "output_dir": output_dir,
+        "data_seed": overrides.get("seed", COURSE_ARGUMENTS["seed"]),
         "save_strategy": "no", "report_to": [], "disable_tqdm": True,
         "use_cpu": not cuda, "bf16": cuda and torch.cuda.is_bf16_supported(),
         "fp16": cuda and not torch.cuda.is_bf16_supported(),
@@ -277,8 +279,7 @@ def fine_tune(model: SentenceTransformer, train_dataset: Any, loss: Any, *,
         raise ValueError(f"progress must be one of {PROGRESS_MODES}, got {progress!r}.")
     if freeze:
         freeze_word_embeddings(model)
-    record = record_training(eval_texts, snapshot_steps)
-    record.show_bar = progress == "bar"
+    record = record_training(eval_texts, snapshot_steps, bar=progress == "bar")
     with scratch_folder() as folder:
         args = training_arguments(folder, **arguments)
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train_dataset,
