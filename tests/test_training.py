@@ -383,3 +383,42 @@ def test_a_pair_loss_trains_on_pairs_without_duplicates(fresh_model):
         presets.train_triplets(pairs[["anchor"]], fresh_model, loss=loss)
     with pytest.raises(ValueError, match="negative"):  # triplet loss still needs negatives
         presets.train_triplets(pairs, fresh_model)
+
+
+# ------------------------------------------------------------------ precision (issue 27)
+@pytest.mark.parametrize(("setting", "expected"), [("float32", False), ("bf16", True),
+                                                    (" BF16 ", True), ("FLOAT32", False)])
+def test_course_precision_decides_bf16(monkeypatch, setting, expected):
+    monkeypatch.setenv("COURSE_PRECISION", setting)
+    assert training.use_bf16() is expected
+    with training.scratch_folder() as folder:
+        args = training.training_arguments(folder)
+    assert args.bf16 is expected and args.fp16 is False
+
+
+@pytest.mark.parametrize("setting", [None, "", "auto"])
+def test_auto_precision_follows_the_chip(monkeypatch, setting):
+    if setting is None:
+        monkeypatch.delenv("COURSE_PRECISION", raising=False)
+    else:
+        monkeypatch.setenv("COURSE_PRECISION", setting)
+    assert training.precision_setting() == "auto"
+    assert training.use_bf16() is training.native_bf16()
+    monkeypatch.setattr(training, "native_bf16", lambda: False)
+    assert training.use_bf16() is False
+
+
+def test_native_bf16_reads_the_cpu_flags(monkeypatch):
+    if torch.cuda.is_available():
+        pytest.skip("the CPU path only")
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert training.native_bf16() is False
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    assert training.native_bf16() is True
+
+
+def test_a_wrong_course_precision_says_what_to_set(monkeypatch):
+    monkeypatch.setenv("COURSE_PRECISION", "half")
+    with pytest.raises(ValueError, match="COURSE_PRECISION='half'.*auto, float32, bf16"):
+        training.use_bf16()
