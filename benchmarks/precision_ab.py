@@ -166,19 +166,21 @@ def run(operations: list[str], steps: int, repeats: int) -> list[dict]:
     return rows
 
 
-def table(rows: list[dict], limits: dict[str, float]) -> str:
-    """Markdown: one line per operation and precision (min and median over the repeats), and
-    the bf16 speed-up of each repeat's pair (same repeat = neighbouring processes)."""
+def table(rows: list[dict], limits: dict[str, float], gflop_per_step: float) -> str:
+    """Markdown: one line per operation and precision (min and median over the repeats), the
+    bf16 speed-up of each repeat's pair (same repeat = neighbouring processes), and the share
+    of its own precision's matmul limit that a training step reaches."""
     frame = pd.DataFrame(rows)
-    lines = [f"Matmul limits (2048², 2 threads, lowest of before/after): float32 "
+    lines = [f"Matmul limits (2048², 2 threads, best of before and after): float32 "
              f"{limits['float32']:.0f} GFLOP/s, bf16 {limits['bf16']:.0f} GFLOP/s "
              f"({limits['bf16'] / limits['float32']:.1f}x). CPU flags: "
-             + ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in cpu_flags().items()) + ".",
+             + ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in cpu_flags().items())
+             + f". One training step is about {gflop_per_step:.1f} GFLOP.",
              "",
              "| operation | precision | seconds min | seconds median | per step (median) | "
-             "sentences/s | bf16 speed-up per repeat | peak MB | last loss | sentiment kNN | "
-             "topic kNN | load |",
-             "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
+             "share of its matmul limit | sentences/s | bf16 speed-up per repeat | peak MB | "
+             "last loss | sentiment kNN | topic kNN | load |",
+             "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
     for operation in dict.fromkeys(frame.operation):
         mine = frame[frame.operation == operation]
         column = "s_per_step" if operation == "train" else "seconds"
@@ -187,10 +189,14 @@ def table(rows: list[dict], limits: dict[str, float]) -> str:
         for precision in PRECISIONS:
             part = mine[mine.precision == precision]
             med = part.median(numeric_only=True)
-            step = f"{med.s_per_step:.3f} s" if operation == "train" else "-"
+            step, share = "-", "-"
+            if operation == "train":
+                step = f"{med.s_per_step:.3f} s"
+                share = f"{gflop_per_step / med.s_per_step / limits[precision]:.0%}"
             lines.append(
                 f"| {operation} | {precision} | {part[column].min():.3f} | "
-                f"{part[column].median():.3f} | {step} | {med.sentences_per_s:.0f} | "
+                f"{part[column].median():.3f} | {step} | {share} | "
+                f"{med.sentences_per_s:.0f} | "
                 f"{', '.join(f'{s:.2f}x' for s in speedups) if precision == 'bf16' else ''} | "
                 f"{med.peak_mb:.0f} | "
                 f"{'-' if np.isnan(med.last_loss) else f'{med.last_loss:.4f}'} | "
@@ -199,13 +205,29 @@ def table(rows: list[dict], limits: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
+def _table_from(text: str) -> int:
+    """Print the table of an earlier run from its printed rows and matmul lines."""
+    from benchmarks.step_ab import step_gflop
+
+    rows = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    limits = [json.loads(line.split(":", 1)[1]) for line in text.splitlines()
+              if line.startswith("matmul ")]
+    print(table(rows, {k: max(limit[k] for limit in limits) for k in PRECISIONS},
+                step_gflop()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--operations", nargs="+", choices=OPERATIONS, default=list(OPERATIONS))
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--table-from", type=argparse.FileType(),
+                        help="print the table again from an earlier run's output")
     args = parser.parse_args(argv)
+    if args.table_from:
+        return _table_from(args.table_from.read())
     if args.child:
         operation, precision = args.child.split(":")
         print(json.dumps(child(operation, precision, args.steps)))
@@ -215,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = run(args.operations, args.steps, args.repeats)
     after = matmul_limits()
     print("matmul after:", json.dumps({k: round(v) for k, v in after.items()}), flush=True)
-    print(table(rows, {k: min(before[k], after[k]) for k in before}))
+    from benchmarks.step_ab import step_gflop
+
+    print(table(rows, {k: max(before[k], after[k]) for k in before}, step_gflop()))
     return 0
 
 
