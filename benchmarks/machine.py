@@ -1,4 +1,4 @@
-"""Describe the machine and measure its float32 matmul throughput (the physical limit)."""
+"""Describe the machine and measure its matmul throughput (the physical limit)."""
 
 from __future__ import annotations
 
@@ -31,12 +31,15 @@ def describe_machine(threads: int) -> dict:
     }
 
 
-def matmul_gflops(threads: int, size: int = 2048, repeats: int = 20) -> float:
-    """Best-of-``repeats`` float32 GFLOP/s of a (size x size) @ (size x size) matmul."""
+def matmul_gflops(threads: int, size: int = 2048, repeats: int = 20,
+                  dtype: str = "float32") -> float:
+    """Best-of-``repeats`` GFLOP/s of a (size x size) @ (size x size) matmul in ``dtype``
+    (``"float32"`` or ``"bf16"``: the limits of float32 and of bfloat16 training)."""
     import torch
 
     torch.set_num_threads(threads)
-    a, b = torch.randn(size, size), torch.randn(size, size)
+    kind = {"float32": torch.float32, "bf16": torch.bfloat16}[dtype]
+    a, b = torch.randn(size, size).to(kind), torch.randn(size, size).to(kind)
     a @ b  # warm-up
     best = float("inf")
     for _ in range(repeats):

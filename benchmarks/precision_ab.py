@@ -46,23 +46,11 @@ def cpu_flags() -> dict[str, bool]:
     return {flag: flag in flags for flag in ("avx512_bf16", "amx_bf16", "amx_tile")}
 
 
-def matmul_limits(threads: int = 2, size: int = 2048, repeats: int = 10) -> dict[str, float]:
-    """Best-of-``repeats`` GFLOP/s of a (size x size) @ (size x size) matmul per dtype."""
-    import torch
+def matmul_limits(threads: int = 2) -> dict[str, float]:
+    """The float32 and bfloat16 matmul limits (GFLOP/s, 2048², best of 10)."""
+    from benchmarks.machine import matmul_gflops
 
-    torch.set_num_threads(threads)
-    limits = {}
-    for name, dtype in (("float32", torch.float32), ("bf16", torch.bfloat16)):
-        a = torch.randn(size, size).to(dtype)
-        b = torch.randn(size, size).to(dtype)
-        a @ b  # warm-up
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            a @ b
-            best = min(best, time.perf_counter() - start)
-        limits[name] = 2 * size**3 / best / 1e9
-    return limits
+    return {name: matmul_gflops(threads, repeats=10, dtype=name) for name in PRECISIONS}
 
 
 def _course_model_and_data():

@@ -57,7 +57,7 @@ def train_and_measure(name: str, precision: str, seed: int, train, test) -> dict
     """One run of model ``name`` -> its row."""
     import course_utils as cu
     from benchmarks.experiments import measure
-    from course_utils import multitask
+    from course_utils.multitask import NESTED_SENTIMENT_RECIPE, TOPIC_ONLY_RECIPE, prompt_report
     from course_utils.training_presets import SENTIMENT_RECIPE
 
     model = cu.models.load_model()
@@ -72,8 +72,8 @@ def train_and_measure(name: str, precision: str, seed: int, train, test) -> dict
     else:
         prompts = {"sentiment": "sentiment: ", "topic": "topic: "}
         if name == "08-multi":
-            sets = {"sentiment": make(train, **multitask.NESTED_SENTIMENT_RECIPE, seed=seed),
-                    "topic": make(train, **multitask.TOPIC_ONLY_RECIPE, seed=seed)}
+            sets = {"sentiment": make(train, **NESTED_SENTIMENT_RECIPE, seed=seed),
+                    "topic": make(train, **TOPIC_ONLY_RECIPE, seed=seed)}
             extra, steps = {}, 60
         else:
             topic_recipe = {"label_col": "topic", "group_col": "sentiment",
@@ -90,7 +90,7 @@ def train_and_measure(name: str, precision: str, seed: int, train, test) -> dict
             row = {f"knn {label}": report.loc[label, "knn_accuracy"] for label in labels}
         else:
             asked = {prompt: prompt for prompt in prompts.values()}
-            knn = multitask.prompt_report(model, train, test, asked)["knn_accuracy"]
+            knn = prompt_report(model, train, test, asked)["knn_accuracy"]
             row = {f'"{prompt}" {label} knn': knn.loc[prompt, label]
                    for prompt in prompts.values() for label in ("sentiment", "topic")}
     seconds = time.perf_counter() - start

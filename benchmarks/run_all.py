@@ -1,8 +1,10 @@
 """`make bench`: measure the course on this machine and rewrite docs/benchmarks.md.
 
-Runs, in order: a machine description and its float32 matmul throughput; every notebook
-executed ``--repeats`` times in a fresh kernel (wall time, fresh kernel to first plot and to
-the first UMAP figure, slowest warm cell, peak kernel memory). Nothing is trained outside the
+Runs, in order: a machine description and its float32 and bfloat16 matmul throughput; every
+notebook executed ``--repeats`` times in a fresh kernel (wall time, fresh kernel to first plot
+and to the first UMAP figure, slowest warm cell, peak kernel memory), each run next to a short
+float32 matmul measurement taken just before it (the machine's speed drifts up to 3x in a day,
+so every timing carries the matmul figure of its own run). Nothing is trained outside the
 notebooks: notebook 05's training cell is the training benchmark (s/step, sentences/s,
 fraction of matmul peak, from every repeat), and the before/after tables for the course
 dataset and VADER, and notebook 06's loss comparison, are read from the notebooks' kernels
@@ -88,25 +90,29 @@ def _verdict(value: float | None, target: float) -> str:
     return "met" if value <= target else "NOT met"
 
 
-def bench_notebooks(paths: list[Path], repeats: int) -> tuple[list[dict], dict]:
+def bench_notebooks(paths: list[Path], repeats: int, threads: int
+                    ) -> tuple[list[dict], dict]:
     """Profile every notebook ``repeats`` times; return per-notebook rows and collected results.
 
     The collected results hold, by name, the first run's printed tables and, for
-    ``training``, one parsed entry per run.
+    ``training``, one parsed entry per run (with the matmul figure measured before that run).
     """
     rows, collected = [], {"training": []}
     for path in paths:
         snippets = next((v for k, v in COLLECT.items() if path.name.startswith(k)), {})
-        profiles = []
+        profiles, matmuls = [], []
         for index in range(repeats):
-            print(f"  {path.name} run {index + 1}/{repeats} ...", flush=True)
+            matmuls.append(matmul_gflops(threads, repeats=5))
+            print(f"  {path.name} run {index + 1}/{repeats} (matmul {matmuls[-1]:.0f} "
+                  "GFLOP/s) ...", flush=True)
             wanted = {name: code for name, code in snippets.items()
                       if index == 0 or name not in FIRST_RUN_ONLY}
             profile = profile_notebook(path, warm_rerun=(index == 0), collect=wanted)
             profiles.append(profile)
             for name, printed in profile.collected.items():
                 if name == "training":
-                    collected["training"].append(parse_training(printed))
+                    collected["training"].append({**parse_training(printed),
+                                                  "matmul_gflops": matmuls[-1]})
                 else:
                     collected[name] = read_table(printed)
         rows.append({
@@ -117,6 +123,9 @@ def bench_notebooks(paths: list[Path], repeats: int) -> tuple[list[dict], dict]:
             "warm": profiles[0].slowest_warm_cell_s,
             "warm_cell": profiles[0].slowest_warm_cell,
             "rss": max((p.peak_rss_mb or 0) for p in profiles) or None,
+            "matmul": _min_median(matmuls),
+            "matmul_at_min": matmuls[min(range(repeats), key=lambda i: profiles[i].wall_s
+                                         if profiles[i].wall_s is not None else float("inf"))],
         })
     return rows, collected
 
@@ -155,12 +164,14 @@ def _target_rows(notebooks: list[dict], training: dict | None) -> list[str]:
             f"{_verdict(value, target)} |" for what, limit, value, unit, target in rows]
 
 
-def _training_lines(training: dict, gflops: float) -> list[str]:
+def _training_lines(training: dict, limits: dict[str, float]) -> list[str]:
     runs, config = training["runs"], training["config"]
     step_min, step_med = _min_median([r["s_per_step"] for r in runs])
     train_min, train_med = _min_median([r["train_s"] for r in runs])
     sentences = training["sentences_per_step"]
     achieved = training["flops_per_step"] / step_min / 1e9
+    precision = "bf16" if config.get("bf16") else "float32"
+    fastest = min(runs, key=lambda r: r["s_per_step"])
     return [
         "## Training efficiency (notebook 05's training cell)",
         "",
@@ -170,12 +181,17 @@ def _training_lines(training: dict, gflops: float) -> list[str]:
         f"{len(runs)} run(s), one per execution of the notebook.",
         f"- Training time: {_fmt(train_min)} / {_fmt(train_med)} s (min / median); "
         f"**{step_min:.2f} / {step_med:.2f} s per step**, "
-        f"{sentences / step_min:.0f} sentences/s at best.",
+        f"{sentences / step_min:.0f} sentences/s at best; float32 matmul "
+        f"{fastest['matmul_gflops']:.0f} GFLOP/s just before the fastest run.",
+        f"- Precision: **{precision}**"
+        + (" (the trainer's `bf16=True`: bfloat16 matmuls, float32 weights; "
+           "`COURSE_PRECISION=float32` turns it off)." if precision == "bf16" else "."),
         f"- Padded tokens per step: {training['tokens_per_step']:.0f} (mean padded length "
         f"{training['mean_padded_len']:.1f}); estimated {training['flops_per_step'] / 1e9:.1f}"
         " GFLOP per step (forward + backward).",
-        f"- Achieved **{achieved:.0f} GFLOP/s = {achieved / gflops:.0%} of the measured "
-        "matmul throughput**. The rest goes to what a large matmul does not have: small "
+        f"- Achieved **{achieved:.0f} GFLOP/s = {achieved / limits[precision]:.0%} of the "
+        f"measured {precision} matmul throughput**. The rest goes to what a large matmul "
+        "does not have: small "
         f"matrices ({sentences} sequences of about {training['mean_padded_len']:.0f} tokens), "
         "attention, layer norms, the optimiser and Python. Speed comes from doing less work "
         "(fewer padded tokens, fewer steps).",
@@ -205,7 +221,7 @@ def _quality_lines(collected: dict) -> list[str]:
     return lines
 
 
-def render(machine: dict, gflops: float, notebooks: list[dict], collected: dict,
+def render(machine: dict, limits: dict[str, float], notebooks: list[dict], collected: dict,
            training: dict | None, repeats: int, seconds: float) -> str:
     today = dt.date.today().isoformat()
     lines = [
@@ -220,8 +236,10 @@ def render(machine: dict, gflops: float, notebooks: list[dict], collected: dict,
         f"- CPU: {machine['cpu']}, {machine['cores_available']} cores available, "
         f"torch threads {machine['torch_threads']}",
         f"- Python {machine['python']}, torch {machine['torch']}, {machine['os']}",
-        f"- Measured float32 matmul throughput (2048x2048, best of 20, before and after the "
-        f"notebooks): **{gflops:.0f} GFLOP/s**",
+        f"- Measured matmul throughput (2048x2048, best of 20, before and after the "
+        f"notebooks): **float32 {limits['float32']:.0f} GFLOP/s, bfloat16 "
+        f"{limits['bf16']:.0f} GFLOP/s**; each notebook run also measured float32 just before "
+        "it (best of 5; the column below), since the machine's speed drifts",
         "",
         "## Targets (DESIGN.md and the issues) against measurements",
         "",
@@ -231,13 +249,16 @@ def render(machine: dict, gflops: float, notebooks: list[dict], collected: dict,
         "",
         "## Course runtime, fresh kernel per notebook",
         "",
-        "| notebook | wall s (min / median) | to first plot s | to first UMAP s | "
-        "slowest warm cell s | peak RSS MB |",
-        "|---|---|---|---|---|---|",
+        "| notebook | wall s (min / median) | float32 matmul GFLOP/s before the fastest run "
+        "(all runs: min / median) | to first plot s | to first UMAP s | slowest warm cell s | "
+        "peak RSS MB |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in notebooks:
         lines.append(
             f"| {row['name']} | {_fmt(row['wall'][0])} / {_fmt(row['wall'][1])} | "
+            f"{_fmt(row['matmul_at_min'], 0)} ({_fmt(row['matmul'][0], 0)} / "
+            f"{_fmt(row['matmul'][1], 0)}) | "
             f"{_fmt(row['first_plot'][0])} / {_fmt(row['first_plot'][1])} | "
             f"{_fmt(row['first_umap'][0])} / {_fmt(row['first_umap'][1])} | "
             f"{_fmt(row['warm'], 2)} (`{row['warm_cell']}`) | {_fmt(row['rss'], 0)} |"
@@ -247,7 +268,7 @@ def render(machine: dict, gflops: float, notebooks: list[dict], collected: dict,
               "only, re-running every cell except the training ones; peak RSS is the "
               "largest over all runs, warm re-run included.", ""]
     if training:
-        lines += _training_lines(training, gflops)
+        lines += _training_lines(training, limits)
     else:
         lines += ["Training efficiency: not measured (notebook 05 was not run).", ""]
     lines += _quality_lines(collected)
@@ -279,19 +300,21 @@ def main(argv: list[str] | None = None) -> int:
 
     info = cu.setup(verbose=False)
     machine = describe_machine(info.threads)
-    gflops = matmul_gflops(info.threads)
-    print(f"matmul: {gflops:.0f} GFLOP/s on {info.threads} threads", flush=True)
+    limits = {dtype: matmul_gflops(info.threads, dtype=dtype) for dtype in ("float32", "bf16")}
+    print(f"matmul: float32 {limits['float32']:.0f}, bf16 {limits['bf16']:.0f} GFLOP/s on "
+          f"{info.threads} threads", flush=True)
     paths = course_notebooks()
     if args.notebooks:
         paths = [p for p in paths if any(p.name.startswith(n) for n in args.notebooks)]
-    notebooks, collected = bench_notebooks(paths, args.repeats)
+    notebooks, collected = bench_notebooks(paths, args.repeats, info.threads)
     training = training_efficiency(collected["training"]) if collected["training"] else None
     # A shared virtual machine's throughput drifts (115-174 GFLOP/s seen in one hour), so the
     # limit is the best of a measurement before and one after the notebooks.
-    gflops_after = matmul_gflops(info.threads)
-    print(f"matmul after the notebooks: {gflops_after:.0f} GFLOP/s", flush=True)
-    gflops = max(gflops, gflops_after)
-    text = render(machine, gflops, notebooks, collected, training, args.repeats,
+    for dtype in limits:
+        limits[dtype] = max(limits[dtype], matmul_gflops(info.threads, dtype=dtype))
+    print(f"matmul, best of before and after: float32 {limits['float32']:.0f}, bf16 "
+          f"{limits['bf16']:.0f} GFLOP/s", flush=True)
+    text = render(machine, limits, notebooks, collected, training, args.repeats,
                   time.perf_counter() - start)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")

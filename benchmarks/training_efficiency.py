@@ -59,7 +59,8 @@ TRAINING_SNIPPET = """import json as _json
 print(_json.dumps({"train_s": result.train_seconds, "s_per_step": result.seconds_per_step,
                    "steps": result.steps, "batch_size": result.batch_size,
                    "learning_rate": args.learning_rate, "margin": margin,
-                   "distance": "euclidean", "max_seq_length": model.max_seq_length}))"""
+                   "distance": "euclidean", "max_seq_length": model.max_seq_length,
+                   "bf16": bool(args.bf16)}))"""
 
 
 def parse_training(printed: str) -> dict:

@@ -122,3 +122,28 @@ def test_numbers_mode_accepts_a_reworded_line_that_keeps_its_numbers(tmp_path, c
     _executed(tmp_path / "b", "05.ipynb", "✔ shift: kNN 0.627 -> 0.905\n")
     assert compare_outputs.main(["--numbers", *args]) == 1
     assert "+[cell 0] 0.627 0.905" in capsys.readouterr().out
+
+
+def test_the_benchmark_page_gives_every_timing_its_matmul_figure():
+    """make bench's page: each notebook's row and the training lines carry the matmul figure
+    measured next to them, and the share of the matching precision's limit (issue 27)."""
+    from benchmarks.run_all import render
+
+    notebook = {"name": "05_finetune_for_sentiment.ipynb", "wall": (61.0, 64.0),
+                "first_plot": (5.0, 5.5), "first_umap": (None, None), "warm": 0.4,
+                "warm_cell": "cell 3", "rss": 1200.0, "matmul": (150.0, 170.0),
+                "matmul_at_min": 171.0}
+    runs = [{"train_s": 20.0, "s_per_step": 0.5, "matmul_gflops": 171.0},
+            {"train_s": 22.0, "s_per_step": 0.55, "matmul_gflops": 150.0}]
+    training = {"config": {"steps": 40, "batch_size": 16, "learning_rate": 2e-4, "margin": 0.5,
+                           "distance": "euclidean", "max_seq_length": 64, "bf16": True},
+                "runs": runs, "tokens_per_step": 900.0, "mean_padded_len": 18.0,
+                "flops_per_step": 80e9, "sentences_per_step": 48}
+    page = render({"cpu": "test CPU", "cores_available": 2, "torch_threads": 2,
+                   "python": "3.11", "torch": "2.13", "os": "Linux"},
+                  {"float32": 200.0, "bf16": 400.0}, [notebook], {}, training, 2, 60.0)
+    assert "| 05_finetune_for_sentiment.ipynb | 61.0 / 64.0 | 171 (150 / 170) |" in page
+    assert "float32 200 GFLOP/s, bfloat16 400 GFLOP/s" in page
+    assert "Precision: **bf16**" in page
+    assert "160 GFLOP/s = 40% of the measured bf16 matmul throughput" in page
+    assert "float32 matmul 171 GFLOP/s just before the fastest run" in page
