@@ -92,10 +92,28 @@ def claim(holds: bool, sentence: str, *, problem: str = "", name: str = "claim",
     ``holds``, else raise AssertionError with the sentence, ``problem`` (what number broke
     it) and ``remedy`` (what to do)."""
     sentence = sentence.rstrip(".")
-    if not holds:
+    if not _truth(holds, sentence):
         broke = f" - {problem.rstrip('.')}" if problem else ""
         raise AssertionError(f"{name} no longer true: {sentence}{broke}. {remedy}")
     print(f"\u2714 {name}: {sentence}")
+
+
+def _truth(holds: Any, sentence: str) -> bool:
+    """``holds`` as True or False; anything else raises TypeError naming the sentence. A NaN
+    must never pass: ``claim(nan, ...)`` once printed its tick because only ``not nan`` was
+    asked (and ``not nan`` is False)."""
+    if hasattr(holds, "item") and not isinstance(holds, (bool, np.bool_)):
+        try:  # a 0-d array or one-element tensor from a comparison
+            holds = holds.item()
+        except (ValueError, RuntimeError):
+            pass
+    if isinstance(holds, (bool, np.bool_)):
+        return bool(holds)
+    broken = isinstance(holds, (int, float, np.number)) and as_number(holds) is None
+    why = (" A NaN or infinity means a number behind the sentence is missing or broken: find "
+           "it before stating the claim." if broken else "")
+    raise TypeError(f"whether {sentence!r} holds must be True or False (a comparison such as "
+                    f"`a > b`), got {describe(holds)}.{why}")
 
 
 def _number(value: Any, what: str) -> float:
@@ -103,6 +121,17 @@ def _number(value: Any, what: str) -> float:
     if number is None:
         raise TypeError(f"{what} must be one finite number, got {describe(value)}.")
     return number
+
+
+def _interval(low: Any, high: Any, what: str) -> tuple[float, float]:
+    """(low, high) as finite numbers in order; NaN, infinite or reversed ends raise, naming
+    ``what``, since every comparison with a NaN end is False and reads as a broken claim."""
+    low = _number(low, f"{what}: the interval's low end")
+    high = _number(high, f"{what}: the interval's high end")
+    if low > high:
+        raise ValueError(f"{what}: the interval runs from {low:g} down to {high:g}; give its "
+                         "ends as (low, high) with low <= high.")
+    return low, high
 
 
 def claim_at_least(value: Any, minimum: float, what: str) -> None:
@@ -117,10 +146,11 @@ def claim_within(value: Any, interval: Sequence[float], what: str) -> None:
     on this split the gap may be noise"."""
     number = _number(value, f"{what}: the value")
     try:
-        low, high = (float(end) for end in interval)
+        low, high = interval
     except (TypeError, ValueError):
         raise TypeError(f"{what}: the interval must be two numbers (low, high), got "
                         f"{describe(interval)}.") from None
+    low, high = _interval(low, high, what)
     claim(low <= number <= high,
           f"{what} runs from {low:+.3f} to {high:+.3f}: it contains {number:g}",
           problem=f"it no longer contains {number:g}")
@@ -129,7 +159,7 @@ def claim_within(value: Any, interval: Sequence[float], what: str) -> None:
 def claim_equal(ours: Any, theirs: Any, *, what: str = "the two losses",
                 tolerance: float = 1e-5) -> None:
     """"``what`` agree": two numbers (or 0-d tensors) within ``tolerance`` of each other."""
-    a, b = float(ours), float(theirs)
+    a, b = _number(ours, f"{what}: the first value"), _number(theirs, f"{what}: the second value")
     claim(abs(a - b) <= tolerance,
           f"{what} agree: {a:.6f} vs {b:.6f} (difference {abs(a - b):.1e})",
           problem=f"they differ by more than {tolerance:g}", name="same value")
@@ -156,6 +186,14 @@ def claim_difference(difference: Any, what: str, *, direction: str = "greater") 
     except (KeyError, TypeError, ValueError):
         raise TypeError("difference must come from cu.experiments.paired_difference(...), got "
                         f"{describe(difference)}.") from None
+    seeds = ("; paired_difference gives NaN when the two runs share fewer than 2 seeds with "
+             "values (check the results with cu.experiments.load_results())")
+    try:
+        n = _number(n, f"{what}: the number of seeds n")
+        mean = _number(mean, f"{what}: the mean difference")
+        low, high = _interval(low, high, what)
+    except TypeError as error:  # NaN or infinite
+        raise TypeError(f"{str(error).rstrip('.')}{seeds}.") from None
     supported, problem = _DIRECTIONS[direction]
     claim(supported(low, high),
           f"{what}: {mean:+.3f}, 95% interval {low:+.3f} to {high:+.3f} over {n:.0f} seeds",

@@ -186,6 +186,59 @@ def check_torch_cpu_build() -> Requirement:
     return Requirement("torch build", True, detail)
 
 
+#: What to do about a wrong course variable (COURSE_THREADS, COURSE_PRECISION).
+FIX_VARIABLE = ("change or unset it where you start Jupyter or the shell (then restart the "
+                "kernel), and run this check again.")
+
+
+def check_threads() -> Requirement:
+    """The torch threads ``cu.setup()`` will use, or a FAIL for a ``COURSE_THREADS`` that
+    setup() would refuse (it used to pass here and fail only in the first notebook)."""
+    from course_utils.notebook_setup import MAX_THREADS, choose_threads, threads_setting
+
+    try:
+        from_env = threads_setting()
+    except ValueError as error:
+        return Requirement("threads", False, str(error), FIX_VARIABLE)
+    how = ("COURSE_THREADS" if from_env is not None
+           else f"the CPUs this process may use, at most {MAX_THREADS}")
+    return Requirement("threads", True, f"{choose_threads()} torch threads ({how})")
+
+
+def _bf16_hardware() -> str | None:
+    """Which part of this machine computes bfloat16 natively, in words; None if none does
+    (the detection of :func:`course_utils.training.native_bf16`, named)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "the GPU supports it" if torch.cuda.is_bf16_supported() else None
+    features = {"_is_avx512_bf16_supported": "CPU has avx512_bf16",
+                "_is_amx_tile_supported": "CPU has AMX"}
+    return next((words for name, words in features.items()
+                 if getattr(torch.cpu, name, lambda: False)()), None)
+
+
+def check_precision() -> Requirement:
+    """Which precision training will use (``COURSE_PRECISION``: auto, float32 or bf16), or a
+    FAIL with :func:`course_utils.training.precision_setting`'s message for a wrong value."""
+    from course_utils.training import precision_setting, use_bf16
+
+    try:
+        setting = precision_setting()
+    except ValueError as error:
+        return Requirement("training precision", False, str(error), FIX_VARIABLE)
+    hardware = _bf16_hardware()
+    if not use_bf16():
+        why = ("COURSE_PRECISION=float32" if setting == "float32"
+               else "no native bfloat16 on this machine")
+        return Requirement("training precision", True, f"float32 ({why})")
+    if hardware is None:  # forced on a machine that emulates it
+        return Requirement("training precision", True, "bfloat16 (COURSE_PRECISION=bf16; "
+                           "emulated on this machine, so slower than float32)")
+    forced = "; COURSE_PRECISION=bf16" if setting == "bf16" else ""
+    return Requirement("training precision", True, f"bfloat16 ({hardware}{forced})")
+
+
 def check_model() -> Requirement:
     try:
         from course_utils.embedding import encode
@@ -219,7 +272,8 @@ def run_checks(verbose: bool = True) -> list[Requirement]:
 
     apply_quiet_offline_env()
     steps: list[Callable[[], Requirement | list[Requirement]]] = [
-        check_python, check_course_pins, check_torch_cpu_build, check_model, check_dataset]
+        check_python, check_course_pins, check_torch_cpu_build, check_threads, check_precision,
+        check_model, check_dataset]
     results: list[Requirement] = []
     for step in steps:
         found = step()

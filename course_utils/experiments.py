@@ -92,14 +92,95 @@ def results_path() -> Path:
     return assets_dir() / "results" / "experiments.csv"
 
 
+#: The run names a complete grid holds: one untrained 'pretrained' row, then its
+#: configurations over the same seeds ('course': :data:`COURSE_RUN_LABELS`; 'losses':
+#: :data:`LOSS_NAMES`), as ``benchmarks/experiments.py`` plans them.
+EXPECTED_RUNS: dict[str, tuple[str, ...]] = {
+    "course": tuple(COURSE_RUN_LABELS),
+    "losses": ("pretrained", *LOSS_NAMES),
+}
+PRETRAINED = "pretrained"
+#: The columns left empty on purpose: the other grid's label, and the pretrained final loss.
+_OTHER_LABEL_COLUMNS = {grid: tuple(col for col in COLUMNS
+                                    if col.split("_")[0] in set(SECOND_LABEL.values()) - {label})
+                        for grid, label in SECOND_LABEL.items()}
+
+
 def _remedy(path: Path) -> str:
     return (f"Regenerate it with `make experiments` (20-25 min on 2 idle cores), or "
             f"restore the committed copy with `git checkout -- {path}`.")
 
 
-def validate_results(frame: pd.DataFrame, path: str | os.PathLike = "the results") -> pd.DataFrame:
+def _listed(items: Sequence[object], most: int = 6) -> str:
+    """``items`` as a short comma-separated list, with how many more there are."""
+    shown = ", ".join(str(item) for item in items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+def _structure_problems(frame: pd.DataFrame) -> list[str]:
+    """What makes the rows unusable one by one: runs no grid plans, a (grid, run, seed) given
+    twice, a metric missing or infinite where the run measures it (a cut-off line shows here)."""
+    problems = []
+    for grid, rows in frame.groupby("grid", sort=False):
+        unknown = sorted(set(rows["run"]) - set(EXPECTED_RUNS[grid]))
+        if unknown:
+            problems.append(f"the {grid!r} grid has run(s) no grid plans: {_listed(unknown)} "
+                            f"(expected: {', '.join(EXPECTED_RUNS[grid])})")
+    repeated = frame[frame.duplicated(["grid", "run", "seed"], keep="first")]
+    if not repeated.empty:
+        pairs = [f"{g}/{r} seed {s}" for g, r, s in repeated[["grid", "run", "seed"]].to_numpy()]
+        problems.append(f"rows given twice (same grid, run and seed): {_listed(pairs)}")
+    pretrained = frame[frame["run"] == PRETRAINED].groupby("grid").size()
+    if (pretrained > 1).any():
+        problems.append(f"more than one 'pretrained' row in grid(s) "
+                        f"{list(pretrained[pretrained > 1].index)}")
+    for position, (_, row) in enumerate(frame.iterrows()):
+        needed = [col for col in NUMERIC_COLUMNS if col not in _OTHER_LABEL_COLUMNS[row["grid"]]
+                  and not (col == "final_loss" and row["run"] == PRETRAINED)]
+        values = pd.to_numeric(row[needed], errors="coerce").astype(float)
+        broken = list(values.index[~np.isfinite(values.to_numpy())])
+        if broken:
+            problems.append(f"line {position + 2} ({row['grid']}/{row['run']}) has no finite "
+                            f"value for {_listed(broken, 3)}")
+    return problems
+
+
+def _completeness_problems(frame: pd.DataFrame) -> list[str]:
+    """What a complete file would have and this one lacks: every grid, its one pretrained row,
+    and every planned run for every seed that the grid's runs have."""
+    problems = []
+    for grid in GRIDS:
+        rows = frame[frame["grid"] == grid]
+        if rows.empty:
+            problems.append(f"the {grid!r} grid is missing")
+            continue
+        if not (rows["run"] == PRETRAINED).any():
+            problems.append(f"the {grid!r} grid has no 'pretrained' row")
+        trained = rows[rows["run"] != PRETRAINED]
+        seeds = sorted(int(seed) for seed in set(trained["seed"].dropna()))
+        have = set(zip(trained["run"], trained["seed"], strict=True))
+        missing = [f"{run} seed {seed}" for run in EXPECTED_RUNS[grid][1:] for seed in seeds
+                   if (run, seed) not in have]
+        if not seeds:
+            problems.append(f"the {grid!r} grid has none of its trained runs "
+                            f"({', '.join(EXPECTED_RUNS[grid][1:])})")
+        elif missing:
+            problems.append(f"the {grid!r} grid (seeds {', '.join(map(str, seeds))}) lacks "
+                            f"{_listed(missing)}")
+    return problems
+
+
+def validate_results(frame: pd.DataFrame, path: str | os.PathLike = "the results", *,
+                     complete: bool = False) -> pd.DataFrame:
     """Return ``frame`` if it has every column of :data:`COLUMNS` with usable values, else
-    raise a ValueError naming ``path`` and what is wrong."""
+    raise a ValueError naming ``path``, what is wrong and how to get a good copy.
+
+    Always checked: known grids and runs (:data:`EXPECTED_RUNS`), no (grid, run, seed) twice,
+    finite metrics where a run measures them. ``complete=True`` also asks for every grid, its
+    pretrained row and every run for every seed the grid has: a file cut short, or a run that
+    failed, would otherwise summarise to fewer seeds without a word. A ``--quick`` run or one
+    grid on its own is legitimately partial, so the runner checks only the structure.
+    """
     path = Path(path)
     missing = [col for col in COLUMNS if col not in frame.columns]
     if missing:
@@ -112,17 +193,31 @@ def validate_results(frame: pd.DataFrame, path: str | os.PathLike = "the results
         if (values.isna() & frame[col].notna()).any():
             raise ValueError(f"{path}: column {col!r} holds values that are not numbers. "
                              f"{_remedy(path)}")
-    unknown = sorted(set(frame["grid"]) - set(GRIDS))
+    unknown = sorted(set(frame["grid"].astype(str)) - set(GRIDS))
     if unknown or frame["run"].isna().any():
         raise ValueError(f"{path}: unknown grid(s) {unknown} or runs without a name. "
+                         f"{_remedy(path)}")
+    problems = _structure_problems(frame)
+    if complete and not problems:
+        problems = _completeness_problems(frame)
+        if problems:
+            raise ValueError(f"{path} is incomplete (cut short, or runs failed): "
+                             f"{'; '.join(problems)}. {_remedy(path)}")
+    if problems:
+        raise ValueError(f"{path} is damaged: {'; '.join(problems[:4])}"
+                         f"{'' if len(problems) <= 4 else f' (and {len(problems) - 4} more)'}. "
                          f"{_remedy(path)}")
     return frame
 
 
-def load_results(path: str | os.PathLike | None = None) -> pd.DataFrame:
+def load_results(path: str | os.PathLike | None = None, *, complete: bool = True
+                 ) -> pd.DataFrame:
     """The experiment results (default :func:`results_path`), one row per run, validated.
 
-    Raises FileNotFoundError or ValueError that name the file and ``make experiments``.
+    Complete by default (every grid, run and seed; see :func:`validate_results`), since the
+    notebooks' claims count on every seed; ``complete=False`` reads a partial file such as a
+    ``--quick`` run's. Raises FileNotFoundError or ValueError that name the file and
+    ``make experiments``.
     """
     path = results_path() if path is None else Path(path)
     if not path.is_file():
@@ -132,7 +227,7 @@ def load_results(path: str | os.PathLike | None = None) -> pd.DataFrame:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise ValueError(f"{path} is not a readable CSV ({error}). {_remedy(path)}") from None
-    frame = validate_results(frame, path)
+    frame = validate_results(frame, path, complete=complete)
     for col in NUMERIC_COLUMNS:
         frame[col] = pd.to_numeric(frame[col])
     return frame

@@ -49,12 +49,14 @@ class SetupInfo:
     offline: bool
     python: str
     torch: str
+    bf16: bool = False  # training will use bfloat16 matmuls (course_utils.training.use_bf16)
 
     def summary(self) -> str:
         mode = "offline" if self.offline else "online allowed"
+        bf16 = ", bf16 training" if self.bf16 else ""
         return (
             f"course_utils ready | python {self.python} | torch {self.torch} (cpu, "
-            f"{self.threads} threads) | seed {self.seed} | {mode}"
+            f"{self.threads} threads{bf16}) | seed {self.seed} | {mode}"
         )
 
 
@@ -74,6 +76,23 @@ def usable_cpu_count() -> int:
     return max(1, cpus)
 
 
+def threads_setting() -> int | None:
+    """``COURSE_THREADS`` checked: a positive whole number, or None when unset or empty.
+    Raises ValueError saying what to set, so a typo stops setup() and check_env alike."""
+    value = os.environ.get("COURSE_THREADS", "").strip()
+    if not value:
+        return None
+    try:
+        threads = int(value)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise ValueError(f"COURSE_THREADS={os.environ['COURSE_THREADS']!r} is not a positive "
+                         "whole number of threads; unset it (the course then uses the CPUs "
+                         f"available, at most {MAX_THREADS}) or set e.g. COURSE_THREADS=2.")
+    return threads
+
+
 def choose_threads(requested: int | None = None) -> int:
     """The torch thread count: ``requested`` if given, else usable CPUs capped at MAX_THREADS."""
     if requested is not None:
@@ -83,15 +102,8 @@ def choose_threads(requested: int | None = None) -> int:
                 "Leave it out to let setup() choose from the CPUs available."
             )
         return requested
-    env_value = os.environ.get("COURSE_THREADS")
-    if env_value:
-        try:
-            return max(1, int(env_value))
-        except ValueError:
-            raise ValueError(
-                f"COURSE_THREADS={env_value!r} is not a whole number; unset it or set e.g. 2."
-            ) from None
-    return min(usable_cpu_count(), MAX_THREADS)
+    from_env = threads_setting()
+    return from_env if from_env is not None else min(usable_cpu_count(), MAX_THREADS)
 
 
 def apply_quiet_offline_env() -> bool:
@@ -213,12 +225,18 @@ def setup(seed: int = 0, threads: int | None = None, *, plots: bool = True,
     Args:
         threads: torch threads; default = usable CPUs (affinity / pod quota), at most 4.
             ``COURSE_THREADS`` overrides the default.
+
+    The line says "bf16 training" when training will use bfloat16 (``COURSE_PRECISION``,
+    :func:`course_utils.training.use_bf16`). A wrong ``COURSE_THREADS`` or ``COURSE_PRECISION``
+    raises ValueError saying what to set.
         plots: apply the course's plot style.
     """
+    from course_utils.training import precision_setting, use_bf16  # numpy, pandas: light
     from course_utils.validation import validate_whole_number  # numpy: imported on first use
 
     seed = validate_whole_number(seed, "seed", minimum=0)
     n_threads = choose_threads(threads)
+    precision_setting()  # a wrong COURSE_PRECISION stops here, before anything changed
     offline = apply_quiet_offline_env()
     # No stray tqdm bars in notebooks (the trainer's model card, similarity scores); tqdm reads
     # this when it is first imported, which quiet_logging below does. Command lines keep theirs.
@@ -245,6 +263,7 @@ def setup(seed: int = 0, threads: int | None = None, *, plots: bool = True,
         offline=offline,
         python=platform.python_version(),
         torch=torch.__version__.split("+")[0],
+        bf16=use_bf16(),
     )
     if verbose:
         print(info.summary())

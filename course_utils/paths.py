@@ -10,9 +10,17 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def folder_setting(variable: str, default: Path) -> Path:
+    """The folder named by environment ``variable`` (``~`` expanded), else ``default``. Empty
+    counts as unset: ``COURSE_CACHE_DIR=`` would otherwise mean the current folder, and write
+    the cache beside whichever notebook ran."""
+    value = os.environ.get(variable, "").strip()
+    return Path(value).expanduser() if value else default
+
+
 def assets_dir() -> Path:
     """The ``assets/`` folder (dataset, data card, figures, plot style)."""
-    return Path(os.environ.get("COURSE_ASSETS_DIR", REPO_ROOT / "assets"))
+    return folder_setting("COURSE_ASSETS_DIR", REPO_ROOT / "assets")
 
 
 def data_dir() -> Path:
@@ -23,12 +31,12 @@ def data_dir() -> Path:
 def cache_dir() -> Path:
     """The course's on-disk cache (embeddings, layouts, downloaded data; not in git).
     ``COURSE_CACHE_DIR`` moves it."""
-    return Path(os.environ.get("COURSE_CACHE_DIR", REPO_ROOT / ".cache"))
+    return folder_setting("COURSE_CACHE_DIR", REPO_ROOT / ".cache")
 
 
 def build_dir() -> Path:
     """Where ``make course`` writes executed notebooks, HTML and its timing summary."""
-    return Path(os.environ.get("COURSE_BUILD_DIR", REPO_ROOT / "build"))
+    return folder_setting("COURSE_BUILD_DIR", REPO_ROOT / "build")
 
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"

@@ -12,7 +12,14 @@ import tomllib
 import pytest
 
 from course_utils import environment
-from course_utils.environment import Pin, check_pin, check_pins, check_python, parse_pins
+from course_utils.environment import (
+    Pin,
+    Requirement,
+    check_pin,
+    check_pins,
+    check_python,
+    parse_pins,
+)
 from course_utils.paths import REPO_ROOT
 
 NUMPY = metadata.version("numpy")
@@ -102,3 +109,59 @@ def test_the_range_comes_from_the_installed_metadata():
     here = check_python()
     assert here.passed, here.line()
     assert here.detail.startswith(".".join(map(str, sys.version_info[:3])) + " (supported: 3.")
+
+
+# ------------------------------------------------------------------ course variables
+def test_a_wrong_thread_count_fails_here_not_first_in_setup(monkeypatch):
+    monkeypatch.setenv("COURSE_THREADS", "abc")
+    result = environment.check_threads()
+    assert not result.passed
+    assert "COURSE_THREADS='abc' is not a positive whole number" in result.detail
+    assert "unset it" in result.detail and "run this check again" in result.fix
+    monkeypatch.setenv("COURSE_THREADS", "3")
+    assert environment.check_threads().detail == "3 torch threads (COURSE_THREADS)"
+    monkeypatch.delenv("COURSE_THREADS")
+    assert environment.check_threads().passed
+
+
+@pytest.mark.parametrize(("setting", "hardware", "native", "detail"), [
+    ("", "CPU has avx512_bf16", True, "bfloat16 (CPU has avx512_bf16)"),
+    ("auto", None, False, "float32 (no native bfloat16 on this machine)"),
+    ("float32", "CPU has avx512_bf16", True, "float32 (COURSE_PRECISION=float32)"),
+    ("bf16", None, False, "bfloat16 (COURSE_PRECISION=bf16; emulated on this machine, so "
+                          "slower than float32)"),
+])
+def test_the_check_says_which_precision_training_will_use(monkeypatch, setting, hardware,
+                                                          native, detail):
+    from course_utils import training
+
+    monkeypatch.setenv("COURSE_PRECISION", setting)
+    monkeypatch.setattr(training, "native_bf16", lambda: native)
+    monkeypatch.setattr(environment, "_bf16_hardware", lambda: hardware)
+    result = environment.check_precision()
+    assert result.passed and result.detail == detail
+
+
+def test_a_wrong_precision_fails_with_the_training_modules_message(monkeypatch):
+    from course_utils import training
+
+    monkeypatch.setenv("COURSE_PRECISION", "fp16")
+    with pytest.raises(ValueError) as raised:
+        training.precision_setting()
+    result = environment.check_precision()
+    assert not result.passed and result.detail == str(raised.value)
+    assert "COURSE_PRECISION='fp16' is not one of auto, float32, bf16" in result.line()
+
+
+def test_the_command_line_fails_on_a_wrong_variable_instead_of_all_passed(monkeypatch, capsys):
+    from course_utils.cli import check_env
+
+    for slow in ("check_course_pins", "check_model", "check_dataset"):  # not what this tests
+        monkeypatch.setattr(environment, slow, lambda: Requirement("stub", True, "ok"))
+    monkeypatch.setenv("COURSE_THREADS", "abc")
+    monkeypatch.setenv("COURSE_PRECISION", "auto")
+    assert check_env.main() == 1
+    printed = capsys.readouterr().out
+    assert "[FAIL] threads: COURSE_THREADS='abc'" in printed
+    assert "All checks passed" not in printed and "Traceback" not in printed
+    assert "[OK  ] training precision:" in printed

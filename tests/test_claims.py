@@ -89,3 +89,65 @@ def test_as_number_accepts_one_finite_number_only():
     assert claims.as_number(np.float32(0.5)) == 0.5 and claims.as_number(torch.tensor(2)) == 2.0
     for broken in (True, "1", [1.0], torch.ones(2), float("inf"), None):
         assert claims.as_number(broken) is None
+
+
+@pytest.mark.parametrize("holds", [float("nan"), np.float64("nan"), float("inf"), 0.7, "yes", None])
+def test_a_claim_is_decided_by_true_or_false_never_by_a_nan(holds, capsys):
+    with pytest.raises(TypeError, match="whether 'the gap is real' holds must be True or False"
+                       ) as raised:
+        claims.claim(holds, "the gap is real")
+    assert capsys.readouterr().out == ""  # no tick printed
+    if isinstance(holds, float) and not np.isfinite(holds):
+        assert "A NaN or infinity means a number behind the sentence is missing" in str(
+            raised.value)
+
+
+def test_a_claim_accepts_numpy_and_torch_comparisons(capsys):
+    claims.claim(np.float64(0.9) > 0.5, "numpy")
+    claims.claim(torch.tensor(0.9) > 0.5, "torch")
+    with pytest.raises(AssertionError):
+        claims.claim(torch.tensor(0.1) > 0.5, "torch")
+    assert capsys.readouterr().out == "\u2714 claim: numpy\n\u2714 claim: torch\n"
+
+
+@pytest.mark.parametrize("key", ["mean", "low", "high", "n"])
+@pytest.mark.parametrize("direction", ["greater", "less", "unresolved"])
+def test_a_difference_with_a_nan_never_passes_and_names_the_quantity(key, direction, capsys):
+    broken = pd.Series({"mean": 0.2, "half_width": 0.1, "low": 0.1, "high": 0.3, "n": 3})
+    broken[key] = np.nan
+    names = {"mean": "the mean difference", "low": "low end", "high": "high end",
+             "n": "the number of seeds n"}
+    with pytest.raises(TypeError, match=f"topic kept: .*{names[key]} must be one finite number.*"
+                                        "fewer than 2 seeds"):
+        claims.claim_difference(broken, "topic kept", direction=direction)
+    assert capsys.readouterr().out == ""
+
+
+def test_an_all_nan_interval_does_not_say_the_seeds_resolve_it():
+    nothing = pd.Series({"mean": np.nan, "half_width": np.nan, "low": np.nan, "high": np.nan,
+                         "n": 0})
+    with pytest.raises(TypeError) as raised:
+        claims.claim_difference(nothing, "topic kept", direction="unresolved")
+    assert "resolve" not in str(raised.value)
+
+
+def test_reversed_interval_ends_are_refused():
+    reversed_ends = pd.Series({"mean": 0.2, "half_width": 0.1, "low": 0.3, "high": 0.1, "n": 3})
+    with pytest.raises(ValueError, match="topic kept: the interval runs from 0.3 down to 0.1"):
+        claims.claim_difference(reversed_ends, "topic kept")
+    with pytest.raises(ValueError, match="gap: the interval runs from 1 down to 0"):
+        claims.claim_within(0.5, (1, 0), "gap")
+
+
+@pytest.mark.parametrize("interval", [(np.nan, 1), (0, np.nan), (-np.inf, 1)])
+def test_claim_within_refuses_an_end_that_is_not_a_finite_number(interval, capsys):
+    with pytest.raises(TypeError, match="gap: the interval's (low|high) end must be one finite"):
+        claims.claim_within(0.5, interval, "gap")
+    assert "no longer contains" not in capsys.readouterr().out
+
+
+def test_claim_equal_refuses_nan_instead_of_saying_they_differ():
+    with pytest.raises(TypeError, match="the two losses: the first value must be one finite"):
+        claims.claim_equal(float("nan"), 0.5)
+    with pytest.raises(TypeError, match="the second value"):
+        claims.claim_equal(0.5, torch.tensor(float("nan")))

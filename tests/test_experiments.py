@@ -25,6 +25,23 @@ def _results(values_by_run: dict[str, list[float]], grid: str = "course") -> pd.
     return pd.DataFrame(rows, columns=list(experiments.COLUMNS))
 
 
+def _complete_results(seeds: tuple[int, ...] = (0, 1, 2)) -> pd.DataFrame:
+    """A complete results table: per grid one pretrained row and every planned run for every
+    seed, each measuring its grid's columns (the other grid's and pretrained final_loss empty)."""
+    rows = []
+    for grid, runs in experiments.EXPECTED_RUNS.items():
+        for run in runs:
+            for seed in (0,) if run == "pretrained" else seeds:
+                row = {col: 0.5 for col in experiments.NUMERIC_COLUMNS}
+                row.update({col: np.nan for col in experiments.COLUMNS
+                            if col.startswith("domain" if grid == "course" else "topic")})
+                row.update(grid=grid, run=run, loss="TripletLoss", positives="any",
+                           negatives="random", collapse_kind="spread", date="2025-01-01",
+                           seed=seed, final_loss=np.nan if run == "pretrained" else 0.1)
+                rows.append(row)
+    return pd.DataFrame(rows, columns=list(experiments.COLUMNS))
+
+
 # ------------------------------------------------------------------ summary over seeds
 def test_summary_gives_mean_t_interval_and_n_per_run_in_file_order():
     table = _results({"b": [0.8, 0.9, 1.0], "a": [0.5, 0.5, 0.5], "single": [0.7]})
@@ -99,9 +116,90 @@ def test_interval_table_formats_mean_and_half_width():
 # ------------------------------------------------------------------ loading and validation
 def test_results_round_trip_through_the_file(tmp_path):
     path = tmp_path / "experiments.csv"
-    _results({"x": [0.1, 0.2]}).to_csv(path, index=False)
+    _complete_results().to_csv(path, index=False)
     loaded = experiments.load_results(path)
-    assert list(loaded.columns) == list(experiments.COLUMNS) and len(loaded) == 2
+    assert list(loaded.columns) == list(experiments.COLUMNS) and len(loaded) == 2 + 3 * (8 + 4)
+
+
+def _cut(path, fraction: float) -> None:
+    """Keep the first ``fraction`` of the file's characters, as an interrupted copy would."""
+    text = path.read_text()
+    path.write_text(text[:int(len(text) * fraction)])
+
+
+@pytest.mark.parametrize(("fraction", "message"), [
+    (2 / 3, "is damaged: line .* has no finite value"),   # cut in the middle of a line
+    (0.95, "is damaged: the 'losses' grid has run\\(s\\) no grid plans"),  # a cut run name
+])
+def test_a_file_cut_short_is_refused_not_summarised(tmp_path, fraction, message):
+    """The committed file cut to 2/3 loaded 26 rows; cut to 95% it made up a run 'BatchHard'."""
+    if not experiments.results_path().exists():
+        pytest.skip("no committed results yet: run `make experiments`")
+    path = tmp_path / "experiments.csv"
+    path.write_bytes(experiments.results_path().read_bytes())
+    _cut(path, fraction)
+    with pytest.raises(ValueError, match=message) as raised:
+        experiments.load_results(path)
+    assert str(path) in str(raised.value) and "make experiments" in str(raised.value)
+    assert "git checkout" in str(raised.value)
+
+
+def test_a_file_cut_at_a_line_end_is_refused_as_incomplete(tmp_path):
+    path = tmp_path / "experiments.csv"
+    table = _complete_results()
+    table.iloc[:-1].to_csv(path, index=False)  # the last seed of the last loss is gone
+    with pytest.raises(ValueError, match="incomplete.*'losses' grid \\(seeds 0, 1, 2\\) lacks "
+                                         "BatchHardTripletLoss seed 2"):
+        experiments.load_results(path)
+    table[table["grid"] == "course"].to_csv(path, index=False)  # only one grid
+    with pytest.raises(ValueError, match="the 'losses' grid is missing"):
+        experiments.load_results(path)
+    assert len(experiments.load_results(path, complete=False)) == 1 + 8 * 3
+
+
+def test_every_run_needs_every_seed_its_grid_has(tmp_path):
+    table = _complete_results()
+    extra = table[(table["run"] == "TripletLoss")].iloc[[0]].assign(seed=3)  # one run, seed 3
+    with pytest.raises(ValueError, match="lacks MultipleNegativesRankingLoss seed 3"):
+        experiments.validate_results(pd.concat([table, extra]), complete=True)
+
+
+def test_a_row_given_twice_is_refused_even_for_a_partial_file():
+    table = _complete_results()
+    doubled = pd.concat([table, table.iloc[[5]]], ignore_index=True)
+    with pytest.raises(ValueError, match="rows given twice.*course/.* seed"):
+        experiments.validate_results(doubled)
+    two_pretrained = pd.concat([table, table.iloc[[0]].assign(seed=1)], ignore_index=True)
+    with pytest.raises(ValueError, match="more than one 'pretrained' row"):
+        experiments.validate_results(two_pretrained)
+
+
+@pytest.mark.parametrize("column", ["sentiment_knn", "topic_probe", "final_loss", "seed"])
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_a_metric_missing_where_the_run_measures_it_is_refused(column, value):
+    table = _complete_results()
+    table[column] = table[column].astype(float)
+    table.loc[3, column] = value  # a trained course run
+    with pytest.raises(ValueError, match=f"line 5 .*no finite value for {column}"):
+        experiments.validate_results(table)
+
+
+def test_columns_a_run_does_not_measure_may_stay_empty():
+    table = _complete_results()
+    assert table["final_loss"].isna().sum() == 2 and table["topic_knn"].isna().any()
+    assert experiments.validate_results(table, complete=True) is table
+
+
+def test_a_quick_runs_partial_file_passes_the_structure_check(tmp_path):
+    planned = {(r.grid, r.name) for r in runner.plan("all", [0], None, quick=True)}
+    table = _complete_results()
+    quick = table[[(g, r) in planned and s == 0 for g, r, s
+                   in zip(table["grid"], table["run"], table["seed"], strict=True)]]
+    assert len(quick) == 6
+    quick.to_csv(tmp_path / "experiments.csv", index=False)
+    assert len(experiments.load_results(tmp_path / "experiments.csv", complete=False)) == 6
+    with pytest.raises(ValueError, match="incomplete"):
+        experiments.load_results(tmp_path / "experiments.csv")
 
 
 @pytest.mark.parametrize(
@@ -198,13 +296,22 @@ def test_quick_refuses_seeds_and_steps_it_would_ignore(fixed, capsys):
 
 def test_rerunning_one_grid_keeps_the_other_grids_rows(tmp_path):
     path = tmp_path / "experiments.csv"
-    pd.concat([_results({"old": [0.1]}), _results({"kept": [0.2]}, "losses")]).to_csv(
-        path, index=False)
-    merged = runner.merge_results(_results({"new": [0.3, 0.4]}), path)
-    assert list(merged["run"]) == ["new", "new", "kept"]
+    table = _complete_results()
+    table.to_csv(path, index=False)
+    course = table[table["grid"] == "course"]
+    merged = runner.merge_results(course.iloc[:3], path)
+    assert list(merged["grid"]) == ["course"] * 3 + ["losses"] * (1 + 4 * 3)
+    experiments.validate_results(merged)
     (tmp_path / "broken.csv").write_text("not,the,schema\n")
-    assert list(runner.merge_results(_results({"new": [0.3]}), tmp_path / "broken.csv")["run"]) \
-        == ["new"]
+    assert len(runner.merge_results(course.iloc[:2], tmp_path / "broken.csv")) == 2
+
+
+def test_a_quick_course_run_merges_with_an_earlier_quick_losses_run(tmp_path):
+    path = tmp_path / "experiments.csv"  # partial, as --quick writes it: structure is enough
+    table = _complete_results()
+    table[(table["grid"] == "losses") & (table["seed"] == 0)].to_csv(path, index=False)
+    merged = runner.merge_results(table[table["grid"] == "course"].iloc[:2], path)
+    assert list(merged["grid"]) == ["course"] * 2 + ["losses"] * 5
 
 
 # ------------------------------------------------------------------ end to end, 2 steps
@@ -215,7 +322,7 @@ def test_the_quick_run_writes_a_valid_results_file_and_card(tmp_path):
     if not is_cached():
         pytest.skip("the VADER files are not cached (run `make data`)")
     assert runner.main(["--quick", "--output", str(tmp_path)]) == 0
-    results = experiments.load_results(tmp_path / "experiments.csv")
+    results = experiments.load_results(tmp_path / "experiments.csv", complete=False)
     assert len(results) == 6 and set(results["grid"]) == {"course", "losses"}
     trained = results[results["steps"] > 0]
     assert set(trained["steps"]) == {runner.QUICK_STEPS}

@@ -96,3 +96,52 @@ def test_quiet_logging_for_now_restores_levels_filters_and_the_progress_bar():
         assert warnings.filters == filters
         logger.setLevel(before_level)
         (hf_logging.enable_progress_bar if before_bar else hf_logging.disable_progress_bar)()
+
+
+@pytest.mark.parametrize("bad", ["abc", "0", "-2", "1.5"])
+def test_a_wrong_thread_variable_stops_setup_with_what_to_set(monkeypatch, bad):
+    monkeypatch.setenv("COURSE_THREADS", bad)
+    with pytest.raises(ValueError, match=f"COURSE_THREADS='{bad}' is not a positive whole "
+                                         "number.*unset it.*COURSE_THREADS=2"):
+        cu.setup(verbose=False, plots=False)
+
+
+@pytest.mark.parametrize(("value", "threads"), [("", None), ("  ", None), (" 3 ", 3)])
+def test_an_empty_thread_variable_counts_as_unset(monkeypatch, value, threads):
+    monkeypatch.setenv("COURSE_THREADS", value)
+    assert notebook_setup.threads_setting() == threads
+
+
+@pytest.mark.parametrize(("precision", "native", "shown"), [
+    ("auto", True, True), ("auto", False, False), ("float32", True, False), ("bf16", False, True)])
+def test_the_banner_says_bf16_training_when_training_will_use_it(monkeypatch, capsys, precision,
+                                                                 native, shown):
+    from course_utils import training
+
+    monkeypatch.setenv("COURSE_PRECISION", precision)
+    monkeypatch.setattr(training, "native_bf16", lambda: native)
+    info = cu.setup(verbose=True, plots=False)
+    [line] = capsys.readouterr().out.strip().splitlines()
+    assert info.bf16 is shown and ("threads, bf16 training) |" in line) is shown
+
+
+def test_a_wrong_precision_stops_setup_with_the_training_modules_message(monkeypatch):
+    monkeypatch.setenv("COURSE_PRECISION", "half")
+    with pytest.raises(ValueError, match="COURSE_PRECISION='half' is not one of auto, float32"):
+        cu.setup(verbose=False, plots=False)
+
+
+@pytest.mark.parametrize("folder", ["cache_dir", "build_dir", "assets_dir"])
+def test_an_empty_folder_variable_counts_as_unset(monkeypatch, tmp_path, folder):
+    from course_utils import paths
+
+    variable = {"cache_dir": "COURSE_CACHE_DIR", "build_dir": "COURSE_BUILD_DIR",
+                "assets_dir": "COURSE_ASSETS_DIR"}[folder]
+    monkeypatch.delenv(variable, raising=False)
+    default = getattr(paths, folder)()
+    monkeypatch.chdir(tmp_path)  # '' used to mean this folder: the cache beside the notebook
+    for empty in ("", " "):
+        monkeypatch.setenv(variable, empty)
+        assert getattr(paths, folder)() == default and default.is_absolute()
+    monkeypatch.setenv(variable, str(tmp_path / "elsewhere"))
+    assert getattr(paths, folder)() == tmp_path / "elsewhere"

@@ -13,10 +13,13 @@
   copies into ``build/student/``.
 
 Student copies are where learners work (``make lab`` opens them), so ``student`` never
-overwrites a learner's edits: it remembers the hash of every copy it wrote
-(``build/student/.written.json``); a copy whose file no longer has that hash was edited and is
-kept as it is, with a line saying so (delete or rename it to get a fresh copy). Unedited copies
-are refreshed when the course notebook changed.
+overwrites a learner's edits. "Edited" means what a learner can change: the cells' types and
+sources, in order (:func:`learner_cells`); opening a copy (Jupyter adds metadata) or running it
+(outputs) is not an edit. Each copy records the hash of the cells it was written with, in its
+own metadata and in ``build/student/.written.json``; a copy whose cells no longer match either
+record, nor the course's current student version, is kept as it is, with a line saying so
+(delete or rename it to get a fresh copy). Unedited copies are rewritten only when the course
+notebook changed, so outputs of a copy the learner ran stay until then.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ if TYPE_CHECKING:
     from nbclient import NotebookClient
 
 WRITTEN_MANIFEST = ".written.json"
+#: The student copy's own record of the cells it was written with (notebook metadata).
+COPY_METADATA_KEY = "course_student_copy"
 
 
 def notebook_client(notebook: nbformat.NotebookNode, cwd: Path, *, timeout: int = 600,
@@ -153,49 +158,124 @@ def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def learner_cells(notebook: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    """What a learner can change in a notebook: each cell's type and source, in order (not
+    metadata, which opening a notebook changes, nor outputs, which running it changes)."""
+    return [(cell.cell_type, cell.source if isinstance(cell.source, str) else "".join(cell.source))
+            for cell in notebook.cells]
+
+
+def cells_hash(notebook: nbformat.NotebookNode) -> str:
+    """A hash of :func:`learner_cells`: equal for two notebooks a learner would call the same."""
+    text = json.dumps(learner_cells(notebook), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_manifest(path: Path) -> dict[str, str] | None:
+    """The record of the copies written (file name -> hash), or None when it is missing or
+    damaged (not JSON, not a mapping of names to hashes)."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or not all(
+            isinstance(key, str) and isinstance(value, str) for key, value in manifest.items()):
+        return None
+    return manifest
+
+
+def _read_copy(target: Path) -> nbformat.NotebookNode | None:
+    """The learner's copy as a notebook, or None when it is not one nbformat can read."""
+    try:
+        return nbformat.read(target, as_version=4)
+    except Exception:  # not JSON, not a notebook: the learner's file, whatever it is
+        return None
+
+
+def is_unedited(copy: nbformat.NotebookNode, recorded: str | None, fresh_hash: str) -> bool:
+    """Whether a learner left ``copy``'s cells as written: they match the hash recorded in the
+    manifest (``recorded``; a whole-file hash from older course versions also counts), the hash
+    the copy carries in its own metadata, or the course's current student version."""
+    now = cells_hash(copy)
+    own = copy.metadata.get(COPY_METADATA_KEY, {})
+    own = own.get("cells_sha256") if isinstance(own, dict) else None
+    return now in (recorded, own, fresh_hash)
+
+
 def make_student_copies(out_dir: Path | None = None) -> list[Path]:
     """Write student copies (solutions removed) of every notebook into ``<out>/student/``.
 
-    A copy a learner has edited (its hash differs from the one recorded when it was written)
-    is kept, never overwritten. Returns the paths written now.
+    A copy whose cells a learner edited is kept, never overwritten (see the module docstring);
+    an unedited copy is rewritten when the course's student version changed. A missing or
+    damaged ``.written.json`` is no reason to keep a copy: its cells are compared with the
+    record in the copy itself and with the course's student version. Returns the paths written.
     """
     out_dir = (out_dir or build_dir()) / "student"
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = out_dir / WRITTEN_MANIFEST
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        manifest = {}
-    written, kept = [], []
+    manifest = read_manifest(manifest_path)
+    no_record = manifest is None and any((out_dir / p.name).exists() for p in course_notebooks())
+    manifest = manifest or {}
+    written, current, kept = [], [], []
     for path in course_notebooks():
         target = out_dir / path.name
-        if target.exists() and manifest.get(path.name) != file_hash(target):
-            kept.append(target)  # edited by a learner (or written by someone else): keep it
-            continue
-        nbformat.write(student_copy(nbformat.read(path, as_version=4)), target)
-        manifest[path.name] = file_hash(target)
+        fresh = student_copy(nbformat.read(path, as_version=4))
+        fresh_hash = cells_hash(fresh)
+        if target.exists():
+            copy = _read_copy(target)
+            recorded = manifest.get(path.name)
+            old_style = recorded is not None and recorded == file_hash(target)
+            if copy is None or not (old_style or is_unedited(copy, recorded, fresh_hash)):
+                kept.append(target)  # edited by a learner (or not a notebook): keep it
+                continue
+            if cells_hash(copy) == fresh_hash:  # nothing new: keep its outputs and metadata
+                manifest[path.name] = fresh_hash
+                current.append(target)
+                continue
+        fresh.metadata[COPY_METADATA_KEY] = {"cells_sha256": fresh_hash}
+        nbformat.write(fresh, target)
+        manifest[path.name] = fresh_hash
         written.append(target)
     manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
-    print(f"Wrote {len(written)} student notebook(s) to {out_dir}/")
+    up_to_date = f" ({len(current)} already up to date)" if current else ""
+    print(f"Wrote {len(written)} student notebook(s) to {out_dir}/{up_to_date}")
+    if no_record:
+        print(f"Note: the record {manifest_path.name} was missing or damaged, so each copy's "
+              "cells were compared with the record inside the copy and with the course's "
+              "student version instead.")
     for target in kept:
-        print(f"Kept {target.name}: it has your edits. For a fresh copy, rename or delete it "
+        print(f"Kept {target.name}: it has your edits (its cells differ from the copy written "
+              "and from the course's student version). For a fresh copy, rename or delete it "
               "and run `make student` again.")
     return written
 
 
-def writable_folder_error(folder: Path) -> str | None:
-    """Why ``folder`` cannot take the build outputs, in one line; None if it can."""
+def writable_folder_error(folder: Path, named: str | None = None) -> str | None:
+    """Why ``folder`` cannot take the build outputs, in one line; None if it can. ``named`` is
+    how the learner chose it (default ``--out <folder>``; e.g. ``COURSE_BUILD_DIR=<folder>``)."""
+    named = named or f"--out {folder}"
     existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if existing == folder and not folder.is_dir():
-        return f"--out {folder} is a file, not a folder: give a folder (it is created if needed)."
+        return f"{named} is a file, not a folder: give a folder (it is created if needed)."
     if existing != folder and not existing.is_dir():
-        return f"--out {folder}: {existing} is a file, so the folder cannot be created there."
+        return f"{named}: {existing} is a file, so the folder cannot be created there."
     if not os.access(existing, os.W_OK | os.X_OK):
-        return (f"--out {folder}: no permission to write in {existing}; choose a folder you "
-                "own, e.g. --out ~/course-build.")
+        return (f"{named}: no permission to write in {existing}; choose a folder you own, e.g. "
+                "--out ~/course-build or COURSE_BUILD_DIR=~/course-build.")
     return None
+
+
+def _named_output(out: Path | None) -> tuple[Path, str]:
+    """The output folder and how the learner chose it, for messages: ``--out``, the
+    ``COURSE_BUILD_DIR`` variable, or the default ``build/``."""
+    if out is not None:
+        return out, f"--out {out}"
+    folder = build_dir()
+    if os.environ.get("COURSE_BUILD_DIR", "").strip():
+        return folder, f"COURSE_BUILD_DIR={folder}"
+    return folder, f"the build folder {folder}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,13 +285,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="output folder (default build/)")
     args = parser.parse_args(argv)
     args.out = args.out.expanduser() if args.out else None
-    problem = writable_folder_error(args.out) if args.out else None
+    folder, named = _named_output(args.out)
+    problem = writable_folder_error(folder, named)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    if args.command == "course":
-        return run_course(args.out)
-    make_student_copies(args.out)
+    try:
+        if args.command == "course":
+            return run_course(folder)
+        make_student_copies(folder)
+    except OSError as error:  # e.g. the disk filled or a file in the way: one line
+        print(f"error: could not write into {named}: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
