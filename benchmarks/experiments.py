@@ -445,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     wall_s = time.perf_counter() - start
     new = pd.DataFrame(rows, columns=list(COLUMNS))
     results = merge_results(new, args.output / "experiments.csv")
+    # Never write a committed results file the notebooks would refuse (a quick run may be partial).
+    validate_results(results, args.output / "experiments.csv", complete=not args.quick)
     command = "python -m benchmarks.experiments " + " ".join(argv if argv is not None
                                                               else sys.argv[1:])
     card = render_card(results, describe_machine(info.threads), wall_s, command.strip())
