@@ -36,6 +36,14 @@ class TextWarning(UserWarning):
     """Some texts were not encoded as written: cut to the model's length, or empty."""
 
 
+class PromptWarning(TextWarning):
+    """The prompt takes more than half of the tokens the model reads, leaving little text."""
+
+
+#: A prompt must leave at least this many of the model's tokens for the text itself.
+MIN_TEXT_TOKENS = 8
+
+
 def _warn_about_texts(texts: list[str], model: SentenceTransformer) -> None:
     """Warn once per call when texts are empty or longer than the model reads (both change
     the embeddings: an empty text still gets a unit vector, a long one loses its end)."""
@@ -182,6 +190,8 @@ def encode(
     from course_utils.models import model_or_default
 
     model = model_or_default(model)
+    validate_prompt_length(prompt, getattr(model, "tokenizer", None),
+                           getattr(model, "max_seq_length", None))
     entry = _cache_entry(model, texts, prompt, cache_directory) if cache else None
     if entry is not None and entry.exists():
         cached = _read_entry(entry, len(texts))
@@ -220,3 +230,29 @@ def validate_prompt(prompt: object) -> str | None:
             f"prompt must be a string such as 'topic: ' (or None), got {type(prompt).__name__}."
         )
     return prompt
+
+
+def validate_prompt_length(prompt: str | None, tokenizer: object, max_seq_length: int | None,
+                           *, where: str = "") -> int | None:
+    """Raise a ValueError if ``prompt`` leaves fewer than :data:`MIN_TEXT_TOKENS` of the
+    model's ``max_seq_length`` tokens for the text (the model reads the prompt first and cuts
+    the rest, so every text would vanish); warn (:class:`PromptWarning`) if it takes more than
+    half. Returns the tokens left for the text (None when there is nothing to check).
+    ``where`` names the prompt in the message (e.g. ``"--prompt sentiment=..."``)."""
+    if not prompt or not callable(tokenizer) or not isinstance(max_seq_length, int):
+        return None
+    used = len(tokenizer(prompt, add_special_tokens=True, truncation=False)["input_ids"])
+    left = max_seq_length - used
+    name = where or "the prompt"
+    shown = repr(prompt if len(prompt) <= 40 else prompt[:37] + "...")
+    share = (f"{name} {shown} takes {used} "
+             f"of the model's {max_seq_length} tokens (with the start and end markers), "
+             f"leaving {max(left, 0)} for each text")
+    if left < MIN_TEXT_TOKENS:
+        raise ValueError(f"{share}: the texts would be cut away. Shorten the prompt (a few "
+                         f"words, e.g. 'topic: ') or raise max_seq_length above "
+                         f"{used + MIN_TEXT_TOKENS}.")
+    if used > max_seq_length / 2:
+        warnings.warn(f"{share}; longer texts lose their end. Shorten the prompt or raise "
+                      "max_seq_length.", PromptWarning, stacklevel=3)
+    return left

@@ -98,11 +98,13 @@ class TaskSpec:
         try:
             validate_task_name(name)
         except ValueError as error:
-            raise ValueError(f"--task {text!r}: {error}") from None
+            raise ValueError(f"--task {text!r}: {error}{_ascii_hint(name)}") from None
         group_col = rest[0] if rest else None
         if group_col == label_col:
-            raise ValueError(f"--task {text!r}: the group column must differ from the label "
-                             f"column; {example}.")
+            raise ValueError(
+                f"--task {text!r}: the group column {group_col!r} is the label column too; the "
+                "two must differ (the group is a second column to control for), or leave the "
+                f"group out: --task {name}:{label_col}.")
         return cls(name, label_col, group_col)
 
     def recipe(self) -> dict[str, Any]:
@@ -110,6 +112,15 @@ class TaskSpec:
         return {"label_col": self.label_col, "group_col": self.group_col,
                 "negatives": "same_group" if self.group_col else "random",
                 "positives": "other_group" if self.group_col else "any"}
+
+
+def _ascii_hint(name: str) -> str:
+    """For a task name with letters outside a-z, A-Z: which ones, and that only those count."""
+    foreign = "".join(dict.fromkeys(c for c in name if not c.isascii()))
+    if not foreign:
+        return ""
+    return (f" Only the letters a-z and A-Z count here, not {foreign!r} (the name also names "
+            "the prompt saved with the model).")
 
 
 def parse_tasks(task_texts: Sequence[str], prompt_texts: Sequence[str] = (), *,
@@ -135,3 +146,15 @@ def parse_tasks(task_texts: Sequence[str], prompt_texts: Sequence[str] = (), *,
                              f"{names}, e.g. --prompt \"{names[0]}=Represent the {names[0]}: \".")
         prompts[name] = prompt
     return tasks, prompts
+
+
+def validate_task_prompts(prompts: Mapping[str, str | None], tokenizer: object,
+                          max_seq_length: int) -> None:
+    """Check every task's prompt against the tokens the model reads in training
+    (``cu.embedding.validate_prompt_length``): a ValueError names the ``--prompt`` that leaves
+    too little of each text; one taking more than half only warns."""
+    from course_utils.embedding import validate_prompt_length
+
+    for name, prompt in prompts.items():
+        validate_prompt_length(prompt, tokenizer, max_seq_length,
+                               where=f"the prompt of task {name!r} (--prompt {name}=...)")

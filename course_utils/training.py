@@ -348,29 +348,43 @@ def release_memory() -> None:
 
 
 def save_model(model: SentenceTransformer, output_dir: str | os.PathLike) -> Path:
-    """Save ``model`` to ``output_dir`` (created) without asking the hub; return the path.
+    """Save ``model`` to ``output_dir`` (created; symlinks followed) without asking the hub;
+    return the path.
 
     Written to a hidden folder and renamed into place (``cu.safe_output.atomic_folder``), so a
-    kill while saving leaves no half model. ``cu.models.load_model(path)`` loads it offline.
+    kill while saving leaves no half model. The free space is checked first (the weights' size
+    from the parameters, ~90 MB for the course model); if saving fails anyway, the model is kept
+    in a fallback folder and ``cu.safe_output.ResultNotSavedError`` names it, so a trained model
+    is never lost. ``cu.models.load_model(path)`` loads it offline.
     """
     if not hasattr(model, "save"):
         raise TypeError(f"model must be a SentenceTransformer, got {type(model).__name__}.")
     if not isinstance(output_dir, (str, os.PathLike)):
         raise TypeError(f"output_dir must be a folder path, got {type(output_dir).__name__}.")
-    path = Path(output_dir).expanduser()
+    from course_utils.safe_output import resolve_output, save_folder_or_keep_elsewhere
+
+    path = resolve_output(output_dir)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise FileExistsError(f"{path} exists and is not an empty folder; choose a new folder "
                               "so nothing is overwritten.")
-    from course_utils.safe_output import atomic_folder
-
     previous = os.environ.get("HF_HUB_OFFLINE")
     os.environ["HF_HUB_OFFLINE"] = "1"  # model.save asks the hub for the model card otherwise
     try:
-        with atomic_folder(path) as scratch:
-            model.save(str(scratch))
+        return save_folder_or_keep_elsewhere(path, lambda folder: model.save(str(folder)),
+                                             weights_bytes(model))
     finally:
         if previous is None:
             os.environ.pop("HF_HUB_OFFLINE", None)
         else:
             os.environ["HF_HUB_OFFLINE"] = previous
-    return path
+
+
+def weights_bytes(model: Any) -> int:
+    """Bytes the model's parameters and buffers take (what ``model.save`` writes, give or take
+    the tokenizer files); 0 for an object without ``state_dict``. Shared tensors count once."""
+    state = getattr(model, "state_dict", None)
+    if not callable(state):
+        return 0
+    tensors = {tensor.data_ptr(): tensor for tensor in state().values()
+               if hasattr(tensor, "element_size")}
+    return sum(tensor.numel() * tensor.element_size() for tensor in tensors.values())

@@ -19,8 +19,9 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +29,10 @@ import pandas as pd
 from course_utils.training_presets import TrainingConfig
 
 EXIT_BAD_ARGUMENTS = 2
+#: Trained, but the model could not be saved at --output (it is kept elsewhere, see stderr).
+EXIT_NOT_SAVED = 1
+#: The course dataset's columns (used when --data is not given).
+COURSE_COLUMNS = ("text", "topic", "sentiment")
 #: The held-out report encodes at most this many training rows (the kNN / probe reference) and
 #: test rows, a deterministic stratified sample: on a 50,000-row CSV encoding every row twice
 #: took most of a 7-minute run (docs/training.md, "Large CSV files").
@@ -158,6 +163,7 @@ def _label_columns(tasks: list) -> list[str]:
 
 
 def _validate_output(path: Path) -> Path:
+    """``--output`` with symlinks followed, once it is writable and has room for the model."""
     from course_utils.safe_output import (
         OutputFolderError,
         validate_not_committable,
@@ -165,9 +171,78 @@ def _validate_output(path: Path) -> Path:
     )
 
     try:
-        return validate_writable(validate_not_committable(path))
+        return validate_writable(validate_not_committable(path), need_bytes=_model_bytes())
     except OutputFolderError as error:
         raise UsageError(f"--output {error}") from None
+
+
+def _model_bytes() -> int:
+    """What the trained model will take on disk: the files of the course's model (its
+    parameters, ~90 MB, and the tokenizer); training changes values, not sizes. 0 if unknown."""
+    from course_utils.models import ModelNotFoundError, bundled_model_path
+
+    try:
+        folder = bundled_model_path()
+    except ModelNotFoundError:
+        return 0  # loading the model says what to do
+    return sum(file.stat().st_size for file in folder.rglob("*") if file.is_file())
+
+
+def _validate_columns(tasks: list, text_col: str, multi: bool, on_course_data: bool) -> None:
+    """A label or group column that is the text column, or a group column that is the label
+    column, raises a UsageError naming the mix-up."""
+    for task in tasks:
+        flag = f"--task {task.name}:..." if multi else "--label-col"
+        if task.label_col == text_col:
+            raise UsageError(
+                f"{flag}: the label column {text_col!r} is the text column (--text-col "
+                f"{text_col}); the label must be a column of categories shared by several "
+                "rows, e.g. " + ("sentiment or topic." if on_course_data else
+                                 "a column with values such as positive / negative."))
+        if task.group_col == text_col:
+            raise UsageError(
+                f"{'--task ' + task.name + ':...' if multi else '--group-col'}: the group "
+                f"column {text_col!r} is the text column (--text-col {text_col}); give a column "
+                "of categories, or leave the group out.")
+        if not multi and task.group_col is not None and task.group_col == task.label_col:
+            others = [col for col in COURSE_COLUMNS[1:] if col != task.label_col]
+            example = (f"e.g. --group-col {others[0]}" if on_course_data and others
+                       else "another column of the CSV")
+            raise UsageError(
+                f"--group-col {task.group_col} is the label column too (--label-col "
+                f"{task.label_col}); the two must differ: the group is a second column to "
+                f"control for ({example}), or leave --group-col out.")
+
+
+def _validate_steps_per_task(tasks: list, config: TrainingConfig) -> None:
+    """Tasks take turns, one per step: fewer steps than tasks leaves a task untrained."""
+    if config.max_steps is not None and config.max_steps < len(tasks):
+        raise UsageError(
+            f"--max-steps {config.max_steps} would train only {config.max_steps} of the "
+            f"{len(tasks)} tasks (they take turns, one task per step). Give --max-steps "
+            f"{len(tasks)} or more (the default is {TrainingConfig().max_steps}).")
+
+
+def _validate_prompts(prompts: dict[str, str], config: TrainingConfig) -> None:
+    """Each prompt leaves room for the text at the training length (``max_seq_length``); one
+    taking more than half of it is printed as a warning."""
+    if not any(prompts.values()):
+        return
+    from transformers import AutoTokenizer
+
+    from course_utils.models import bundled_model_path
+    from course_utils.multitask import validate_task_prompts
+
+    tokenizer = AutoTokenizer.from_pretrained(str(bundled_model_path()))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            validate_task_prompts(prompts, tokenizer, config.max_seq_length)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    if is_main_process():
+        for warning in caught:
+            print(f"warning: {warning.message}", file=sys.stderr, flush=True)
 
 
 def _load_user_csv(args: argparse.Namespace, tasks: list, multi: bool
@@ -215,15 +290,18 @@ def prepare_job(args: argparse.Namespace) -> Job:
     else:
         if args.data is None and args.group_col is None and args.label_col == "sentiment":
             args.group_col = "topic"  # the course's recipe: only sentiment separates
-        if args.group_col is not None and args.group_col == args.label_col:
-            raise UsageError("--group-col must differ from --label-col (e.g. --group-col topic).")
         tasks, prompts = [TaskSpec(args.label_col, args.label_col, args.group_col)], {}
+    _validate_columns(tasks, args.text_col, multi, on_course_data=args.data is None)
+    config = _training_config(args)
+    if multi:
+        _validate_steps_per_task(tasks, config)
+        _validate_prompts(prompts, config)
     if args.data is None:
         from course_utils.data import load_course_data
 
         train, test = load_course_data("train"), load_course_data("test")
         unknown = [col for col in dict.fromkeys([args.text_col, *_label_columns(tasks)])
-                   if col not in ("text", "topic", "sentiment")]
+                   if col not in COURSE_COLUMNS]
         if unknown:
             raise UsageError(f"{unknown} is not a column of the course dataset (it has ['text', "
                              "'topic', 'sentiment']). Pass --data PATH.csv to train on your own "
@@ -233,8 +311,7 @@ def prepare_job(args: argparse.Namespace) -> Job:
         with phase(f"reading and checking {args.data}", show=is_main_process()):
             train, test = _load_user_csv(args, tasks, multi)
         source = f"{args.data} ({len(train)} rows to train, {len(test)} held out)"
-    return Job(train, test, args.text_col, tasks, prompts, output, _training_config(args),
-               source, multi)
+    return Job(train, test, args.text_col, tasks, prompts, output, config, source, multi)
 
 
 def _training_config(args: argparse.Namespace) -> TrainingConfig:
@@ -278,6 +355,15 @@ def build_triplets(job: Job, task) -> pd.DataFrame:
                 f"a single {task.label_col!r} label, so their anchors have no negative in "
                 f"their own group. {fix} (negatives then come from any group), or drop those "
                 "rows from the CSV.")
+    counts = job.train[task.label_col].value_counts()
+    lonely = sorted(map(str, counts.index[counts < 2]))
+    if lonely:
+        shown = [text[:40] + "..." if len(text) > 40 else text for text in lonely[:3]]
+        raise UsageError(
+            f"Cannot build triplets {where}: {len(lonely)} of the {len(counts)} "
+            f"{task.label_col!r} labels have a single training row (e.g. {shown}), so their "
+            f"anchors have no positive. Is {task.label_col!r} a column of categories? If so, "
+            "add rows for those labels or drop them from the CSV.")
     try:
         return make_triplets(job.train, text_col=job.text_col, seed=job.config.seed,
                              **task.recipe())
@@ -299,7 +385,7 @@ def run(job: Job) -> int:
 
 
 def _train_save_report(job: Job) -> int:
-    from course_utils import training, training_presets
+    from course_utils import training_presets
     from course_utils.evaluation import compare_reports, embedding_report
     from course_utils.models import load_model
 
@@ -308,6 +394,7 @@ def _train_save_report(job: Job) -> int:
         print(f"data: {job.source}", flush=True)
     with phase(f"building triplets from {len(job.train):,} rows", show=main):
         triplets = {task.name: build_triplets(job, task) for task in job.tasks}
+    job.config = _fit_batch_size(job.config, triplets, show=main)
     seed, labels = job.config.seed, _label_columns(job.tasks)
     report_train = report_sample(job.train, MAX_REPORT_TRAIN_ROWS, labels, seed)
     report_test = report_sample(job.test, MAX_REPORT_TEST_ROWS, labels, seed)
@@ -331,10 +418,7 @@ def _train_save_report(job: Job) -> int:
     if not main:
         return 0
     with phase(f"saving to {job.output}"):
-        try:
-            path = training.save_model(result.model, job.output)
-        except FileExistsError as error:  # another process filled the folder meanwhile
-            raise UsageError(f"--output {error}") from None
+        path, not_saved = _save(result.model, job.output)
     with phase("held-out report after training"):
         after = {name: report(result.model, prompt, cache=False)
                  for name, prompt in prompts.items()}
@@ -344,11 +428,50 @@ def _train_save_report(job: Job) -> int:
               if job.multi else "\nheld-out report (kNN accuracy, silhouette, linear probe):")
         with pd.option_context("display.width", 120, "display.max_columns", 20):
             print(compare_reports(before[name], after[name]).to_string())
+    if path is not None:
+        _print_how_to_load(path, prompts)
+    if not_saved is not None:  # last, so it is the line the user sees
+        print(f"{build_parser().prog}: error: --output {not_saved}", file=sys.stderr)
+        return EXIT_NOT_SAVED
+    return 0
+
+
+def _save(model, output: Path) -> tuple[Path | None, OSError | None]:
+    """Save the trained model: ``(output, None)``, or where it was kept instead (None:
+    nowhere) and the error that says why (``cu.training.save_model`` keeps it on a failure)."""
+    from course_utils import training
+    from course_utils.safe_output import ResultNotSavedError, fallback_folders
+
+    try:
+        return training.save_model(model, output), None
+    except ResultNotSavedError as error:
+        return error.kept_at, error
+    except FileExistsError as error:  # filled during training, by something ignoring the lock
+        kept, problem = _save(model, fallback_folders(output.name)[0])
+        where = f"kept in {kept} instead" if kept else f"not kept either ({problem})"
+        return kept, FileExistsError(f"{error} The trained model is {where}.")
+
+
+def _print_how_to_load(path: Path, prompts: dict) -> None:
     example = next((name for name, prompt in prompts.items() if prompt), None)
     usage = (f", then model.encode(texts, prompt_name={example!r})" if example
              else f" or cu.models.load_model({str(path)!r})")
     print(f"\nsaved to {path}; load it with SentenceTransformer({str(path)!r}){usage}")
-    return 0
+
+
+def _fit_batch_size(config: TrainingConfig, triplets: dict[str, pd.DataFrame], *,
+                    show: bool) -> TrainingConfig:
+    """``config`` with a batch no larger than each process's share of the smallest task's
+    triplets (what training would use anyway), saying so when --batch-size was cut."""
+    processes = max(1, int(os.environ.get("WORLD_SIZE", "1")))  # torchrun sets it
+    rows = min(len(frame) for frame in triplets.values())
+    fitted = max(1, min(config.batch_size, rows // processes))
+    if fitted < config.batch_size and show:
+        share = f"{rows} triplets" + (f" shared by {processes} processes" if processes > 1
+                                      else "")
+        print(f"note: --batch-size {config.batch_size} is more than the {share}; each step "
+              f"uses a batch of {fitted}.", flush=True)
+    return replace(config, batch_size=fitted)
 
 
 def _print_plan(job: Job, triplets: dict[str, pd.DataFrame], prompts: dict) -> None:
