@@ -1,9 +1,11 @@
 """The building blocks of every exercise checker.
 
 A :func:`checker` returns ``ok(...)`` or ``fail(...)`` with a hint; any exception while
-inspecting the answer becomes a ``fail``. Strict mode (``COURSE_STRICT_CHECKS=1``, set only
-when CI runs the solution notebooks; see docs/testing.md) turns a "Not yet" into
-:class:`StrictCheckError`. The verdict type is re-exported from :mod:`course_utils.claims`.
+inspecting the answer becomes a ``fail``, and the learner's functions it calls share one time
+limit (:func:`course_utils.checks.student_code.shared_time_limit`). Strict mode
+(``COURSE_STRICT_CHECKS=1``, set only when CI runs the solution notebooks; see docs/testing.md)
+turns a "Not yet" into :class:`StrictCheckError`. The verdict type is re-exported from
+:mod:`course_utils.claims`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.checks.student_code import StudentCodeError, call_student
+from course_utils.checks.student_code import StudentCodeError, call_student, shared_time_limit
 from course_utils.claims import CheckResult, describe, fail, ok
 
 __all__ = ["STRICT_ENV", "CheckResult", "StrictCheckError", "check_array", "check_callable",
@@ -35,15 +37,19 @@ def strict_mode() -> bool:
 
 
 def checker(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
-    """Decorate a checker: set its display name and turn any exception into a hint; in strict
-    mode a failed check raises :class:`StrictCheckError` instead of returning."""
+    """Decorate a checker: set its display name, give the learner's functions it calls one
+    shared time limit, and turn any exception into a hint (``SystemExit`` and ``GeneratorExit``
+    from the learner's objects too; a real Ctrl-C still stops the cell); in strict mode a failed
+    check raises :class:`StrictCheckError` instead of returning."""
 
     def wrap(function: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
         @functools.wraps(function)
         def safe(*args: Any, **kwargs: Any) -> CheckResult:
             try:
-                result = function(*args, **kwargs)
-            except Exception as error:  # the learner's code may raise anything
+                with shared_time_limit():
+                    result = function(*args, **kwargs)
+            except (Exception, SystemExit, GeneratorExit) as error:  # the learner's objects
+                # (an answer's __eq__, __len__...) may raise anything
                 result = fail(
                     f"checking your answer raised {type(error).__name__}: {error}. "
                     "Re-run your cell and look at the value you pass in.",
