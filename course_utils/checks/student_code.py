@@ -235,7 +235,8 @@ def call_student(function: Callable[..., Any], *args: Any, time_limit: float | N
 
     ``time_limit``: seconds for this call (default :data:`TIME_LIMIT_S`; 0 or less: none),
     shortened to what is left of the check's :func:`shared_time_limit`. At most
-    :data:`MAX_OUTPUT_CHARS` of what the function printed reaches ``sys.stdout``.
+    :data:`MAX_OUTPUT_CHARS` of what the function printed reaches ``sys.stdout``. A returned
+    tensor comes back detached.
     """
     limit, shared = _limit_now(time_limit)
     budget = _BUDGET.get()
@@ -258,7 +259,14 @@ def call_student(function: Callable[..., Any], *args: Any, time_limit: float | N
         raise _out_of_time(budget.seconds if shared else limit, shared=shared, stopped=stopped)
     if thread.error is not None:
         raise _raised(thread.error)
-    return thread.value
+    return _detached(thread.value)
+
+
+def _detached(value: Any) -> Any:
+    """A returned tensor without its autograd graph (``requires_grad`` would make numpy refuse
+    it); checkers compare values and never backpropagate. Anything else unchanged."""
+    return value.detach() if hasattr(value, "detach") and hasattr(value, "requires_grad") \
+        else value
 
 
 def call_or_fail(function: Callable[..., Any], args: tuple, index: int
