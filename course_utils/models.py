@@ -149,7 +149,9 @@ def load_model(name_or_path: str | os.PathLike | None = None, *, device: str = "
             hub model name (needs the network and ``HF_HUB_OFFLINE=0``).
         device: ``"cpu"`` (default) or e.g. ``"cuda"``.
 
-    Leaves log levels and warning filters as they were; remembers the source for the embedding
+    Never runs Python code shipped with a model (``trust_remote_code=False``, see
+    tests/test_security.py); a model that needs its own code is refused with advice. Leaves log
+    levels and warning filters as they were; remembers the source for the embedding
     cache (:func:`model_source`).
     """
     source = resolve_model_source(name_or_path)
@@ -166,13 +168,7 @@ def load_model(name_or_path: str | os.PathLike | None = None, *, device: str = "
                 model_kwargs={"use_safetensors": True},
             )
     except Exception as error:  # the library raises many kinds; translate them into one
-        hint = (
-            "You are offline (HF_HUB_OFFLINE=1), so only the bundled model and local folders "
-            "can load. Use load_model() for the default, or pass the path of a saved model."
-            if _hub_offline()
-            else "Check the spelling, the network, and that the model is a "
-            "sentence-transformers model with safetensors weights."
-        )
+        hint = _load_hint(error, name_or_path)
         raise ModelNotFoundError(
             f"Could not load the model {str(name_or_path)!r}: "
             f"{type(error).__name__}: {error}\n{hint}"
@@ -183,6 +179,23 @@ def load_model(name_or_path: str | os.PathLike | None = None, *, device: str = "
         # trainer samples some from the training data and draws a progress bar in the cell.
         model.model_card_data.widget = list(CARD_EXAMPLES)
     return model
+
+
+def _load_hint(error: Exception, name_or_path: object) -> str:
+    """What to try after ``SentenceTransformer(...)`` raised ``error``."""
+    if "trust_remote_code" in str(error):
+        return ("This model brings its own Python code, and load_model never runs code shipped "
+                "with a model (it cannot take trust_remote_code). Use a model built only from "
+                "sentence-transformers' own modules, or, if you trust this code, load it "
+                "yourself: from sentence_transformers import SentenceTransformer; "
+                f"model = SentenceTransformer({str(name_or_path)!r}, trust_remote_code=True). "
+                "The course's functions accept that model.")
+    if _hub_offline():
+        return ("You are offline (HF_HUB_OFFLINE=1), so only the bundled model and local "
+                "folders can load. Use load_model() for the default, or pass the path of a "
+                "saved model.")
+    return ("Check the spelling, the network, and that the model is a sentence-transformers "
+            "model with safetensors weights.")
 
 
 def model_or_default(model: object) -> SentenceTransformer:

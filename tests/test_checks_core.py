@@ -108,3 +108,61 @@ def test_strict_mode_raises_where_a_checker_would_say_not_yet(monkeypatch):
 def test_the_test_process_runs_checkers_in_friendly_mode():
     """tests/conftest.py switches strict mode on only for the solution notebooks' kernels."""
     assert not check_is_one(None).passed  # no exception: unit tests see the student behaviour
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 29: answers in other types are read as what they are; wrong types are named
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_right_answer_with_requires_grad_passes():
+    from course_utils.checks import nb02
+
+    def cosine_in_torch(a, b):
+        a = torch.tensor(a, requires_grad=True)
+        b = torch.tensor(b)
+        return a @ b / (a.norm() * b.norm())
+
+    result = nb02.check_cosine_similarity(cosine_in_torch)
+    assert result.passed, result.message
+    assert check_number(torch.tensor(0.5, requires_grad=True), 0.5).passed
+
+
+@pytest.mark.parametrize("wrap", [torch.tensor, np.array, np.float32,
+                                  lambda x: torch.tensor([x], requires_grad=True)])
+def test_a_number_in_another_type_counts_as_the_number(wrap):
+    from course_utils.checks import nb05
+
+    anchor = np.zeros((10, 2))
+    positive = np.ones((10, 2)) * np.linspace(0, 1, 10)[:, None]
+    negative = np.ones((10, 2)) * 0.45
+    expected = nb05.active_fraction(anchor, positive, negative, 0.5)
+    assert 0 < expected < 1
+    result = nb05.check_active_fraction(wrap(expected), anchor, positive, negative)
+    assert result.passed, result.message
+
+
+def test_indices_must_be_whole_numbers_not_truncated_floats():
+    from course_utils.checks import nb07
+
+    def shifted(labels, anchor):
+        return [j + 0.4 for j in nb07.false_negatives_reference(labels, anchor)]
+
+    result = nb07.check_false_negatives(shifted)
+    assert not result.passed and "must be whole numbers" in result.message, result.message
+
+    def as_tensor(labels, anchor):
+        return torch.tensor(sorted(nb07.false_negatives_reference(labels, anchor)),
+                            dtype=torch.long)
+
+    assert nb07.check_false_negatives(as_tensor).passed
+
+
+@pytest.mark.parametrize("answer", [{"same_group": 1}, ["same_group"], 3])
+def test_a_choice_of_the_wrong_type_says_what_was_expected(answer):
+    from course_utils.checks import nb05
+
+    result = nb05.check_hard_negatives_like(answer)
+    assert not result.passed
+    assert "should be a string, one of ['random', 'same_group']" in result.message, result.message
+    assert "unhashable" not in result.message

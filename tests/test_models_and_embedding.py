@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -152,3 +153,23 @@ def test_check_embeddings_rejects_nan_and_wrong_shapes():
     with pytest.raises(TypeError, match="None"):
         embedding.validate_embeddings(None)
 
+
+
+def test_a_model_with_its_own_code_is_refused_with_advice_the_user_can_follow(tmp_path):
+    """load_model never runs code shipped with a model, so its advice must not be to pass it
+    trust_remote_code=True (it has no such parameter)."""
+    folder = tmp_path / "custom"
+    folder.mkdir()
+    for item in models.bundled_model_path().iterdir():  # links: no 90 MB copy
+        if item.name != "modules.json":
+            (folder / item.name).symlink_to(item)
+    modules = json.loads((models.bundled_model_path() / "modules.json").read_text())
+    modules[1]["type"] = "my_pooling.MyPooling"
+    (folder / "modules.json").write_text(json.dumps(modules))
+    (folder / "my_pooling.py").write_text("raise SystemExit('custom code ran')\n")
+    with pytest.raises(models.ModelNotFoundError) as refused:
+        models.load_model(folder)
+    advice = str(refused.value).splitlines()[-1]
+    assert "load_model never runs code shipped with a model" in advice
+    assert "SentenceTransformer(" in advice and "trust_remote_code=True" in advice
+    assert "load_model(" not in advice.replace("load_model never", "")

@@ -167,3 +167,10 @@ def test_explorer_tables_pad_every_cell_and_keep_row_styles():
                        ["color:#777", ""])
     assert table.count("padding:2px 8px") == 9  # 3 header cells + 6 body cells
     assert '<tr style="color:#777">' in table and table.count("<tr") == 3
+
+
+def test_contrast_explorer_refuses_missing_texts():
+    texts = list(TEXTS)
+    texts[1] = float("nan")
+    with pytest.raises(ValueError, match=r"missing entries \(None or NaN\), e\.g\. at rows \[1\]"):
+        contrast_explorer(texts, EMBEDDINGS)

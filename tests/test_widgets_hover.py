@@ -99,3 +99,28 @@ def test_bad_arguments_say_what_to_do():
         hover_scatter(layouts(), TEXTS, {"x": LABELS["topic"]})
     with pytest.raises(ValueError, match="empty"):
         hover_scatter({}, TEXTS, LABELS)
+
+
+@pytest.mark.parametrize(("texts", "error", "message"), [
+    ("The soup was cold.", TypeError, "must be a list of sentences, got a single string"),
+    (TEXTS[:5] + [float("nan")], ValueError, r"1 missing entries \(None or NaN\), e\.g\. at rows "
+                                             r"\[5\]; drop those rows first"),
+    (TEXTS[:5] + [None], ValueError, r"missing entries"),
+])
+def test_texts_that_are_not_sentences_are_refused(texts, error, message):
+    with pytest.raises(error, match=message):
+        hover_scatter(layouts(), texts, LABELS)
+
+
+def test_a_row_the_views_do_not_have_is_ignored_or_named():
+    box = hover_scatter(layouts(), TEXTS, LABELS)
+    box.views[0].widget.hovering = 2
+    box.views[0].widget.selection = np.array([1, 3])
+    box.views[0].widget.hovering = -1  # jupyter-scatter's "nothing hovered"
+    assert box.state["hovered"] is None
+    follow = box.views[0].widget._trait_notifiers["hovering"]["change"][-1]
+    follow({"name": "hovering", "new": 99})  # a stale row from another data set
+    follow({"name": "selection", "new": [1, 99, 3]})
+    assert box.state == {"hovered": None, "selected": [1, 3]}
+    with pytest.raises(IndexError, match=r"row must be a point number from 0 to 5, got 6"):
+        box.point(6)

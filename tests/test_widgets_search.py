@@ -46,3 +46,13 @@ def test_bad_arguments_say_what_to_do(model, sentences):
         neighbour_search(sentences, {"m": model}, k=10)
     with pytest.raises(ValueError, match="one to one"):
         neighbour_search(sentences, {"m": model}, labels=pd.DataFrame({"a": [1]}), k=2)
+
+
+@pytest.mark.parametrize(("texts", "error", "message"), [
+    ("one sentence", TypeError, "must be a list of sentences, got a single string"),
+    (["A lovely stay.", None, float("nan")], ValueError, r"2 missing entries .* rows \[1, 2\]"),
+    (pd.Series(["A lovely stay.", None]), ValueError, "missing entries"),
+])
+def test_search_refuses_texts_that_are_not_sentences(texts, error, message):
+    with pytest.raises(error, match=message):
+        neighbour_search(texts, {"pretrained": object()})

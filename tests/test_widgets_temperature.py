@@ -115,3 +115,12 @@ def test_bad_arguments_raise_clear_errors(args, kwargs, error):
 def test_a_wrong_numbers_function_is_named(numbers, error, message):
     with pytest.raises(error, match=message):
         temperature_explorer(SIMILARITIES, numbers, plot=False)
+
+
+def test_too_many_candidates_are_refused_before_anything_is_drawn():
+    from course_utils.widgets.temperature import MAX_CANDIDATES
+
+    similarities = np.linspace(-1, 1, 20_000)
+    with pytest.raises(ValueError, match=rf"20,000 candidates; .* at most {MAX_CANDIDATES}\. "
+                                         "Pass one anchor's in-batch candidates"):
+        temperature_explorer(similarities, reference_numbers)

@@ -11,7 +11,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from course_utils.checks.core import CheckResult, check_callable, checker, describe, fail, ok
+from course_utils.checks.core import (
+    CheckResult,
+    as_index,
+    as_scalar,
+    check_callable,
+    checker,
+    describe,
+    fail,
+    ok,
+)
 from course_utils.checks.student_code import StudentCodeError, call_student
 from course_utils.claims import claim
 
@@ -189,13 +198,12 @@ def check_nearest_neighbour(answer: Any, embeddings: Any, query: int) -> CheckRe
     expected = nearest_neighbour_reference(embeddings, query)
     if answer is None:
         return fail("your answer is None; assign the row index (an int) of the nearest sentence.")
-    if hasattr(answer, "item") and not isinstance(answer, (int, float)):
-        try:
-            answer = answer.item()
-        except (ValueError, RuntimeError):
+    index = as_index(answer)
+    if index is None:
+        if hasattr(as_scalar(answer), "shape"):
             return fail(f"give one row index, got {describe(answer)}.")
-    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
-        return fail(f"give the row index as a whole number, got {describe(answer)}.")
+        return fail(f"give the row index as a whole number (an int), got {describe(answer)}.")
+    answer = index
     if answer == query:
         return fail(f"{answer} is the query sentence itself (its similarity with itself is 1). "
                     "Exclude it, e.g. set that similarity to -inf before np.argmax.")

@@ -11,7 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.checks.core import CheckResult, check_number, checker, describe, fail, ok
+from course_utils.checks.core import (
+    CheckResult,
+    as_scalar,
+    check_number,
+    checker,
+    describe,
+    fail,
+    ok,
+)
 from course_utils.checks.student_code import (
     StudentCodeError,
     call_student,
@@ -169,6 +177,7 @@ def check_cosine_triplet_loss(function: Any) -> CheckResult:
 @checker("Exercise 3: the smallest loss with margin 5")
 def check_lowest_loss(answer: Any) -> CheckResult:
     """``answer``: the smallest per-triplet loss possible with margin 5, euclidean, unit vectors."""
+    answer = as_scalar(answer)
     if isinstance(answer, (int, float)) and not isinstance(answer, bool):
         if abs(answer - 5.0) < 1e-6:
             return fail("5 would be right if d(a,p) - d(a,n) could not be negative; make the "

@@ -8,7 +8,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from course_utils.checks.core import CheckResult, check_choice, checker, describe, fail, ok
+from course_utils.checks.core import (
+    CheckResult,
+    as_index,
+    as_scalar,
+    check_choice,
+    checker,
+    describe,
+    fail,
+    ok,
+)
 from course_utils.checks.student_code import StudentCodeError, call_student
 
 #: Anchors the negative-picking function is tried on (row positions; spread over the frame).
@@ -29,11 +38,12 @@ def _as_row(value: Any, n_rows: int) -> int | str:
     if isinstance(value, (pd.Series, pd.DataFrame)):
         return ("it returned a pandas object; return one row position, e.g. "
                 "int(candidates[0]).")
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    row = as_index(value)
+    if row is None:
         return f"it returned {describe(value)}; return one whole number (a row position)."
-    if not 0 <= int(value) < n_rows:
-        return f"it returned {int(value)}, but the frame only has rows 0..{n_rows - 1}."
-    return int(value)
+    if not 0 <= row < n_rows:
+        return f"it returned {row}, but the frame only has rows 0..{n_rows - 1}."
+    return row
 
 
 @checker("Exercise 1: a same-topic negative")
@@ -93,9 +103,8 @@ def check_active_fraction(answer: Any, anchor: np.ndarray, positive: np.ndarray,
     expected = active_fraction(anchor, positive, negative, margin)
     if answer is None:
         return fail("fraction_active is None; assign a number between 0 and 1.")
-    if hasattr(answer, "item") and getattr(answer, "size", 1) == 1:
-        answer = answer.item()
-    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+    answer = as_scalar(answer)  # tensor(0.5), np.float32(0.5) and 0.5 are the same answer
+    if isinstance(answer, bool) or not isinstance(answer, (int, float, np.integer, np.floating)):
         return fail(f"fraction_active should be one number, got {describe(answer)}.")
     value = float(answer)
     if abs(value - expected) <= 1e-3:

@@ -10,7 +10,15 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.checks.core import CheckResult, check_choice, checker, describe, fail, ok
+from course_utils.checks.core import (
+    CheckResult,
+    as_index,
+    check_choice,
+    checker,
+    describe,
+    fail,
+    ok,
+)
 from course_utils.checks.student_code import call_or_fail, check_number_cases, likely_slip
 
 __all__ = [
@@ -128,6 +136,20 @@ FALSE_NEGATIVE_CASES: tuple[tuple[tuple[str, ...], int], ...] = (
 )
 
 
+def _index_set(answer: Any) -> set[int] | str:
+    """The learner's positions as a set of ints, or a hint (str) saying why they are not."""
+    try:
+        values = list(np.asarray(list(answer), dtype=object).reshape(-1))
+    except (TypeError, ValueError):
+        return f"return the indices (e.g. a set or list of ints), got {describe(answer)}."
+    indices = [as_index(value) for value in values]
+    wrong = [value for value, position in zip(values, indices, strict=True) if position is None]
+    if wrong:
+        return (f"the indices must be whole numbers (ints), but {wrong[0]!r} is not: return "
+                "the positions j themselves (0, 1, 2, ..., e.g. from enumerate(labels)).")
+    return set(indices)
+
+
 @checker("Exercise 3: spot the false negatives")
 def check_false_negatives(function: Any) -> CheckResult:
     """Check ``false_negatives(labels, anchor) -> set of indices`` on batches with known
@@ -144,11 +166,9 @@ def check_false_negatives(function: Any) -> CheckResult:
         if answer is None:
             return fail(f"on test case {index} your function returned None; did you forget "
                         "`return`?")
-        try:
-            got = {int(j) for j in np.asarray(list(answer)).reshape(-1)}
-        except (TypeError, ValueError):
-            return fail(f"on test case {index} return the indices (e.g. a set or list of "
-                        f"ints), got {describe(answer)}.")
+        got = _index_set(answer)
+        if isinstance(got, str):
+            return fail(f"on test case {index} {got}")
         if got == expected:
             continue
         if got == expected | {anchor}:

@@ -23,7 +23,7 @@ from course_utils.toy import (
     validate_feature_weights,
     weighted_distance,
 )
-from course_utils.widgets.explorer import explorer_box, html_table
+from course_utils.widgets.explorer import explorer_box, html_table, validate_texts
 
 __all__ = [
     "contrast_explorer",
@@ -197,9 +197,7 @@ def _validate_sentences(texts: Sequence[str], embeddings: Any, labels: Any, k: A
                         **rows: Any) -> tuple[list[str], np.ndarray, dict[str, list[str]]]:
     """The explorer's inputs, checked: the texts, their unit vectors and the label columns;
     ``k`` and every row index in ``rows`` (anchor, p, q) must fit the texts."""
-    if isinstance(texts, str):
-        raise TypeError("texts must be a list of sentences, not a single string.")
-    texts = [str(t) for t in texts]
+    texts = validate_texts(texts)
     unit = l2_normalise(validate_embeddings(embeddings, n_rows=len(texts)))
     n_rows = len(texts)
     if n_rows < 3:

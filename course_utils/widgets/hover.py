@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from course_utils.widgets.explorer import validate_texts
+
 __all__ = ["HINT", "TOOLTIP_LINES", "hover_scatter"]
 
 HINT = ("Hover a point to read its sentence. Click a point (or lasso a group with the toolbar) "
@@ -108,7 +110,7 @@ def hover_scatter(layouts: Mapping[str, Any] | Any, texts: Sequence[str],
 
     views_xy = _layouts(layouts)
     n_points = len(next(iter(views_xy.values())))
-    texts = [str(text) for text in texts]
+    texts = validate_texts(texts)
     if len(texts) != n_points:
         raise ValueError(f"texts has {len(texts)} entries for {n_points} points; pass the "
                          "sentences in the layouts' row order.")
@@ -121,16 +123,20 @@ def hover_scatter(layouts: Mapping[str, Any] | Any, texts: Sequence[str],
 
     def point(row: int) -> dict[str, str]:
         """What hovering ``row`` shows: its sentence and each of its labels."""
+        if _row_or_none(row, n_points) is None:
+            raise IndexError(f"row must be a point number from 0 to {n_points - 1}, got {row!r}.")
+        row = int(row)
         return {"sentence": texts[row], **{name: label_sets[name][row] for name in names}}
 
     def follow(change: dict) -> None:
-        """Keep ``state`` and the readout on the row under the mouse and the selected rows."""
+        """Keep ``state`` and the readout on the row under the mouse and the selected rows;
+        a row the views do not have (none hovered, a stale selection) is ignored."""
         if change["name"] == "hovering":
-            row = change["new"]
-            state["hovered"] = None if row is None or int(row) < 0 else int(row)
+            state["hovered"] = _row_or_none(change["new"], n_points)
         else:
-            rows = change["new"]
-            state["selected"] = [] if rows is None else [int(row) for row in rows]
+            given = [] if change["new"] is None else change["new"]
+            rows = [_row_or_none(row, n_points) for row in given]
+            state["selected"] = [row for row in rows if row is not None]
         shown = None if state["hovered"] is None else point(state["hovered"])
         readout.value = _readout_html(shown, state["selected"], label_sets)
 
@@ -140,6 +146,16 @@ def hover_scatter(layouts: Mapping[str, Any] | Any, texts: Sequence[str],
     box.add_class("course-hover-scatter")
     box.views, box.readout, box.state, box.point = views, readout, state, point
     return box
+
+
+def _row_or_none(row: Any, n_points: int) -> int | None:
+    """``row`` as a point number, or None when it is not one (None, -1 for "nothing hovered",
+    past the end)."""
+    try:
+        number = int(row)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 <= number < n_points and number == row else None
 
 
 def _colour_names(color_by: str | Sequence[str] | None, names: list[str],

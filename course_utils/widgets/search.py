@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils.embedding import encode
-from course_utils.widgets.explorer import explorer_box, html_table
+from course_utils.widgets.explorer import explorer_box, html_table, validate_texts
 
 __all__ = ["nearest_rows", "neighbour_search"]
 
@@ -37,7 +37,7 @@ def neighbour_search(texts: Sequence[str], models: Mapping[str, Any], *,
     """
     import ipywidgets as widgets
 
-    texts = [str(t) for t in texts]
+    texts = validate_texts(texts)
     if not models:
         raise ValueError("models must name at least one model, e.g. {'pretrained': model}.")
     if not isinstance(k, int) or not 1 <= k <= len(texts):

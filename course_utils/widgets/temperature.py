@@ -14,10 +14,14 @@ import numpy as np
 
 from course_utils.widgets.explorer import explorer_box, validate_row_texts
 
-__all__ = ["NUMBER_KEYS", "temperature_explorer"]
+__all__ = ["MAX_CANDIDATES", "NUMBER_KEYS", "temperature_explorer"]
 
 #: The slider's range (a log scale): from very sharp to almost uniform.
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 1.0
+
+#: The most candidates the explorer draws: one bar each, so 20,000 took minutes and a 50 MB
+#: picture; a batch in the course has at most a few dozen.
+MAX_CANDIDATES = 200
 
 #: What the explorer reads from the numbers function's dict.
 NUMBER_KEYS = ("probabilities", "loss", "p_positive", "hardest", "hardest_share",
@@ -30,6 +34,12 @@ def _similarities(similarities: Any, positive: Any) -> tuple[np.ndarray, int]:
         raise ValueError(
             "similarities must be a 1-D list of at least 2 cosine similarities (the positive "
             f"and at least one negative), got shape {values.shape}."
+        )
+    if len(values) > MAX_CANDIDATES:
+        raise ValueError(
+            f"similarities has {len(values):,} candidates; the explorer draws one bar each and "
+            f"takes at most {MAX_CANDIDATES}. Pass one anchor's in-batch candidates, e.g. the "
+            f"positive and its {MAX_CANDIDATES - 1} most similar negatives."
         )
     if not np.isfinite(values).all():
         raise ValueError("similarities contains NaN or infinity.")

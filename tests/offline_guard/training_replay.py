@@ -16,10 +16,12 @@ has the variable set, so it always trains; nothing in ``course_utils`` knows abo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.abc
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -65,42 +67,84 @@ def run_key(trainer: Any, records: list[Any]) -> str:
     return digest.hexdigest()[:32]
 
 
-def restore(key: str, trainer: Any, records: list[Any]) -> bool:
-    """Load stored run ``key`` into the trainer's model and the recording callbacks; False,
-    touching nothing, when there is no readable entry of the right shape."""
+def _warn(message: str) -> None:
+    """Say what went wrong with the cache; the run itself goes on (trained, not replayed)."""
+    warnings.warn(f"training replay cache ({ENV}): {message}", RuntimeWarning, stacklevel=3)
+
+
+def _discard(path: Path, why: str) -> None:
+    """Warn that entry ``path`` is unusable (``why``) and remove it, so the next run stores a
+    good one; an entry that cannot be removed (a folder, a read-only cache) is left alone."""
+    try:
+        path.unlink()
+        action = "removed it"
+    except OSError:
+        action = f"could not remove it; delete {path} by hand"
+    _warn(f"ignored the entry {path.name} ({why}) and {action}; training instead.")
+
+
+def _read_entry(path: Path, model: Any) -> tuple[dict[str, Any], list[Any]]:
+    """The stored run at ``path`` and its snapshots, checked against ``model`` before anything
+    is changed; raises (any exception) when the entry is unreadable or does not fit."""
     import torch
 
     from course_utils.training import Snapshot
 
+    # weights_only: tensors, numbers, strings, lists and dicts; never code
+    stored = torch.load(path, map_location="cpu", weights_only=True)
+    expected = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
+    found = {name: tuple(tensor.shape) for name, tensor in stored["state"].items()}
+    if found != expected:
+        wrong = sorted(set(found.items()) ^ set(expected.items()))[:3]
+        raise ValueError(f"its weights do not fit the model: {wrong} ...")
+    snapshots = [Snapshot(step=int(s["step"]), embeddings=s["embeddings"].numpy(),
+                          loss=s["loss"], seconds=float(s["seconds"]))
+                 for s in stored["snapshots"]]
+    stored["losses"] = [tuple(pair) for pair in stored["losses"]]
+    for name in ("batch_size", "train_seconds", "snapshot_seconds"):
+        stored[name] = float(stored[name]) if "seconds" in name else int(stored[name])
+    return stored, snapshots
+
+
+def restore(key: str, trainer: Any, records: list[Any]) -> bool:
+    """Load stored run ``key`` into the trainer's model and the recording callbacks; False,
+    touching nothing, when there is no usable entry (an unusable one is removed with a
+    warning)."""
     path = folder() / f"{key}.pt"
+    if not path.exists():
+        return False
     if not path.is_file():
+        _discard(path, "not a file")
         return False
-    try:  # weights_only: tensors, numbers, strings, lists and dicts; never code
-        stored = torch.load(path, map_location="cpu", weights_only=True)
-        trainer.model.load_state_dict(stored["state"])
-    except Exception:  # an unreadable or mismatched entry is a miss
+    try:
+        stored, snapshots = _read_entry(path, trainer.model)
+    except Exception as error:  # noqa: BLE001 - any unreadable or mismatched entry is a miss
+        _discard(path, f"{type(error).__name__}: {str(error)[:200]}")
         return False
+    trainer.model.load_state_dict(stored["state"])  # shapes checked: it cannot fail half-way
     for record in records:
         result = record.result
         result.model, result.batch_size = trainer.model, stored["batch_size"]
-        result.losses = [tuple(pair) for pair in stored["losses"]]
-        result.snapshots = [Snapshot(step=s["step"], embeddings=s["embeddings"].numpy(),
-                                     loss=s["loss"], seconds=s["seconds"])
-                            for s in stored["snapshots"]]
+        result.losses = list(stored["losses"])
+        result.snapshots = list(snapshots)
         result.train_seconds = stored["train_seconds"]
         result.snapshot_seconds = stored["snapshot_seconds"]
     return True
 
 
 def store(key: str, trainer: Any, records: list[Any]) -> None:
-    """Keep the finished run ``key``: the weights and the first recording callback's result."""
+    """Keep the finished run ``key``: the weights and the first recording callback's result.
+
+    A cache that cannot be written costs a warning, never the run: the entry is complete or not
+    there at all, and no partial file is left behind.
+    """
     import torch
 
     result = records[0].result if records else None
     where = folder()
+    partial = where / f".{key}.{os.getpid()}.pt"
     try:
         where.mkdir(parents=True, exist_ok=True)
-        partial = where / f".{key}.{os.getpid()}.pt"
         torch.save({
             "state": trainer.model.state_dict(),
             "batch_size": result.batch_size if result else 0,
@@ -111,9 +155,14 @@ def store(key: str, trainer: Any, records: list[Any]) -> None:
             "train_seconds": result.train_seconds if result else 0.0,
             "snapshot_seconds": result.snapshot_seconds if result else 0.0,
         }, partial)
-        os.replace(partial, where / f"{key}.pt")  # complete, or not there at all
-    except OSError:  # a cache that cannot be written costs time, never the run
-        return
+        os.replace(partial, where / f"{key}.pt")
+    except Exception as error:  # noqa: BLE001 - torch.save raises RuntimeError, not OSError
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        _warn(f"could not store the run in {where} ({type(error).__name__}: "
+              f"{str(error)[:200]}); the trained run is returned as usual, but the next run trains "
+              f"again. Make {where} a writable folder (with no folder named {key}.pt in it), or "
+              f"unset {ENV}.")
 
 
 def patch_trainer(trainer_class: type) -> None:
