@@ -190,10 +190,9 @@ def _validate_label_column(frame: pd.DataFrame, col: str, allowed: Iterable[str]
     are at least ``min_classes`` classes."""
     labels = frame[col]
     if labels.isna().any():
-        rows = list(frame.index[labels.isna()][:5])
         raise DataValidationError(
             f"Column {col!r} has {int(labels.isna().sum())} missing label(s) "
-            f"(first rows: {rows}). Fill them in or drop those rows."
+            f"({_rows(frame, labels.isna())}). Fill them in or drop those rows."
         )
     if allowed is not None:
         known = set(allowed)

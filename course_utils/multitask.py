@@ -98,7 +98,7 @@ class TaskSpec:
         try:
             validate_task_name(name)
         except ValueError as error:
-            raise ValueError(f"--task {text!r}: {error}{_ascii_hint(name)}") from None
+            raise ValueError(f"--task {text!r}: {error}") from None
         group_col = rest[0] if rest else None
         if group_col == label_col:
             raise ValueError(
@@ -112,15 +112,6 @@ class TaskSpec:
         return {"label_col": self.label_col, "group_col": self.group_col,
                 "negatives": "same_group" if self.group_col else "random",
                 "positives": "other_group" if self.group_col else "any"}
-
-
-def _ascii_hint(name: str) -> str:
-    """For a task name with letters outside a-z, A-Z: which ones, and that only those count."""
-    foreign = "".join(dict.fromkeys(c for c in name if not c.isascii()))
-    if not foreign:
-        return ""
-    return (f" Only the letters a-z and A-Z count here, not {foreign!r} (the name also names "
-            "the prompt saved with the model).")
 
 
 def parse_tasks(task_texts: Sequence[str], prompt_texts: Sequence[str] = (), *,

@@ -7,7 +7,6 @@ the checks on their data. Timings are in docs/training.md and docs/benchmarks.md
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -88,13 +87,16 @@ def validate_labelled(sentences: object, text_col: str = "text",
 #: gets the same number of steps whatever its size.
 TASK_SAMPLER = "round_robin"
 
-#: A task name: letters, digits, ``_`` and ``-`` (it names a prompt and a dataset).
-TASK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+def _is_task_name(name: object) -> bool:
+    """A letter (any alphabet: 'stimmung', 'тема'), then letters, digits, ``_`` or ``-``: it
+    names a prompt and a dataset."""
+    return (isinstance(name, str) and name[:1].isalpha()
+            and all(char.isalnum() or char in "_-" for char in name))
 
 
 def validate_task_name(name: object) -> str:
     """Return ``name`` if it can name a task, else raise a ValueError that says why."""
-    if not isinstance(name, str) or not TASK_NAME.match(name):
+    if not _is_task_name(name):
         raise ValueError(
             f"task name {name!r} must start with a letter and use only letters, digits, '_' "
             "and '-' (e.g. 'sentiment')."

@@ -347,7 +347,32 @@ def test_fewer_steps_than_tasks_is_refused(tiny_csv, tmp_path, capsys):
     assert "--max-steps 2 or more" in err
 
 
-def test_a_task_name_with_accents_says_exactly_what_is_allowed(tiny_csv, tmp_path, capsys):
+def test_a_task_name_in_any_alphabet_is_a_name():
+    from course_utils.multitask import parse_tasks
+
+    tasks, prompts = parse_tasks(["stimmungé:label", "тема:kind:label"])
+    assert [task.name for task in tasks] == ["stimmungé", "тема"]
+    assert prompts == {"stimmungé": "stimmungé: ", "тема": "тема: "}
+    with pytest.raises(ValueError, match="must start with a letter"):
+        parse_tasks(["_x:label"])
+
+
+@pytest.mark.parametrize(("variable", "value"), [("COURSE_THREADS", "abc"),
+                                                 ("COURSE_PRECISION", "half")])
+def test_a_wrong_environment_variable_is_one_line_before_training(variable, value, tiny_csv,
+                                                                  tmp_path, capsys,
+                                                                  monkeypatch):
+    monkeypatch.setenv(variable, value)
     code, _, err = run_main(["--data", tiny_csv, "--text-col", "review", "--output",
-                             tmp_path / "m", "--task", "stimmungé:label"], capsys)
-    assert code == 2 and "Only the letters a-z and A-Z count here, not 'é'" in err
+                             tmp_path / "m"], capsys)
+    assert code == 2 and f"{variable}={value!r}" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_missing_label_names_its_csv_line(tmp_path):
+    from course_utils.data import DataValidationError, read_csv, validate_dataframe
+
+    path = tmp_path / "labels.csv"
+    path.write_text("text,sentiment\nGood soup.,positive\nCold soup.,\nNice room.,positive\n")
+    with pytest.raises(DataValidationError, match=r"line\(s\) \[3\] of labels.csv"):
+        validate_dataframe(read_csv(path), label_cols=["sentiment"])

@@ -499,8 +499,15 @@ def main(argv: list[str] | None = None) -> int:
     quiet_logging()
     # This process's share of the CPUs (torchrun starts LOCAL_WORLD_SIZE of them per machine).
     from course_utils.notebook_setup import choose_threads, set_torch_threads
+    from course_utils.training import precision_setting
 
-    set_torch_threads(max(1, choose_threads() // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
+    try:  # a wrong COURSE_THREADS or COURSE_PRECISION: one line, before any work
+        threads = choose_threads()
+        precision_setting()
+    except ValueError as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return EXIT_BAD_ARGUMENTS
+    set_torch_threads(max(1, threads // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
     try:
         return run(prepare_job(args))
     except UsageError as error:
