@@ -8,6 +8,7 @@ semi-hard / hard (FaceNet); :func:`pairwise_distance` is shared with :mod:`cours
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -218,6 +219,15 @@ def _validate_triplet_request(frame: Any, text_col: str, label_col: str, group_c
     validate_whole_number(seed, "seed", minimum=0)
 
 
+def _some(values: Sequence[Any], what: str, shown: int = 3) -> str:
+    """"3 labels ['a', 'b', 'c']" or "440 labels, e.g. ['a', 'b', 'c']": a message never lists
+    hundreds of values."""
+    values = [str(value) for value in values]
+    if len(values) <= shown:
+        return f"{what.capitalize()}(s) {values}"
+    return f"{len(values)} {what}s, e.g. {values[:shown]},"
+
+
 def _validate_labels(labels: np.ndarray, groups: np.ndarray | None, label_col: str,
                      group_col: str | None, negatives: str) -> None:
     classes, counts = np.unique(labels, return_counts=True)
@@ -229,16 +239,18 @@ def _validate_labels(labels: np.ndarray, groups: np.ndarray | None, label_col: s
     lonely = classes[counts < 2]
     if len(lonely):
         raise ValueError(
-            f"Label(s) {list(lonely)} in {label_col!r} have a single row, so those anchors have "
-            "no positive (another row with the same label). Drop them or add examples."
+            f"{_some(lonely, 'label')} in {label_col!r} have a single row, so those anchors "
+            "have no positive (another row with the same label). Drop them or add examples"
+            + (f"; or is {label_col!r} the wrong column? Most of its {len(classes)} labels are "
+               "unique, as in a text column." if len(lonely) > len(classes) / 2 else ".")
         )
     if negatives == "same_group" and groups is not None:
         single = [g for g in np.unique(groups) if len(np.unique(labels[groups == g])) < 2]
         if single:
             raise ValueError(
-                f"Group(s) {single} in {group_col!r} contain a single {label_col!r} label, so "
-                "there is no same-group negative for their anchors. Drop those groups, or use "
-                "negatives='random'."
+                f"{_some(single, 'group')} in {group_col!r} contain a single {label_col!r} "
+                "label, so there is no same-group negative for their anchors. Drop those "
+                "groups, or use negatives='random'."
             )
 
 

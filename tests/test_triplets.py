@@ -200,3 +200,12 @@ def test_gather_picks_each_role_and_refuses_foreign_rows():
         gather(rows[:3], made)
     with pytest.raises(ValueError, match="make_triplets returned"):
         gather(rows, made[["anchor", "positive", "negative"]])
+
+
+def test_a_message_about_lonely_labels_lists_a_few_and_suspects_the_column():
+    """A text column given as the label column: the message stays short and says so."""
+    frame = pd.DataFrame({"text": [f"sentence {i}" for i in range(40)],
+                          "label": [f"text {i}" for i in range(38)] + ["a", "a"]})
+    with pytest.raises(ValueError, match="wrong column") as error:
+        make_triplets(frame, label_col="label", negatives="random")
+    assert "38 labels, e.g." in str(error.value) and len(str(error.value)) < 400
