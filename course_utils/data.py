@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_utils.paths import data_dir
+from course_utils.paths import data_dir, restore_advice
 
 COURSE_CSV_NAME = "course_reviews.csv"
 TOPICS = ("restaurants", "movies", "hotels", "electronics", "fitness")
@@ -229,9 +229,8 @@ def load_course_data(split: str = "all") -> pd.DataFrame:
     path = course_csv_path()
     if not path.exists():
         raise FileNotFoundError(
-            f"The course dataset is missing ({path}). It is part of the repository: run "
-            "`git status` / `git checkout -- assets/data` to restore it, or regenerate it with "
-            "`python assets/data/build_course_dataset.py`."
+            f"The course dataset is missing ({path}). {restore_advice()} A checkout can also "
+            "regenerate it: `python assets/data/build_course_dataset.py`."
         )
     frame = read_csv(path)
     missing = [col for col in COURSE_COLUMNS if col not in frame.columns]

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils.paths import assets_dir
+from course_utils.paths import assets_dir, restore_advice
 
 #: The losses of notebook 06's comparison ('losses' grid), by their run names in the results,
 #: in the order the notebook shows them (trained by ``benchmarks/experiments.py``).
@@ -107,8 +107,8 @@ _OTHER_LABEL_COLUMNS = {grid: tuple(col for col in COLUMNS
 
 
 def _remedy(path: Path) -> str:
-    return (f"Regenerate it with `make experiments` (20-25 min on 2 idle cores), or "
-            f"restore the committed copy with `git checkout -- {path}`.")
+    return (f"Regenerate it with `make experiments` in a checkout (20-25 min on 2 idle cores), "
+            f"or restore the committed copy. {restore_advice('assets/results')}")
 
 
 def _listed(items: Sequence[object], most: int = 6) -> str:

@@ -72,8 +72,10 @@ class VaderChecksumWarning(UserWarning):
 
 
 def vader_dir() -> Path:
-    """The folder holding the extracted files: ``<cache>/vader`` (``COURSE_CACHE_DIR`` moves it)."""
-    return cache_dir() / CACHE_SUBDIR
+    """The folder holding the extracted files: ``<cache>/vader`` (``COURSE_CACHE_DIR`` moves it),
+    or ``COURSE_VADER_DIR``: on a hub, fetch them once into a shared folder and point every
+    user there (they are only read)."""
+    return Path(os.environ.get("COURSE_VADER_DIR") or cache_dir() / CACHE_SUBDIR)
 
 
 def sha256_of(path: str | os.PathLike) -> str:

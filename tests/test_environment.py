@@ -29,8 +29,12 @@ def test_environment_yml_delegates_to_pyproject_and_lists_no_second_pins():
     lines = [line.split("#")[0].strip() for line in text.splitlines()]
     entries = [line[2:].strip() for line in lines if line.startswith("- ")]
     assert "-e ." in entries, "environment.yml must install the course package from pyproject"
+    # Binder / conda take torch's CPU build (pyproject's pin, from PyTorch's CPU index), not CUDA
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in entries
+    pip_options = [e for e in entries if e.startswith("--")]
+    assert all("==" not in e for e in pip_options), pip_options  # no second pin hidden there
     conda_packages = [e for e in entries if e not in ("-e .", "conda-forge", "pip")
-                      and not e.startswith("pip:")]
+                      and not e.startswith(("pip:", "--"))]
     assert [e.split("=")[0] for e in conda_packages] == ["python"], conda_packages
     # The Python conda installs must be one the course supports (requires-python).
     version = re.search(r"python=3\.(\d+)\b", text)

@@ -10,7 +10,8 @@
   TagRemovePreprocessor), so the exercise cells stay with their blank stubs.
 * ``python -m course_utils.cli.notebooks course`` executes every notebook in order and writes
   executed copies, HTML and a timing summary into ``build/``; ``... student`` writes student
-  copies into ``build/student/``.
+  copies into ``build/student/``; ``... student DEST [--instructor]`` writes them straight into
+  DEST (and the instructor copies into DEST/instructor/), also from a regular install.
 
 Student copies are where learners work (``make lab`` opens them), so ``student`` never
 overwrites a learner's edits. "Edited" means what a learner can change: the cells' types and
@@ -202,7 +203,7 @@ def is_unedited(copy: nbformat.NotebookNode, recorded: str | None, fresh_hash: s
     return now in (recorded, own, fresh_hash)
 
 
-def make_student_copies(out_dir: Path | None = None) -> list[Path]:
+def make_student_copies(out_dir: Path | None = None, *, into: Path | None = None) -> list[Path]:
     """Write student copies (solutions removed) of every notebook into ``<out>/student/``.
 
     A copy whose cells a learner edited is kept, never overwritten (see the module docstring);
@@ -210,7 +211,7 @@ def make_student_copies(out_dir: Path | None = None) -> list[Path]:
     damaged ``.written.json`` is no reason to keep a copy: its cells are compared with the
     record in the copy itself and with the course's student version. Returns the paths written.
     """
-    out_dir = (out_dir or build_dir()) / "student"
+    out_dir = into or (out_dir or build_dir()) / "student"  # into: that folder itself
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = out_dir / WRITTEN_MANIFEST
     manifest = read_manifest(manifest_path)
@@ -250,6 +251,34 @@ def make_student_copies(out_dir: Path | None = None) -> list[Path]:
     return written
 
 
+def write_instructor_copies(folder: Path) -> list[Path]:
+    """The course notebooks as committed (solutions collapsed, not removed) into ``folder``.
+    A copy already there is never overwritten: delete it to get the current one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in course_notebooks():
+        target = folder / path.name
+        if not target.exists():
+            target.write_bytes(path.read_bytes())
+            written.append(target)
+        elif target.read_bytes() != path.read_bytes():
+            print(f"Kept {target}: it differs from the course's copy (your edits?). For a "
+                  "fresh copy, rename or delete it and run this again.")
+    print(f"Wrote {len(written)} instructor notebook(s) to {folder}/")
+    return written
+
+
+def copy_notebooks(dest: Path, *, instructor: bool = False) -> list[Path]:
+    """Student copies straight into ``dest`` (edited ones kept, as in ``make student``); with
+    ``instructor``, the instructor copies into ``dest/instructor/`` too. Works from a checkout
+    and from a regular install (a JupyterHub, Colab, a laptop without git): the notebooks come
+    from the package, and they find the data through it, so they run from any folder."""
+    written = make_student_copies(into=dest)
+    if instructor:
+        written += write_instructor_copies(dest / "instructor")
+    return written
+
+
 def writable_folder_error(folder: Path, named: str | None = None) -> str | None:
     """Why ``folder`` cannot take the build outputs, in one line; None if it can. ``named`` is
     how the learner chose it (default ``--out <folder>``; e.g. ``COURSE_BUILD_DIR=<folder>``)."""
@@ -283,9 +312,19 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["course", "student"])
     parser.add_argument("--out", type=Path, default=None, help="output folder (default build/)")
+    parser.add_argument("dest", nargs="?", type=Path, default=None,
+                        help="student: write the copies straight into this folder (e.g. "
+                             "~/why-p-not-q on a hub) instead of <out>/student/")
+    parser.add_argument("--instructor", action="store_true",
+                        help="student DEST: also write the instructor copies to DEST/instructor/")
     args = parser.parse_args(argv)
+    if (args.dest or args.instructor) and args.command != "student":
+        parser.error("DEST and --instructor go with `student` only")
+    if args.instructor and not args.dest:
+        parser.error("--instructor needs DEST (the folder to write into)")
     args.out = args.out.expanduser() if args.out else None
-    folder, named = _named_output(args.out)
+    args.dest = args.dest.expanduser() if args.dest else None
+    folder, named = (args.dest, f"DEST {args.dest}") if args.dest else _named_output(args.out)
     problem = writable_folder_error(folder, named)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -293,7 +332,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "course":
             return run_course(folder)
-        make_student_copies(folder)
+        if args.dest:
+            copy_notebooks(args.dest, instructor=args.instructor)
+        else:
+            make_student_copies(folder)
     except OSError as error:  # e.g. the disk filled or a file in the way: one line
         print(f"error: could not write into {named}: {error}", file=sys.stderr)
         return 1
