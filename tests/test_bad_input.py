@@ -248,7 +248,7 @@ CASES: dict[str, Case] = {
     "COURSE_THREADS not a number": Case(
         lambda c: (c.monkeypatch.setenv("COURSE_THREADS", "all"),
                    notebook_setup.choose_threads()),
-        ValueError, r"unset it or set e\.g\. 2"),
+        ValueError, r"unset it .* or set e\.g\. COURSE_THREADS=2"),
     # ---- triplets ---------------------------------------------------------------------------
     "triplets from a single class": Case(
         lambda c: triplets.make_triplets(frame(sentiment=["positive"] * 6),
