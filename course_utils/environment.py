@@ -23,7 +23,8 @@ from course_utils.python_support import (
 
 #: The installed distribution whose metadata holds the pins (pyproject.toml's dependencies).
 COURSE_DIST = "course_utils"
-FIX_INSTALL = "run `make setup` in the course folder (or `pip install -e .`), then restart."
+FIX_INSTALL = ("run `make setup` in the course folder (or `pip install -e .` there; installed "
+               "as a package: `pip install` it again), then restart.")
 #: ``name==version`` with an optional marker (``; extra == "dev"``), as pip writes Requires-Dist.
 _PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;]+)\s*(?:;\s*(.*))?$")
 _EXTRA = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
@@ -258,8 +259,10 @@ def check_dataset() -> Requirement:
 
         frame = load_course_data()
     except Exception as error:
+        from course_utils.paths import restore_advice
+
         return Requirement("course dataset", False, str(error).splitlines()[0],
-                           "restore it with `git checkout -- assets/data`.")
+                           restore_advice("assets/data"))
     counts = frame["split"].value_counts().to_dict()
     return Requirement("course dataset", True,
                        f"{len(frame)} rows (train {counts.get('train', 0)}, "

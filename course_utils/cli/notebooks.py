@@ -29,6 +29,7 @@ import argparse
 import hashlib
 import json
 import os
+import shlex
 import sys
 import time
 from collections.abc import Iterator
@@ -244,10 +245,12 @@ def make_student_copies(out_dir: Path | None = None, *, into: Path | None = None
         print(f"Note: the record {manifest_path.name} was missing or damaged, so each copy's "
               "cells were compared with the record inside the copy and with the course's "
               "student version instead.")
+    again = "`make student`" if into is None else (
+        f"`python -m course_utils.cli.notebooks student {shlex.quote(str(into))}`")
     for target in kept:
         print(f"Kept {target.name}: it has your edits (its cells differ from the copy written "
               "and from the course's student version). For a fresh copy, rename or delete it "
-              "and run `make student` again.")
+              f"and run {again} again.")
     return written
 
 
