@@ -228,3 +228,24 @@ def test_class_collapse_rejects_bad_labels(labels, kwargs, error, message):
     rows = np.random.default_rng(10).normal(size=(4, 3))
     with pytest.raises(error, match=message):
         detect_class_collapse(rows, labels, **kwargs)
+
+
+def test_a_narrow_cone_is_not_collapse_but_one_point_or_one_line_is():
+    """Anisotropy (rows in a narrow cone that still vary in many directions) is reported, not
+    flagged; rows nearly identical, or varying along one direction only, are collapsed."""
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(200, 32))
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    centre = np.eye(32)[0]
+
+    def squeeze(blend):
+        mixed = (1 - blend) * rows + blend * centre
+        return mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
+
+    cone = detect_collapse(squeeze(0.8))
+    assert cone.mean_pairwise_cosine > 0.9 and not cone.collapsed
+    assert "narrow cone" in cone.message and cone.effective_rank > 20
+    assert detect_collapse(squeeze(0.999)).collapsed
+    line = centre + np.outer(np.linspace(-0.5, 0.5, 200), np.eye(32)[1])
+    one_direction = detect_collapse(line)
+    assert one_direction.collapsed and "effective rank of the variation" in one_direction.message
