@@ -261,19 +261,6 @@ def train_with_loss(loss_name: str, triplets, sentences=None, *, config=None,
         loss=lambda m: losses.BatchHardTripletLoss(m, margin=config.margin))
 
 
-def pretrained_model(grid: str):
-    """The untrained model as its grid evaluates it: the course grid the cached default
-    (``None``); the losses grid at notebook 06's 32 tokens, the length its models train and
-    are evaluated at, so before and after read the same words."""
-    if grid != "losses":
-        return None
-    from course_utils.models import load_model
-
-    model = load_model()
-    model.max_seq_length = LOSSES_CONFIG["max_seq_length"]
-    return model
-
-
 def do_run(run: Run, data: Datasets) -> dict[str, object]:
     """Train and measure one run -> one CSV row."""
     from course_utils.training import release_memory
@@ -281,8 +268,7 @@ def do_run(run: Run, data: Datasets) -> dict[str, object]:
     start = time.perf_counter()
     result = train_run(run, data)
     train, test, group = data.split(run.grid)
-    metrics = measure(pretrained_model(run.grid) if result is None else result.model,
-                      train, test, group)
+    metrics = measure(None if result is None else result.model, train, test, group)
     batch = 0 if result is None else result.config.batch_size
     row = {
         "grid": run.grid, "run": run.name, "loss": run.loss, "positives": run.positives,
