@@ -66,7 +66,7 @@ def candidate_bars(ax: Axes, values: Sequence[float], *, positive: int,
     ax.barh(rows, values[order], color=colours)
     if show_labels:
         names = [labels[i] if labels is not None else f"candidate {i}" for i in order]
-        ax.set_yticks(rows, [name if len(name) <= 30 else name[:29] + "…" for name in names])
+        ax.set_yticks(rows, [name if len(name) <= 34 else name[:33] + "…" for name in names])
     else:  # a panel sharing the y axis of a labelled one: leave the shared ticks alone
         ax.tick_params(labelleft=False)
     ax.tick_params(labelsize=SLIDE_FONT)
@@ -89,15 +89,15 @@ def softmax_at_temperatures(similarities: Sequence[float],
         raise ValueError("probabilities must map at least one temperature to its softmax.")
     order = np.argsort(-values, kind="stable")
     n_panels = 1 + len(probabilities)
-    fig, axes = plt.subplots(1, n_panels, figsize=(3.3 * n_panels + 1.8, 0.3 * len(values) + 1.6),
+    fig, axes = plt.subplots(1, n_panels, figsize=(12.0, 0.23 * len(values) + 1.1),  # ~1200 px
                              sharey=True, layout="constrained",
                              gridspec_kw={"width_ratios": [1.5] + [1] * len(probabilities)})
     candidate_bars(axes[0], values, positive=positive, labels=labels, order=order,
-                   xlabel="cosine similarity")
+                   xlabel="cosine similarity (blue: the positive)")
     for ax, (temperature, p) in zip(axes[1:], probabilities.items(), strict=True):
         candidate_bars(ax, np.asarray(p, dtype=float), positive=positive, order=order,
                        xlim=(0, 1), xlabel="softmax probability", show_labels=False)
         ax.set_title(f"τ = {temperature:g}", fontsize=SLIDE_FONT + 1)
-    fig.suptitle(suptitle or "blue = the anchor's own positive, vermillion = in-batch negatives",
-                 fontsize=SLIDE_FONT)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=SLIDE_FONT)
     return fig
