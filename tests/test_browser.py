@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -417,6 +418,17 @@ def test_missing_chromium_skips_here_but_fails_in_ci(monkeypatch, tmp_path):
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true"):
         require_browser()
+
+
+def test_course_lab_settings_turn_off_news_and_make_setup_installs_them():
+    """Issue 30: no "get notified about Jupyter news?" box in front of the room."""
+    settings = json.loads(LAB_OVERRIDES.read_text(encoding="utf-8"))
+    notification = settings["@jupyterlab/apputils-extension:notification"]
+    assert notification == {"fetchNews": "false", "checkForUpdates": False}
+    makefile = (LAB_OVERRIDES.parents[2] / "Makefile").read_text(encoding="utf-8")
+    assert "cp assets/jupyterlab/overrides.json $(LAB_SETTINGS)/overrides.json" in makefile
+    assert "LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings" in makefile
+    assert re.search(r"^setup: .*lab-settings", makefile, re.MULTILINE)
 
 
 # ------------------------------------------------------------------------------- slide mode
