@@ -89,7 +89,7 @@ def softmax_at_temperatures(similarities: Sequence[float],
         raise ValueError("probabilities must map at least one temperature to its softmax.")
     order = np.argsort(-values, kind="stable")
     n_panels = 1 + len(probabilities)
-    fig, axes = plt.subplots(1, n_panels, figsize=(12.0, 0.23 * len(values) + 1.1),  # ~1200 px
+    fig, axes = plt.subplots(1, n_panels, figsize=(10.6, 0.23 * len(values) + 1.1),  # ~1060 px
                              sharey=True, layout="constrained",
                              gridspec_kw={"width_ratios": [1.5] + [1] * len(probabilities)})
     candidate_bars(axes[0], values, positive=positive, labels=labels, order=order,

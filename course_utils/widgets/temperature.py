@@ -130,14 +130,14 @@ def temperature_explorer(similarities: Any, numbers: Callable[..., Any], *, posi
 def _draw(values: np.ndarray, positive: int, state: dict[str, Any],
           labels: Sequence[str] | None) -> bytes:
     """Bars: each candidate's similarity and its softmax probability, as PNG bytes (about
-    1150 px wide, 24 px a candidate: it fits a 1280x800 slide under the slider)."""
+    1060 px wide, 23 px a candidate: it fits a 1280x800 slide under the slider, clear of the deck remote)."""
     import matplotlib.pyplot as plt
 
     from course_utils.plots.batch import SLIDE_FONT, candidate_bars
     from course_utils.plots.figures import figure_png
 
     order = np.argsort(-values, kind="stable")
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11.5, 0.24 * len(values) + 0.9),
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.6, 0.23 * len(values) + 0.9),
                                       sharey=True, layout="constrained",
                                       gridspec_kw={"width_ratios": [1.3, 1]})
     candidate_bars(left, values, positive=positive, labels=labels, order=order,
