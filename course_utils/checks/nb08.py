@@ -116,9 +116,10 @@ def check_topic_recipe(recipe: Any, frame: pd.DataFrame | None = None) -> CheckR
             "with the anchor for sentiment to be no help, then look at how notebook 05's "
             "recipe (printed above) controls topic for the sentiment question."
         )
-    extra = ("" if recipe.get("positives") == "other_group" else
-             " With positives='other_group' sentiment even points the wrong way in every "
-             "triplet, which pushes it out of the topic answer (the notebook uses that).")
+    extra = ("" if recipe.get("positives") != "other_group" else
+             " Note: with positives='other_group' sentiment points the wrong way in every "
+             "triplet, so asked about topic the model may put opposite opinions nearest; "
+             "compare the sentiment column under \"topic: \" below with positives='any'.")
     return ok(f"every negative has another topic and the anchor's sentiment "
               f"({shares['negative same sentiment']:.0%}); sentiment never helps.{extra}")
 
