@@ -230,8 +230,8 @@ def _legend_beside(ax: Axes, values: Sequence[str], *, by_row: bool,
                for label, colour in label_colours(values).items()]
     if by_row:
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02),
-                  ncol=min(len(handles), 3), fontsize=fontsize or "small", handletextpad=0.2,
-                  columnspacing=0.8)
+                  ncol=min(len(handles), 3 if fontsize is None else 2),  # big text: narrower
+                  fontsize=fontsize or "small", handletextpad=0.2, columnspacing=0.8)
     else:
         ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.02, 0.5),
                   fontsize="small", handletextpad=0.2, frameon=False)
