@@ -115,7 +115,8 @@ def temperature_explorer(similarities: Any, numbers: Callable[..., Any], *, posi
                                     style={"description_width": "initial"},
                                     layout=widgets.Layout(width="70%"))
     summary = widgets.HTML()
-    image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+    # 88% of the slide's width: the deck's remote (bottom right) stays clear of the bars
+    image = widgets.Image(format="png", layout=widgets.Layout(width="88%"))
 
     def refresh() -> dict[str, Any]:
         state = _numbers_at(numbers, values, positive, slider.value)
@@ -141,8 +142,8 @@ def _draw(values: np.ndarray, positive: int, state: dict[str, Any],
                                       sharey=True, layout="constrained",
                                       gridspec_kw={"width_ratios": [1.3, 1]})
     candidate_bars(left, values, positive=positive, labels=labels, order=order,
-                   xlabel="cosine similarity (blue: the anchor's positive)")
+                   xlabel="cosine similarity (blue: the positive)")
     candidate_bars(right, state["probabilities"], positive=positive, order=order, xlim=(0, 1),
-                   xlabel=f"softmax probability at temperature {state['temperature']:.3f}",
+                   xlabel=f"softmax probability at τ = {state['temperature']:.3f}",
                    show_labels=False)
     return figure_png(fig)
