@@ -12,5 +12,5 @@ from course_utils.plots.scatter import *  # noqa: F403
 from course_utils.plots.toy import *  # noqa: F403
 from course_utils.plots.training import *  # noqa: F403
 
-__all__ = [*batch.__all__, *experiments.__all__, *figures.__all__, *projection.__all__, *scatter.__all__,
-           *toy.__all__, *training.__all__]
+__all__ = [*batch.__all__, *experiments.__all__, *figures.__all__, *projection.__all__,
+           *scatter.__all__, *toy.__all__, *training.__all__]

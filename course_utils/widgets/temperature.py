@@ -131,10 +131,10 @@ def temperature_explorer(similarities: Any, numbers: Callable[..., Any], *, posi
 def _draw(values: np.ndarray, positive: int, state: dict[str, Any],
           labels: Sequence[str] | None) -> bytes:
     """Bars: each candidate's similarity and its softmax probability, as PNG bytes (about
-    1060 px wide, 23 px a candidate: it fits a 1280x800 slide under the slider, clear of the deck remote)."""
+    1060 px wide, 23 px a candidate: it fits a 1280x800 slide under the slider)."""
     import matplotlib.pyplot as plt
 
-    from course_utils.plots.batch import SLIDE_FONT, candidate_bars
+    from course_utils.plots.batch import candidate_bars
     from course_utils.plots.figures import figure_png
 
     order = np.argsort(-values, kind="stable")
