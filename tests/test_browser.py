@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,6 +43,8 @@ from conftest import notebook_kernel_env
 from course_utils.cli.notebooks import NOTEBOOK_DIR
 
 CHROMIUM = Path("/usr/bin/chromium")
+#: The course's JupyterLab settings (`make setup` copies them into the venv).
+LAB_OVERRIDES = Path(__file__).resolve().parents[1] / "assets" / "jupyterlab" / "overrides.json"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
@@ -103,10 +107,10 @@ def jupyterlab(root: Path, workdir: Path):
         folder.mkdir(parents=True, exist_ok=True)
         env[name] = str(folder)
     settings = workdir / "lab-settings"
-    notification = settings / "@jupyterlab" / "apputils-extension"
-    notification.mkdir(parents=True, exist_ok=True)  # no "official Jupyter news?" toast
-    (notification / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    settings.mkdir(parents=True, exist_ok=True)
+    app_settings = workdir / "lab-app-settings"  # the course's overrides.json, as `make setup`
+    app_settings.mkdir(parents=True, exist_ok=True)  # installs it (no "Jupyter news?" box)
+    shutil.copy(LAB_OVERRIDES, app_settings / "overrides.json")
     log = open(workdir / "jupyterlab.log", "w")  # noqa: SIM115 - closed below
     command = [
         sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
@@ -114,7 +118,7 @@ def jupyterlab(root: Path, workdir: Path):
         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly", "--expose-app-in-browser",
-        f"--LabApp.user_settings_dir={settings}",
+        f"--LabApp.user_settings_dir={settings}", f"--LabApp.app_settings_dir={app_settings}",
         f"--LabApp.workspaces_dir={workdir / 'lab-workspaces'}",
     ]
     if os.geteuid() == 0:
@@ -416,6 +420,17 @@ def test_missing_chromium_skips_here_but_fails_in_ci(monkeypatch, tmp_path):
         require_browser()
 
 
+def test_course_lab_settings_turn_off_news_and_make_setup_installs_them():
+    """Issue 30: no "get notified about Jupyter news?" box in front of the room."""
+    settings = json.loads(LAB_OVERRIDES.read_text(encoding="utf-8"))
+    notification = settings["@jupyterlab/apputils-extension:notification"]
+    assert notification == {"fetchNews": "false", "checkForUpdates": False}
+    makefile = (LAB_OVERRIDES.parents[2] / "Makefile").read_text(encoding="utf-8")
+    assert "cp assets/jupyterlab/overrides.json $(LAB_SETTINGS)/overrides.json" in makefile
+    assert "LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings" in makefile
+    assert re.search(r"^setup: .*lab-settings", makefile, re.MULTILINE)
+
+
 # ------------------------------------------------------------------------------- slide mode
 # Presenting = jupyterlab-slideshow's deck mode, inside JupyterLab itself (so widgets stay live).
 # The instructor presents the student copy (make lab), so no exercise shows its answer.
@@ -436,14 +451,60 @@ DECK_CELLS_JS = """() => {
             images};
   });
 }"""
+#: What does not fit the screen on the current slide: for every cell on screen, the parts of it
+#: (lines of code and prose, table rows, images, widgets) that reach above or below the
+#: viewport or under the deck's remote (bottom right), unless they sit in a scrollable box
+#: that itself fits (deliberately scrollable).
+FIT_JS = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const height = window.innerHeight, width = window.innerWidth;
+  const remoteNode = document.querySelector('.jp-Deck-Remote');
+  const remote = remoteNode ? remoteNode.getBoundingClientRect() : null;
+  const parts = '.cm-line, .jp-RenderedMarkdown p, .jp-RenderedMarkdown li, ' +
+    '.jp-RenderedMarkdown h1, .jp-RenderedMarkdown h2, .jp-RenderedMarkdown h3, tr, img, ' +
+    '.jp-RenderedText pre, .widget-slider, .widget-html-content, canvas';
+  const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom
+    && b.top < a.bottom;
+  const scroller = node => { for (let n = node.parentElement; n; n = n.parentElement) {
+    if (n.classList.contains('jp-Cell')) return null;
+    const style = getComputedStyle(n);
+    if (/(auto|scroll)/.test(style.overflowY + style.overflowX)
+        && (n.scrollHeight > n.clientHeight + 2 || n.scrollWidth > n.clientWidth + 2)) return n;
+  } return null; };
+  const problems = [];
+  panel.content.widgets.forEach((cell, index) => {
+    const box = cell.node.getBoundingClientRect();
+    const style = getComputedStyle(cell.node);
+    if (!(box.height > 0 && style.display !== 'none' && style.visibility !== 'hidden')) return;
+    for (const node of cell.node.querySelectorAll(parts)) {
+      const outer = node.getBoundingClientRect();
+      if (!(outer.height > 0 && outer.width > 0)) continue;
+      const box = scroller(node);
+      let rects = [box ? box.getBoundingClientRect() : outer];
+      if (!box && !/^(IMG|CANVAS)$/.test(node.tagName)
+          && !node.classList.contains('widget-slider')) {
+        const range = document.createRange();  // the glyphs, not the full-width block
+        range.selectNodeContents(node);
+        rects = Array.from(range.getClientRects()).filter(r => r.width > 0 && r.height > 0);
+      }
+      const where = rects.map(r => r.bottom > height + 1 ? 'below the screen'
+        : r.top < -1 ? 'above the screen' : r.right > width + 1 ? 'right of the screen'
+        : remote && overlaps(r, remote) ? 'under the deck remote' : null).find(w => w);
+      if (where) { problems.push({index, where, bottom: Math.round(outer.bottom),
+        text: (node.innerText || node.tagName).slice(0, 60)}); break; }
+    }
+  });
+  return problems;
+}"""
 ACTIVE_JS = "() => window.jupyterapp.shell.currentWidget.content.activeCellIndex"
 NEXT_JS = ("() => window.jupyterapp.commands.execute('deck:go', "
            "{direction: 'down', alternate: 'forward'})")
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 #: Presented in deck mode, as issue 15 asks: 01 (toy widgets, exercises), 02 (the contrast
 #: explorer, the hover scatter) and 05 (training bar, timeline, hover scatter, search, the 2x2
-#: figure).
-PRESENTED = ("01", "02", "05")
+#: figure); issue 30 added 07 (temperature explorer, static figures) and 08 (hover scatter,
+#: figures, neighbour tables). Every slide of every one is checked to fit 1280x800 (FIT_JS).
+PRESENTED = ("01", "02", "05", "07", "08")
 #: Also checked in the notebook view (figure, explorer) before its deck starts, in the same run.
 LAB_CHECKED = "02"
 SPOILERS = ("✔ Correct", "VBox(", "HBox(", "Error displaying widget")
@@ -490,6 +551,54 @@ def operate_widget(page, index: int) -> str:
     return change_and_wait_for_update(page, widget, f"in slide mode (cell {index})")
 
 
+#: The live-exercise routine of docs/instructor.md, tried on one checker per notebook while
+#: presenting: the room's answer is typed, the checker is run with a key, the verdict is read.
+LIVE_CHECKERS = {"07": "check_flatter_temperature(", "08": "check_topic_recipe("}
+CELL_RUN_JS = """(index) => {
+  const cell = window.jupyterapp.shell.currentWidget.content.widgets[index];
+  const box = cell.node.getBoundingClientRect();
+  const out = cell.node.querySelector('.jp-OutputArea-output');
+  const r = out ? out.getBoundingClientRect() : null;
+  return {count: cell.model.executionCount, text: out ? out.innerText : '',
+          cellShown: box.height > 0 && getComputedStyle(cell.node).display !== 'none',
+          outputOnScreen: Boolean(r && r.height > 0 && r.top >= 0
+                                  && r.bottom <= window.innerHeight)};
+}"""
+
+
+def run_checker_with(page, index: int, key: str) -> dict:
+    """Present the checker cell ``index``, click into it and press ``key``; what is on screen
+    once the kernel is idle again."""
+    page.evaluate(f"() => {{ window.jupyterapp.shell.currentWidget.content.activeCellIndex = "
+                  f"{index}; }}")
+    page.wait_for_timeout(800)
+    before = page.evaluate(CELL_RUN_JS, index)["count"]
+    page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".cm-content").click()
+    page.keyboard.press(key)
+    deadline = time.monotonic() + WIDGET_UPDATE_S
+    while page.evaluate(CELL_RUN_JS, index)["count"] == before or not page.evaluate(
+            KERNEL_IDLE_JS):
+        assert time.monotonic() < deadline, f"{key} did not run the checker cell {index}"
+        page.wait_for_timeout(250)
+    page.wait_for_timeout(800)
+    return page.evaluate(CELL_RUN_JS, index)
+
+
+def live_checker_routine(page, number: str, workdir: Path) -> dict:
+    """Run a checker in deck mode with Ctrl+Enter (runs in place) and with Shift+Enter (runs and
+    selects the next cell); say whether its verdict is on screen afterwards."""
+    index = page.evaluate("""(marker) => window.jupyterapp.shell.currentWidget.content.widgets
+        .findIndex(cell => cell.model.type === 'code'
+                   && cell.model.sharedModel.getSource().includes(marker))""",
+                          LIVE_CHECKERS[number])
+    assert index >= 0, f"no checker cell with {LIVE_CHECKERS[number]!r}"
+    seen = {}
+    for key in ("Control+Enter", "Shift+Enter"):
+        seen[key] = run_checker_with(page, index, key)
+        page.screenshot(path=str(workdir / f"{number}-live-{key.split('+')[0].lower()}.png"))
+    return seen
+
+
 def present_notebook(sync_api, notebook: Path, workdir: Path) -> dict:
     """Run the student copy of ``notebook`` in JupyterLab, present it, step through every slide.
 
@@ -517,6 +626,10 @@ def present_notebook(sync_api, notebook: Path, workdir: Path) -> dict:
         if notebook.stem.startswith(LAB_CHECKED):
             check_lab_view(page, workdir, notebook.stem[:2])
             seen["lab_checked"] = True
+        toasts = page.locator(".Toastify__toast").count()
+        if toasts:
+            seen["problems"].append(f"{toasts} notification box(es) on screen (Jupyter news?): "
+                                    f"{page.locator('.Toastify__toast').first.inner_text()!r}")
         start_deck(page)
         first = [c for c in page.evaluate(DECK_CELLS_JS) if c["shown"]]
         page.screenshot(path=str(workdir / f"{notebook.stem[:2]}-slide-00.png"))
@@ -550,6 +663,10 @@ def present_notebook(sync_api, notebook: Path, workdir: Path) -> dict:
                 if FIT_MARKER in cell["source"] and cell["images"]:
                     seen["fit"].append(cell["images"][0])
                     page.screenshot(path=str(workdir / f"{notebook.stem[:2]}-fit.png"))
+            for part in page.evaluate(FIT_JS):
+                seen["problems"].append(f"slide {step}: cell {part['index']} does not fit "
+                                        f"1280x800 ({part['where']}, bottom "
+                                        f"{part['bottom']} px): {part['text']!r}")
             fonts = page.evaluate(FONT_SIZES_JS)
             for kind, smallest in (("prose", 18), ("code", 16)):
                 if fonts[kind] < smallest:  # Infinity when the slide has none
@@ -562,6 +679,8 @@ def present_notebook(sync_api, notebook: Path, workdir: Path) -> dict:
             seen["steps"] = step
             if page.evaluate(ACTIVE_JS) == active:
                 break
+        if notebook.stem[:2] in LIVE_CHECKERS:
+            seen["live"] = live_checker_routine(page, notebook.stem[:2], workdir)
         seen["widget_cells"] = len(widget_sources)
         seen["hover_cells"] = sum(any(m in source for m in HOVER_MARKERS)
                                   for source in widget_sources)
@@ -602,7 +721,12 @@ def test_slides_show_live_widgets_and_no_answers(tmp_path, number):
         box = seen["fit"][0]
         assert box["top"] >= 0 and box["bottom"] <= 800 and box["right"] <= 1280, (
             f"05 §4's figure is not inside the 1280x800 screen: {box}")
+    if "live" in seen:  # docs/instructor.md: run a checker with Ctrl+Enter while presenting
+        in_place = seen["live"]["Control+Enter"]
+        assert in_place["cellShown"] and in_place["outputOnScreen"], in_place
+        assert "Exercise" in in_place["text"], in_place
     assert not seen["outside"], f"slide mode loaded from outside localhost: {seen['outside']}"
     print(json.dumps({"steps": seen["steps"], "operated": seen["operated"],
+                      "live": seen.get("live"),
                       "hovered": {i: h["sentence"] for i, h in seen["hovered"].items()},
                       "screenshots": str(tmp_path)}))

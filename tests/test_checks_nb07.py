@@ -46,9 +46,20 @@ def test_info_nce_mistakes_get_hints():
     assert "function" in nb07.check_info_nce(3).message
 
 
+def test_an_unrecognised_mistake_gets_the_idea_not_the_solution():
+    def mean_diagonal(a, p, t):  # no known slip: the fallback hint answers
+        return -(F.normalize(a) @ F.normalize(p).T / t).diagonal().mean()
+
+    result = nb07.check_info_nce(mean_diagonal)
+    assert not result.passed and "multiple-choice" in result.message, result.message
+    for solution_code in ("arange", "F.cross_entropy(", "normalize(anchor) @"):
+        assert solution_code not in result.message, result.message
+
+
 def test_flatter_temperature():
     assert nb07.check_flatter_temperature(0.5).passed
-    assert nb07.check_flatter_temperature("0.5").passed
+    text = nb07.check_flatter_temperature("0.5")  # a number is asked: text is refused
+    assert not text.passed and "without quotes" in text.message
     assert not nb07.check_flatter_temperature(0.01).passed
     assert "one of" in nb07.check_flatter_temperature(2.0).message
     assert "None" in nb07.check_flatter_temperature(None).message

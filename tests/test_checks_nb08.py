@@ -24,6 +24,21 @@ def test_the_reference_topic_recipe_passes(train):
     assert nb08.check_topic_recipe(multitask.TOPIC_RECIPE, train).passed
 
 
+def test_the_reference_leaves_the_positives_sentiment_to_chance(train):
+    """Issue 26: positives of the *other* sentiment reversed sentiment under "topic: "."""
+    assert multitask.TOPIC_RECIPE["positives"] == "any"
+    mirror = nb08.check_topic_recipe({**multitask.TOPIC_RECIPE, "positives": "other_group"},
+                                     train)
+    assert mirror.passed and "opposite opinions" in mirror.message
+
+
+def test_the_sentiment_hint_leads_without_the_arguments(train):
+    verdict = nb08.check_topic_recipe({"label_col": "topic", "negatives": "random"}, train)
+    assert not verdict.passed
+    for answer in ("same_group", "group_col='sentiment'", "negatives="):
+        assert answer not in verdict.message, verdict.message
+
+
 @pytest.mark.parametrize(
     ("recipe", "hint"),
     [(None, "should be a dict"),
@@ -38,7 +53,7 @@ def test_topic_recipe_mistakes_get_hints(train, recipe, hint):
 
 # ------------------------------------------------------------------ recipe or reference
 def test_an_accepted_recipe_is_trained_as_written(train):
-    mine = {**multitask.TOPIC_RECIPE, "positives": "any"}  # accepted, not the reference
+    mine = {**multitask.TOPIC_RECIPE, "positives": "other_group"}  # accepted, not the reference
     recipe, line = nb08.topic_recipe_or_reference(mine, train)
     assert recipe == mine and recipe is not mine
     assert "your topic_recipe" in line

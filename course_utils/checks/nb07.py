@@ -66,9 +66,10 @@ def _info_nce_hint(anchor: Any, positive: Any, temperature: float, got: float) -
         "column i of sim(anchors, positives).": F.cross_entropy(unit.T / temperature,
                                                                 targets.flip(0)),
     }
-    return likely_slip(got, mistakes, "Compute sim = normalize(anchor) @ normalize(positive).T, "
-                       "divide by the temperature, and take "
-                       "F.cross_entropy(sim, torch.arange(len(anchor))).")
+    return likely_slip(got, mistakes, "Think of row i of the (B, B) similarity matrix as anchor "
+                       "i's multiple-choice question: which column holds its right answer, and "
+                       "which torch loss takes a row of scores plus the index of the right "
+                       "answer? The cosine needs unit-length rows first.")
 
 
 @checker("Exercise 1: InfoNCE from the similarity matrix")
@@ -100,12 +101,9 @@ EXERCISE2_OPTIONS = (0.01, 0.05, 0.5)
 def check_flatter_temperature(answer: Any) -> CheckResult:
     """Which of :data:`EXERCISE2_OPTIONS` spreads the softmax (and the gradient) most evenly?"""
     flattest = max(EXERCISE2_OPTIONS)
-    if isinstance(answer, str):
-        try:
-            answer = float(answer)
-        except ValueError:
-            return fail(f"answer with one of the numbers {list(EXERCISE2_OPTIONS)}, got "
-                        f"{answer!r}.")
+    if isinstance(answer, str):  # a number is asked: '0.5' in quotes is text, not a temperature
+        return fail(f"flatter_temperature is the text {answer!r}; write the number itself, "
+                    f"one of {', '.join(f'{t:g}' for t in EXERCISE2_OPTIONS)}, without quotes.")
     result = check_choice(answer, flattest, options=EXERCISE2_OPTIONS, what="your temperature",
                           hint="Dividing by a small temperature stretches the gaps between "
                                "similarities; which one shrinks them?")

@@ -112,12 +112,14 @@ def check_topic_recipe(recipe: Any, frame: pd.DataFrame | None = None) -> CheckR
         return fail(
             f"in {shares['sentiment helps']:.0%} of the triplets sentiment alone tells the "
             "positive from the negative (same sentiment as the anchor vs the other one), so "
-            "the model can answer with sentiment. Keep the negative's sentiment equal to the "
-            "anchor's: which column is the group, and which negatives= keeps it?"
+            "the model can answer with sentiment. Ask what the negative would have to share "
+            "with the anchor for sentiment to be no help, then look at how notebook 05's "
+            "recipe (printed above) controls topic for the sentiment question."
         )
-    extra = ("" if recipe.get("positives") == "other_group" else
-             " With positives='other_group' sentiment even points the wrong way in every "
-             "triplet, which pushes it out of the topic answer (the notebook uses that).")
+    extra = ("" if recipe.get("positives") != "other_group" else
+             " Note: with positives='other_group' sentiment points the wrong way in every "
+             "triplet, so asked about topic the model may put opposite opinions nearest; "
+             "compare the sentiment column under \"topic: \" below with positives='any'.")
     return ok(f"every negative has another topic and the anchor's sentiment "
               f"({shares['negative same sentiment']:.0%}); sentiment never helps.{extra}")
 

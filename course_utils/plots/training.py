@@ -22,6 +22,7 @@ __all__ = [
     "align_layout",
     "set_frame",
     "before_after_grid",
+    "layout_strip",
     "loss_curve",
     "pick_steps",
     "shared_layouts",
@@ -184,8 +185,10 @@ def _mark_tracked(ax: Axes, layout: np.ndarray, track: Sequence[int]) -> None:
 
 def _draw_grid(layouts: Sequence[np.ndarray], row_titles: Sequence[str],
                labels: dict[str, list[str]], *, axes_size: float, by_row: bool,
-               suptitle: str | None, track: Sequence[int] = ()) -> Figure:
-    """Panels for layouts x label sets. ``by_row``: layouts are rows (else columns)."""
+               suptitle: str | None, track: Sequence[int] = (),
+               fontsize: float | None = None) -> Figure:
+    """Panels for layouts x label sets. ``by_row``: layouts are rows (else columns);
+    ``fontsize``: titles and legends in points (default: the course style's sizes)."""
     import matplotlib.pyplot as plt
 
     from course_utils.plots.scatter import scatter_by_label
@@ -201,22 +204,23 @@ def _draw_grid(layouts: Sequence[np.ndarray], row_titles: Sequence[str],
             _mark_tracked(ax, layout, track)
             if by_row:
                 if i == 0:
-                    ax.set_title(f"coloured by {name}")
+                    ax.set_title(f"coloured by {name}", fontsize=fontsize)
                 if j == 0:
-                    ax.set_ylabel(title, fontsize="large", fontweight="bold")
+                    ax.set_ylabel(title, fontsize=fontsize or "large", fontweight="bold")
             else:
                 if j == 0:
                     ax.set_title(title)
                 if i == 0:
                     ax.set_ylabel(f"coloured by {name}", fontsize="medium")
             if i == n_layouts - 1:  # legends once: under the last row / right of the last column
-                _legend_beside(ax, values, by_row=by_row)
+                _legend_beside(ax, values, by_row=by_row, fontsize=fontsize)
     if suptitle:
-        fig.suptitle(suptitle, fontweight="bold")
+        fig.suptitle(suptitle, fontweight="bold", fontsize=fontsize)
     return fig
 
 
-def _legend_beside(ax: Axes, values: Sequence[str], *, by_row: bool) -> None:
+def _legend_beside(ax: Axes, values: Sequence[str], *, by_row: bool,
+                   fontsize: float | None = None) -> None:
     """A legend below (grid of rows) or to the right (small multiples) of ``ax``."""
     from matplotlib.lines import Line2D
 
@@ -226,8 +230,8 @@ def _legend_beside(ax: Axes, values: Sequence[str], *, by_row: bool) -> None:
                for label, colour in label_colours(values).items()]
     if by_row:
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02),
-                  ncol=min(len(handles), 3), fontsize="small", handletextpad=0.2,
-                  columnspacing=0.8)
+                  ncol=min(len(handles), 3 if fontsize is None else 2),  # big text: narrower
+                  fontsize=fontsize or "small", handletextpad=0.2, columnspacing=0.8)
     else:
         ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.02, 0.5),
                   fontsize="small", handletextpad=0.2, frameon=False)
@@ -237,7 +241,7 @@ def before_after_grid(before_xy: np.ndarray, after_xy: np.ndarray,
                       labels: Mapping[str, Sequence], *,
                       row_titles: tuple[str, str] = ("before training", "after training"),
                       suptitle: str | None = None, axes_size: float = 3.6,
-                      track: Sequence[int] = ()) -> Figure:
+                      track: Sequence[int] = (), fontsize: float | None = None) -> Figure:
     """The 2 x len(labels) grid: rows before / after, one column per label set.
 
     Args:
@@ -245,6 +249,7 @@ def before_after_grid(before_xy: np.ndarray, after_xy: np.ndarray,
         labels: ``{"topic": test.topic, "sentiment": test.sentiment}``, one column each.
         axes_size: inches per panel.
         track: indices of a few points to ring and number in every panel.
+        fontsize: titles and legends in points (e.g. 14 for a slide; default: the style's).
     """
     before_xy = _validate_layout(before_xy, "before_xy")
     after_xy = _validate_layout(after_xy, "after_xy")
@@ -255,8 +260,46 @@ def before_after_grid(before_xy: np.ndarray, after_xy: np.ndarray,
         )
     checked = _validate_label_sets(labels, len(before_xy))
     fig = _draw_grid([before_xy, after_xy], list(row_titles), checked, axes_size=axes_size,
-                     by_row=True, suptitle=suptitle, track=_validate_track(track, len(before_xy)))
+                     by_row=True, suptitle=suptitle, track=_validate_track(track, len(before_xy)),
+                     fontsize=fontsize)
     set_frame([ax for ax in fig.axes if ax.collections], _limits([before_xy, after_xy]))
+    return fig
+
+
+def layout_strip(layouts: Mapping[str, np.ndarray], labels: Mapping[str, Sequence], *,
+                 suptitle: str | None = None, axes_size: float = 3.0,
+                 fontsize: float = 14) -> Figure:
+    """One row of panels for a wide slide: for each label set, one panel per layout (e.g.
+    pretrained, then trained), all in one frame, with the label set's legend under its panels.
+
+    ``layouts``: {title: (n, 2) layout} of the same texts; ``labels``: {name: labels}.
+    """
+    import matplotlib.pyplot as plt
+
+    from course_utils.plots.scatter import scatter_by_label
+
+    if not isinstance(layouts, Mapping) or not layouts:
+        raise TypeError("layouts must be a non-empty dict {title: (n, 2) layout}.")
+    checked_layouts = {title: _validate_layout(xy, f"layouts[{title!r}]")
+                       for title, xy in layouts.items()}
+    n_points = len(next(iter(checked_layouts.values())))
+    if any(len(xy) != n_points for xy in checked_layouts.values()):
+        raise ValueError("every layout must place the same points (the same number of rows).")
+    checked = _validate_label_sets(labels, n_points)
+    n_panels = len(checked_layouts) * len(checked)
+    fig, axes = plt.subplots(1, n_panels, figsize=(axes_size * n_panels, axes_size + 1.4),
+                             layout="constrained", squeeze=False)
+    panels = iter(axes[0])
+    for name, values in checked.items():
+        for k, (title, xy) in enumerate(checked_layouts.items()):
+            ax = next(panels)
+            scatter_by_label(xy, values, ax=ax, legend=False)
+            ax.set_title(f"{title}\ncoloured by {name}", fontsize=fontsize)
+            if k == 0:
+                _legend_beside(ax, values, by_row=True, fontsize=fontsize)
+    set_frame(list(axes[0]), _limits(list(checked_layouts.values())))
+    if suptitle:
+        fig.suptitle(suptitle, fontweight="bold", fontsize=fontsize)
     return fig
 
 

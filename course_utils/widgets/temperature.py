@@ -110,10 +110,13 @@ def temperature_explorer(similarities: Any, numbers: Callable[..., Any], *, posi
                          f"{MAX_TEMPERATURE}, got {temperature!r}.")
     slider = widgets.FloatLogSlider(value=float(temperature), base=10,
                                     min=np.log10(MIN_TEMPERATURE), max=np.log10(MAX_TEMPERATURE),
-                                    step=0.05, description="temperature",
-                                    continuous_update=False, readout_format=".3f")
+                                    step=0.05, description="temperature τ",
+                                    continuous_update=False, readout_format=".3f",
+                                    style={"description_width": "initial"},
+                                    layout=widgets.Layout(width="70%"))
     summary = widgets.HTML()
-    image = widgets.Image(format="png")
+    # 88% of the slide's width: the deck's remote (bottom right) stays clear of the bars
+    image = widgets.Image(format="png", layout=widgets.Layout(width="88%"))
 
     def refresh() -> dict[str, Any]:
         state = _numbers_at(numbers, values, positive, slider.value)
@@ -127,27 +130,20 @@ def temperature_explorer(similarities: Any, numbers: Callable[..., Any], *, posi
 
 def _draw(values: np.ndarray, positive: int, state: dict[str, Any],
           labels: Sequence[str] | None) -> bytes:
-    """Bars: each candidate's similarity and its softmax probability, as PNG bytes."""
+    """Bars: each candidate's similarity and its softmax probability, as PNG bytes (about
+    1060 px wide, 23 px a candidate: it fits a 1280x800 slide under the slider)."""
     import matplotlib.pyplot as plt
 
+    from course_utils.plots.batch import candidate_bars
     from course_utils.plots.figures import figure_png
-    from course_utils.plots.scatter import OKABE_ITO
 
     order = np.argsort(-values, kind="stable")
-    names = [labels[i] if labels is not None else f"candidate {i}" for i in order]
-    names = [name if len(name) <= 38 else name[:37] + "…" for name in names]
-    colours = [OKABE_ITO["blue"] if i == positive else OKABE_ITO["vermillion"] for i in order]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 0.38 * len(values) + 1.2),
-                                      sharey=True, gridspec_kw={"width_ratios": [1, 1.3]})
-    rows = np.arange(len(values))
-    left.barh(rows, values[order], color=colours)
-    left.set_xlabel("cosine similarity")
-    left.set_yticks(rows, names)
-    left.invert_yaxis()
-    right.barh(rows, state["probabilities"][order], color=colours)
-    right.set_xlim(0, 1)
-    right.set_xlabel(f"softmax probability at temperature {state['temperature']:.3f}")
-    fig.suptitle("blue = the anchor's own positive, vermillion = in-batch negatives",
-                 fontsize=9)
-    fig.tight_layout()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.6, 0.23 * len(values) + 0.9),
+                                      sharey=True, layout="constrained",
+                                      gridspec_kw={"width_ratios": [1.3, 1]})
+    candidate_bars(left, values, positive=positive, labels=labels, order=order,
+                   xlabel="cosine similarity (blue: the positive)")
+    candidate_bars(right, state["probabilities"], positive=positive, order=order, xlim=(0, 1),
+                   xlabel=f"softmax probability at τ = {state['temperature']:.3f}",
+                   show_labels=False)
     return figure_png(fig)
