@@ -208,7 +208,7 @@ def check_threads() -> Requirement:
 
 def _bf16_hardware() -> str | None:
     """Which part of this machine computes bfloat16 natively, in words; None if none does
-    (the detection of :func:`course_utils.training.native_bf16`, named)."""
+    (the detection of :func:`course_utils.notebook_setup.native_bf16`, named)."""
     import torch
 
     if torch.cuda.is_available():
@@ -221,8 +221,8 @@ def _bf16_hardware() -> str | None:
 
 def check_precision() -> Requirement:
     """Which precision training will use (``COURSE_PRECISION``: auto, float32 or bf16), or a
-    FAIL with :func:`course_utils.training.precision_setting`'s message for a wrong value."""
-    from course_utils.training import precision_setting, use_bf16
+    FAIL with :func:`course_utils.notebook_setup.precision_setting`'s message for a wrong value."""
+    from course_utils.notebook_setup import precision_setting, use_bf16
 
     try:
         setting = precision_setting()

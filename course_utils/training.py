@@ -21,6 +21,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from course_utils.notebook_setup import (  # noqa: F401  (shown in notebook 05 as cu.training.*)
+    PRECISIONS,
+    native_bf16,
+    precision_setting,
+    use_bf16,
+)
 from course_utils.validation import validate_eval_texts, validate_snapshot_steps
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -212,42 +218,6 @@ def warmup_that_learns(trainer: Any) -> Any:
     optimizer = trainer.create_optimizer()
     return LambdaLR(optimizer, partial(warmup_factor, total_steps=steps,
                                        warmup_steps=args.get_warmup_steps(steps)))
-
-
-#: ``COURSE_PRECISION``: ``auto`` (unset): bfloat16 matmuls where the chip has them natively;
-#: ``float32``: never; ``bf16``: always (slow where emulated; for comparisons).
-PRECISIONS = ("auto", "float32", "bf16")
-
-
-def native_bf16() -> bool:
-    """Whether this machine computes bfloat16 natively: a GPU that supports it, or a CPU with
-    ``avx512_bf16`` or AMX (detected by torch; elsewhere bfloat16 is emulated and slower)."""
-    import torch
-
-    if torch.cuda.is_available():
-        return torch.cuda.is_bf16_supported()
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
-
-
-def precision_setting() -> str:
-    """``COURSE_PRECISION`` checked: one of :data:`PRECISIONS` (unset or empty: ``auto``)."""
-    value = os.environ.get("COURSE_PRECISION", "").strip().lower() or "auto"
-    if value not in PRECISIONS:
-        raise ValueError(f"COURSE_PRECISION={os.environ['COURSE_PRECISION']!r} is not one of "
-                         f"{', '.join(PRECISIONS)}; unset it (auto), or set "
-                         "COURSE_PRECISION=float32 to train in float32 everywhere.")
-    return value
-
-
-def use_bf16() -> bool:
-    """Whether to train with bfloat16 matmuls (``bf16=True``), shown in notebook 05, section 3.
-
-    On a CPU with native bfloat16 a course training step takes about half the time with the
-    same held-out quality over seeds (docs/training.md, "bfloat16"); the weights stay float32.
-    ``COURSE_PRECISION=float32`` turns it off, ``COURSE_PRECISION=bf16`` forces it on."""
-    setting = precision_setting()
-    return setting == "bf16" or (setting == "auto" and native_bf16())
 
 
 def training_arguments(output_dir: str, **overrides: Any) -> Any:

@@ -11,7 +11,7 @@ import tomllib
 
 import pytest
 
-from course_utils import environment
+from course_utils import environment, notebook_setup
 from course_utils.environment import (
     Pin,
     Requirement,
@@ -133,10 +133,9 @@ def test_a_wrong_thread_count_fails_here_not_first_in_setup(monkeypatch):
 ])
 def test_the_check_says_which_precision_training_will_use(monkeypatch, setting, hardware,
                                                           native, detail):
-    from course_utils import training
 
     monkeypatch.setenv("COURSE_PRECISION", setting)
-    monkeypatch.setattr(training, "native_bf16", lambda: native)
+    monkeypatch.setattr(notebook_setup, "native_bf16", lambda: native)
     monkeypatch.setattr(environment, "_bf16_hardware", lambda: hardware)
     result = environment.check_precision()
     assert result.passed and result.detail == detail

@@ -116,10 +116,9 @@ def test_an_empty_thread_variable_counts_as_unset(monkeypatch, value, threads):
     ("auto", True, True), ("auto", False, False), ("float32", True, False), ("bf16", False, True)])
 def test_the_banner_says_bf16_training_when_training_will_use_it(monkeypatch, capsys, precision,
                                                                  native, shown):
-    from course_utils import training
 
     monkeypatch.setenv("COURSE_PRECISION", precision)
-    monkeypatch.setattr(training, "native_bf16", lambda: native)
+    monkeypatch.setattr(notebook_setup, "native_bf16", lambda: native)
     info = cu.setup(verbose=True, plots=False)
     [line] = capsys.readouterr().out.strip().splitlines()
     assert info.bf16 is shown and ("threads, bf16 training) |" in line) is shown

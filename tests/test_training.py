@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from course_utils import training
+from course_utils import notebook_setup, training
 from course_utils import training_presets as presets
 from course_utils.training_presets import TrainingConfig
 
@@ -404,7 +404,7 @@ def test_auto_precision_follows_the_chip(monkeypatch, setting):
         monkeypatch.setenv("COURSE_PRECISION", setting)
     assert training.precision_setting() == "auto"
     assert training.use_bf16() is training.native_bf16()
-    monkeypatch.setattr(training, "native_bf16", lambda: False)
+    monkeypatch.setattr(notebook_setup, "native_bf16", lambda: False)
     assert training.use_bf16() is False
 
 

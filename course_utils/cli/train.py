@@ -498,8 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     apply_quiet_offline_env()
     quiet_logging()
     # This process's share of the CPUs (torchrun starts LOCAL_WORLD_SIZE of them per machine).
-    from course_utils.notebook_setup import choose_threads, set_torch_threads
-    from course_utils.training import precision_setting
+    from course_utils.notebook_setup import choose_threads, precision_setting, set_torch_threads
 
     try:  # a wrong COURSE_THREADS or COURSE_PRECISION: one line, before any work
         threads = choose_threads()
