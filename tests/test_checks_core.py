@@ -26,6 +26,9 @@ def test_check_number_right_wrong_and_broken():
     assert check_number(np.float32(0.5), 0.5).passed
     wrong = check_number(0.7, 0.5)
     assert not wrong.passed and "expected about 0.5" in wrong.message and "0.7" in wrong.message
+    hidden = check_number(0.7, 0.5, reveal=False, hint="Think about the ends.")
+    assert not hidden.passed and "0.5" not in hidden.message and "0.7" in hidden.message
+    assert "Think about the ends." in hidden.message
     for broken in (None, "0.5", [0.5], float("nan"), torch.ones(3), True):
         result = check_number(broken, 0.5)
         assert isinstance(result, CheckResult) and not result.passed

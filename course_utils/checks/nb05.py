@@ -125,7 +125,7 @@ def check_active_fraction(answer: Any, anchor: np.ndarray, positive: np.ndarray,
     else:
         hint = ("compute d_ap = ||a - p|| and d_an = ||a - n|| per row (np.linalg.norm(..., "
                 "axis=1)), then the mean of (d_ap - d_an + margin > 0).")
-    return fail(f"expected about {expected:.3f}, got {value:.3f}: {hint}")
+    return fail(f"{value:.3f} is not the share yet: {hint}")
 
 
 @checker("Exercise 3: what hard negatives are like")
