@@ -320,13 +320,68 @@ def _experiment_rows():
 
 
 def test_tradeoff_plot_draws_one_point_with_bars_per_run():
-    ax = plots.tradeoff_plot(_experiment_rows(), grid="course", labels={"a": "recipe A"},
-                                highlight="a", chance=0.2)
-    legend = [text.get_text() for text in ax.get_legend().get_texts()]
-    assert legend == ["recipe A", "b"]
-    assert ax.get_legend().get_texts()[0].get_fontweight() == "bold"
-    assert "chance 0.20" in [text.get_text() for text in ax.texts]
-    assert len(ax.containers) == 2  # one errorbar container per run
+    rows = _experiment_rows()
+    reference = rows[rows["run"] == "a"].iloc[[0]].assign(run="pretrained", seed=0,
+                                                          sentiment_knn=0.6, topic_knn=0.95)
+    results = pd.concat([reference, rows], ignore_index=True)
+    ax = plots.tradeoff_plot(results, grid="course", labels={"a": "recipe A"}, highlight="a",
+                             chance=0.2, reference="pretrained")
+    texts = {text.get_text(): text for text in ax.texts}
+    assert {"recipe A", "b", "pretrained", "chance 0.20"} <= set(texts)
+    assert texts["recipe A"].get_fontweight() == "bold"
+    assert min(text.get_fontsize() for text in ax.texts) >= 12  # >= 14 px on a slide
+    assert len(ax.containers) == 2  # one errorbar container per run; the reference has none
+    colours = {tuple(np.round(matplotlib.colors.to_rgb(c), 3)) for c, _ in plots.TRADEOFF_STYLES}
+    assert len(colours) == len(plots.TRADEOFF_STYLES)
+    assert len({marker for _, marker in plots.TRADEOFF_STYLES}) == len(plots.TRADEOFF_STYLES)
+    assert all(sum(matplotlib.colors.to_rgb(c)) < 2.0 for c, _ in plots.TRADEOFF_STYLES), (
+        "a colour too pale to read as text on white")
     assert "3 seed(s)" in ax.get_title()
     with pytest.raises(ValueError, match="unknown run"):
         plots.tradeoff_plot(_experiment_rows(), grid="course", runs=["zzz"])
+
+
+def test_tradeoff_labels_do_not_overlap_even_for_points_on_top_of_each_other():
+    rows = _experiment_rows()
+    copies = [rows.assign(run=f"run {i}" + " with a long name" * (i == 5))  # six points
+              for i in range(6)]  # on two spots
+    ax = plots.tradeoff_plot(pd.concat(copies, ignore_index=True), grid="course")
+    ax.figure.canvas.draw()
+    boxes = [matplotlib.text.Text.get_window_extent(text) for text in ax.texts]  # no line
+    assert len(boxes) == 6
+    for i, first in enumerate(boxes):
+        for second in boxes[i + 1:]:
+            assert not first.overlaps(second)
+    figure_box = ax.figure.bbox
+    assert all(box.x1 <= figure_box.x1 and box.y0 >= 0 for box in boxes), "a label is cut off"
+
+
+@pytest.mark.parametrize(("wanted", "gap"), [([0.5, 0.5, 0.5], 0.1), ([0.95, 0.99, 0.2], 0.1),
+                                             ([0.0, 0.01], 0.2), (list(np.linspace(0, 1, 30)), 0.1)])
+def test_label_column_positions_keep_their_gap_and_order(wanted, gap):
+    placed = plots.label_column_positions(wanted, gap)
+    order = np.argsort(wanted, kind="stable")
+    assert np.all(np.diff(placed[order]) >= min(gap, 1 / (len(wanted) - 1)) - 1e-9)
+    assert placed.min() >= 0 - 1e-9 and placed.max() <= 1 + 1e-9
+    if gap * (len(wanted) - 1) <= 1 and len(set(wanted)) == len(wanted):
+        assert np.max(np.abs(placed - np.asarray(wanted))) <= gap * len(wanted)
+
+
+def test_pair_distance_panels_split_the_kinds_and_highlight_the_movers():
+    from course_utils.plots import PAIR_STYLES
+
+    start = np.array([1.0, 2.0, 0.5, 0.8, 1.5])
+    end = np.array([0.0, 0.1, 1.0, 1.2, 1.5])
+    history = np.linspace(start, end, 11)
+    similar = np.array([1, 1, 0, 0, 0])
+    fig = plots.plot_pair_distance_panels(history, similar, margin=1.0, highlight=1)
+    left, right = fig.axes
+    assert left.get_title().startswith("similar pairs (2)")
+    assert right.get_title().startswith("dissimilar pairs (3)")
+    bold = [line for line in left.lines if line.get_linewidth() > 2]
+    assert len(bold) == 1 and np.allclose(bold[0].get_ydata(), history[:, 1])  # moved most
+    assert any("margin = 1" in text.get_text() for text in right.texts)
+    assert all(matplotlib.colors.same_color(line.get_color(), PAIR_STYLES["similar"]["color"])
+               for line in left.lines)
+    with pytest.raises(ValueError, match="n_steps, n_pairs"):
+        plots.plot_pair_distance_panels(np.ones(5), similar, margin=1.0)
