@@ -163,9 +163,7 @@ def test_indices_must_be_whole_numbers_not_truncated_floats():
 
 @pytest.mark.parametrize("answer", [{"same_group": 1}, ["same_group"], 3])
 def test_a_choice_of_the_wrong_type_says_what_was_expected(answer):
-    from course_utils.checks import nb05
-
-    result = nb05.check_hard_negatives_like(answer)
+    result = check_choice(answer, "same_group", options=("random", "same_group"))
     assert not result.passed
     assert "should be a string, one of ['random', 'same_group']" in result.message, result.message
     assert "unhashable" not in result.message

@@ -95,8 +95,9 @@ def test_claim_checks_pass_quietly_and_fail_loudly():
 
 
 def test_library_style_loss_refuses_the_course_and_library_implementations():
-    import course_utils as cu
     from sentence_transformers.sentence_transformer.losses import ContrastiveLoss
+
+    import course_utils as cu
 
     original = cu.losses.contrastive_loss
     course_call = lambda a, b, y, m: cu.losses.contrastive_loss(a, b, y, margin=m)  # noqa: E731

@@ -356,8 +356,9 @@ def test_tradeoff_labels_do_not_overlap_even_for_points_on_top_of_each_other():
     assert all(box.x1 <= figure_box.x1 and box.y0 >= 0 for box in boxes), "a label is cut off"
 
 
-@pytest.mark.parametrize(("wanted", "gap"), [([0.5, 0.5, 0.5], 0.1), ([0.95, 0.99, 0.2], 0.1),
-                                             ([0.0, 0.01], 0.2), (list(np.linspace(0, 1, 30)), 0.1)])
+@pytest.mark.parametrize(("wanted", "gap"), [
+    ([0.5, 0.5, 0.5], 0.1), ([0.95, 0.99, 0.2], 0.1), ([0.0, 0.01], 0.2),
+    (list(np.linspace(0, 1, 30)), 0.1)])
 def test_label_column_positions_keep_their_gap_and_order(wanted, gap):
     placed = plots.label_column_positions(wanted, gap)
     order = np.argsort(wanted, kind="stable")
