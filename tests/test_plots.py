@@ -159,6 +159,20 @@ def test_side_by_side_makes_one_titled_panel_per_label_set():
     assert sorted(map(tuple, first)) == sorted(map(tuple, second))
 
 
+def test_side_by_side_can_put_legends_right_of_the_panels_for_slides():
+    xy = np.random.default_rng(1).normal(size=(20, 2))
+    labels = {"topic": ["movies", "hotels"] * 10, "sentiment": ["positive", "negative"] * 10}
+    below = plots.side_by_side(xy, labels, axes_size=3)
+    right = plots.side_by_side(xy, labels, axes_size=3, legend="right")
+    assert right.get_size_inches()[1] < below.get_size_inches()[1]  # lower, wider
+    for ax in right.get_axes():
+        legend = ax.get_legend()
+        assert legend._loc == 6 and legend.get_bbox_to_anchor().x0 > ax.bbox.x0  # center left
+        assert all(text.get_fontsize() >= 11 for text in legend.get_texts())  # >= 14 px
+    with pytest.raises(ValueError, match="'below' or 'right'"):
+        plots.side_by_side(xy, labels, legend="top")
+
+
 @pytest.mark.parametrize("label_sets", [{}, None, [("topic", ["a"])]])
 def test_side_by_side_needs_a_dict_of_label_sets(label_sets):
     with pytest.raises(TypeError, match="label_sets"):
