@@ -395,7 +395,7 @@ def test_pair_distance_panels_split_the_kinds_and_highlight_the_movers():
     assert right.get_title().startswith("dissimilar pairs (3)")
     bold = [line for line in left.lines if line.get_linewidth() > 2]
     assert len(bold) == 1 and np.allclose(bold[0].get_ydata(), history[:, 1])  # moved most
-    assert any("margin = 1" in text.get_text() for text in right.texts)
+    assert any("below the margin (1)" in text.get_text() for text in right.texts)
     assert all(matplotlib.colors.same_color(line.get_color(), PAIR_STYLES["similar"]["color"])
                for line in left.lines)
     with pytest.raises(ValueError, match="n_steps, n_pairs"):

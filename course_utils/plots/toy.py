@@ -216,9 +216,8 @@ def plot_pair_distance_panels(distances: Any, similar: Any, *, margin: float,
         ax.set_xlabel("gradient-descent step")
     axes[1].axhspan(0, margin, color=PAIR_STYLES["dissimilar"]["color"], alpha=0.08, zorder=0)
     axes[1].axhline(margin, color=OKABE_ITO["black"], linewidth=1.2, linestyle=":")
-    axes[1].annotate(f"margin = {margin:g}: below it a dissimilar pair pays", (0.98, margin),
-                     xycoords=("axes fraction", "data"), xytext=(0, -4),
-                     textcoords="offset points", ha="right", va="top", fontsize=10)
+    axes[1].annotate(f"below the margin ({margin:g}) a dissimilar pair pays", (0.98, 0.04),
+                     xycoords="axes fraction", ha="right", va="bottom", fontsize=11)
     axes[0].set_ylabel("distance within the pair")
     axes[0].set_ylim(bottom=0)
     return fig
