@@ -173,6 +173,29 @@ def test_side_by_side_can_put_legends_right_of_the_panels_for_slides():
         plots.side_by_side(xy, labels, legend="top")
 
 
+def test_before_after_grid_zooms_into_each_tight_group_after_training():
+    rng = np.random.default_rng(0)
+    mood = np.array(["positive", "negative"] * 40)
+    domain = rng.choice(["tweets", "movies"], 80)
+    before = rng.normal(size=(80, 2))
+    after = np.where((mood == "positive")[:, None], [3.0, 3.0], [-3.0, -3.0])
+    after = after + rng.normal(scale=0.01, size=(80, 2))  # two dots in the shared frame
+    fig = plots.before_after_grid(before, after, {"domain": domain, "sentiment": mood},
+                                  zoom="sentiment")
+    after_panels = [ax for ax in fig.axes if ax.child_axes]
+    assert len(after_panels) == 2  # the "after" row only
+    for ax in after_panels:
+        insets = ax.child_axes
+        assert sorted(t.get_text() for inset in insets for t in inset.texts) == [
+            "zoom: negative", "zoom: positive"]
+        for inset in insets:  # magnified: the group fills the inset, not a dot
+            width = np.diff(inset.get_xlim())[0]
+            assert width < 0.2 * np.diff(ax.get_xlim())[0]
+            assert len(inset.collections[0].get_offsets()) == 40
+    with pytest.raises(ValueError, match="zoom must be one of"):
+        plots.before_after_grid(before, after, {"domain": domain}, zoom="sentiment")
+
+
 @pytest.mark.parametrize("label_sets", [{}, None, [("topic", ["a"])]])
 def test_side_by_side_needs_a_dict_of_label_sets(label_sets):
     with pytest.raises(TypeError, match="label_sets"):

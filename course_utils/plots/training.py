@@ -237,7 +237,7 @@ def before_after_grid(before_xy: np.ndarray, after_xy: np.ndarray,
                       labels: Mapping[str, Sequence], *,
                       row_titles: tuple[str, str] = ("before training", "after training"),
                       suptitle: str | None = None, axes_size: float = 3.6,
-                      track: Sequence[int] = ()) -> Figure:
+                      track: Sequence[int] = (), zoom: str | None = None) -> Figure:
     """The 2 x len(labels) grid: rows before / after, one column per label set.
 
     Args:
@@ -245,6 +245,9 @@ def before_after_grid(before_xy: np.ndarray, after_xy: np.ndarray,
         labels: ``{"topic": test.topic, "sentiment": test.sentiment}``, one column each.
         axes_size: inches per panel.
         track: indices of a few points to ring and number in every panel.
+        zoom: a key of ``labels``: every "after" panel gets one inset per group of that label
+            (at most two), magnified to the group's own extent - when training packs each
+            group tight, the shared frame draws it as one dot and hides the spread left inside.
     """
     before_xy = _validate_layout(before_xy, "before_xy")
     after_xy = _validate_layout(after_xy, "after_xy")
@@ -257,7 +260,55 @@ def before_after_grid(before_xy: np.ndarray, after_xy: np.ndarray,
     fig = _draw_grid([before_xy, after_xy], list(row_titles), checked, axes_size=axes_size,
                      by_row=True, suptitle=suptitle, track=_validate_track(track, len(before_xy)))
     set_frame([ax for ax in fig.axes if ax.collections], _limits([before_xy, after_xy]))
+    if zoom is not None:
+        if zoom not in checked:
+            raise ValueError(f"zoom must be one of the label sets {list(checked)}, got {zoom!r}.")
+        after_axes = [ax for ax in fig.axes if ax.collections][len(checked):]
+        for ax, values in zip(after_axes, checked.values(), strict=True):
+            _zoom_insets(ax, after_xy, values, checked[zoom])
     return fig
+
+
+def _zoom_insets(ax: Axes, xy: np.ndarray, colour_by: Sequence[str],
+                 groups: Sequence[str]) -> None:
+    """One inset per group (at most two) in corners of the panel that hide the fewest points
+    (then: the nearest to the group), showing that group's points at their own scale, coloured
+    as in the panel, with a frame and lines to where it sits."""
+    from itertools import permutations
+
+    from course_utils.plots.scatter import label_colours
+
+    colours = label_colours(colour_by)
+    colour_array = np.asarray([colours[label] for label in colour_by], dtype=object)
+    group_array = np.asarray(list(groups), dtype=object)
+    names = list(dict.fromkeys(group_array))[:2]
+    size = 0.36
+    corners = [(0.01, 0.01), (0.63, 0.01), (0.01, 0.63), (0.63, 0.63)]
+    in_axes = ax.transAxes.inverted().transform(ax.transData.transform(xy))
+    hidden = [int(np.all((in_axes >= c) & (in_axes <= np.add(c, size)), axis=1).sum())
+              for c in corners]
+    centres = [in_axes[group_array == name].mean(axis=0) for name in names]
+
+    def cost(choice: tuple[int, ...]) -> float:
+        return sum(100.0 * hidden[c] + float(np.linalg.norm(np.add(corners[c], size / 2) - m))
+                   for c, m in zip(choice, centres, strict=True))
+
+    best = min(permutations(range(len(corners)), len(names)), key=cost)
+    for corner, name in zip(best, names, strict=True):
+        members = group_array == name
+        inset = ax.inset_axes([*corners[corner], size, size])
+        inset.scatter(xy[members, 0], xy[members, 1], s=12, linewidths=0, alpha=0.8,
+                      c=list(colour_array[members]))
+        inset.set_aspect("equal", adjustable="datalim")
+        inset.margins(0.08, 0.25)  # room for the name at the top
+        inset.set_xticks([])
+        inset.set_yticks([])
+        for side in inset.spines.values():
+            side.set_visible(True)
+            side.set_color("0.35")
+        inset.text(0.03, 0.97, f"zoom: {name}", transform=inset.transAxes, ha="left",
+                   va="top", fontsize=10, color="0.2")
+        ax.indicate_inset_zoom(inset, edgecolor="0.35")
 
 
 def pick_steps(steps: Sequence[int], n: int = 5) -> list[int]:
