@@ -194,6 +194,20 @@ def test_before_after_grid_zooms_into_each_tight_group_after_training():
             assert len(inset.collections[0].get_offsets()) == 40
     with pytest.raises(ValueError, match="zoom must be one of"):
         plots.before_after_grid(before, after, {"domain": domain}, zoom="sentiment")
+    row = plots.before_after_grid(before, after, {"domain": domain, "sentiment": mood},
+                                  zoom="sentiment", arrangement="row", axes_size=2.9,
+                                  suptitle="wide")
+    width, height = row.get_size_inches()
+    assert width > 2.5 * height  # wide and low, for a 16:10 slide
+    titles = [ax.get_title() for ax in row.axes if ax.collections]
+    assert titles == ["before training\ncoloured by domain", "after training\ncoloured by domain",
+                      "before training\ncoloured by sentiment",
+                      "after training\ncoloured by sentiment"]
+    assert [len(ax.child_axes) for ax in row.axes if ax.collections] == [0, 2, 0, 2]
+    legends = [sub.legends[0] for sub in row.subfigs]
+    assert all(t.get_fontsize() >= 12 for legend in legends for t in legend.get_texts())
+    with pytest.raises(ValueError, match="'grid' or 'row'"):
+        plots.before_after_grid(before, after, {"domain": domain}, arrangement="column")
 
 
 @pytest.mark.parametrize("label_sets", [{}, None, [("topic", ["a"])]])
