@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from course_utils.plots.zoom import zoom_insets
 from course_utils.validation import validate_non_empty_dict, validate_whole_number
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -278,7 +279,7 @@ def before_after_grid(before_xy: np.ndarray, after_xy: np.ndarray,
     set_frame(panels, _limits([before_xy, after_xy]))
     if zoom is not None:
         for ax, values in zip(after_axes, checked.values(), strict=True):
-            _zoom_insets(ax, after_xy, values, checked[zoom])
+            zoom_insets(ax, after_xy, values, checked[zoom])
     return fig
 
 
@@ -308,48 +309,6 @@ def _draw_row(before_xy: np.ndarray, after_xy: np.ndarray, titles: list[str],
         fig.get_layout_engine().set(rect=(0, 0, 1, 1 - 0.35 / fig.get_size_inches()[1]))
         fig.suptitle(suptitle, fontweight="bold", fontsize=13)
     return fig
-
-
-def _zoom_insets(ax: Axes, xy: np.ndarray, colour_by: Sequence[str],
-                 groups: Sequence[str]) -> None:
-    """One inset per group (at most two) in corners of the panel that hide the fewest points
-    (then: the nearest to the group), showing that group's points at their own scale, coloured
-    as in the panel, with a frame and lines to where it sits."""
-    from itertools import permutations
-
-    from course_utils.plots.scatter import label_colours
-
-    colours = label_colours(colour_by)
-    colour_array = np.asarray([colours[label] for label in colour_by], dtype=object)
-    group_array = np.asarray(list(groups), dtype=object)
-    names = list(dict.fromkeys(group_array))[:2]
-    size = 0.36
-    corners = [(0.01, 0.01), (0.63, 0.01), (0.01, 0.63), (0.63, 0.63)]
-    in_axes = ax.transAxes.inverted().transform(ax.transData.transform(xy))
-    hidden = [int(np.all((in_axes >= c) & (in_axes <= np.add(c, size)), axis=1).sum())
-              for c in corners]
-    centres = [in_axes[group_array == name].mean(axis=0) for name in names]
-
-    def cost(choice: tuple[int, ...]) -> float:
-        return sum(100.0 * hidden[c] + float(np.linalg.norm(np.add(corners[c], size / 2) - m))
-                   for c, m in zip(choice, centres, strict=True))
-
-    best = min(permutations(range(len(corners)), len(names)), key=cost)
-    for corner, name in zip(best, names, strict=True):
-        members = group_array == name
-        inset = ax.inset_axes([*corners[corner], size, size])
-        inset.scatter(xy[members, 0], xy[members, 1], s=12, linewidths=0, alpha=0.8,
-                      c=list(colour_array[members]))
-        inset.set_aspect("equal", adjustable="datalim")
-        inset.margins(0.08, 0.25)  # room for the name at the top
-        inset.set_xticks([])
-        inset.set_yticks([])
-        for side in inset.spines.values():
-            side.set_visible(True)
-            side.set_color("0.35")
-        inset.text(0.03, 0.97, f"zoom: {name}", transform=inset.transAxes, ha="left",
-                   va="top", fontsize=10, color="0.2")
-        ax.indicate_inset_zoom(inset, edgecolor="0.35")
 
 
 def pick_steps(steps: Sequence[int], n: int = 5) -> list[int]:
