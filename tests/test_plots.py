@@ -186,8 +186,8 @@ def test_before_after_grid_zooms_into_each_tight_group_after_training():
     assert len(after_panels) == 2  # the "after" row only
     for ax in after_panels:
         insets = ax.child_axes
-        assert sorted(t.get_text() for inset in insets for t in inset.texts) == [
-            "zoom: negative", "zoom: positive"]
+        names = sorted(t.get_text() for inset in insets for t in inset.texts)
+        assert [name.split("\n")[0] for name in names] == ["zoom: negative", "zoom: positive"]
         for inset in insets:  # magnified: the group fills the inset, not a dot
             width = np.diff(inset.get_xlim())[0]
             assert width < 0.2 * np.diff(ax.get_xlim())[0]
@@ -208,6 +208,22 @@ def test_before_after_grid_zooms_into_each_tight_group_after_training():
     assert all(t.get_fontsize() >= 12 for legend in legends for t in legend.get_texts())
     with pytest.raises(ValueError, match="'grid' or 'row'"):
         plots.before_after_grid(before, after, {"domain": domain}, arrangement="column")
+
+
+def test_zoom_frames_the_core_of_a_group_not_its_stragglers():
+    from course_utils.plots.zoom import _core_frame
+
+    rng = np.random.default_rng(1)
+    core = rng.normal(scale=0.01, size=(76, 2))
+    stragglers = np.array([[5.0, 5.0], [-4.0, 3.0], [6.0, -2.0], [5.5, 4.0]])
+    (x_lim, y_lim), outside = _core_frame(np.vstack([core, stragglers]))
+    def inside(points):
+        return ((points[:, 0] >= x_lim[0]) & (points[:, 0] <= x_lim[1])
+                & (points[:, 1] >= y_lim[0]) & (points[:, 1] <= y_lim[1]))
+
+    assert not inside(stragglers).any() and inside(core).mean() >= 0.9
+    assert outside == len(core) - inside(core).sum() + len(stragglers)
+    assert x_lim[1] - x_lim[0] < 0.2 and np.isclose(x_lim[1] - x_lim[0], y_lim[1] - y_lim[0])
 
 
 @pytest.mark.parametrize("label_sets", [{}, None, [("topic", ["a"])]])

@@ -42,16 +42,33 @@ def zoom_insets(ax: Axes, xy: np.ndarray, colour_by: Sequence[str],
     best = min(permutations(range(len(corners)), len(names)), key=cost)
     for corner, name in zip(best, names, strict=True):
         members = group_array == name
+        points = xy[members]
         inset = ax.inset_axes([*corners[corner], size, size])
-        inset.scatter(xy[members, 0], xy[members, 1], s=12, linewidths=0, alpha=0.8,
+        inset.scatter(points[:, 0], points[:, 1], s=12, linewidths=0, alpha=0.8,
                       c=list(colour_array[members]))
-        inset.set_aspect("equal", adjustable="datalim")
-        inset.margins(0.08, 0.25)  # room for the name at the top
+        (x_lim, y_lim), outside = _core_frame(points)
+        inset.set_xlim(*x_lim)
+        inset.set_ylim(*y_lim)
         inset.set_xticks([])
         inset.set_yticks([])
         for side in inset.spines.values():
             side.set_visible(True)
             side.set_color("0.35")
-        inset.text(0.03, 0.97, f"zoom: {name}", transform=inset.transAxes, ha="left",
-                   va="top", fontsize=10, color="0.2")
+        note = f"\n{outside} outside the frame" if outside else ""
+        inset.text(0.03, 0.97, f"zoom: {name}{note}", transform=inset.transAxes, ha="left",
+                   va="top", fontsize=10, color="0.2",
+                   bbox={"facecolor": "white", "alpha": 0.8, "linewidth": 0, "pad": 1})
         ax.indicate_inset_zoom(inset, edgecolor="0.35")
+
+
+def _core_frame(points: np.ndarray, share: float = 0.8) -> tuple[tuple, int]:
+    """A square frame around the central ``share`` of ``points`` (their 10-90 % quantiles in
+    each direction, with room around them): a few stragglers must not shrink the group back
+    to a dot. Returns ((x limits, y limits), how many points fall outside)."""
+    tail = (1 - share) / 2
+    low, high = np.quantile(points, tail, axis=0), np.quantile(points, 1 - tail, axis=0)
+    centre = (low + high) / 2
+    half = max(float((high - low).max()), 1e-6)
+    lower, upper = centre - half, centre + half
+    outside = int(np.any((points < lower) | (points > upper), axis=1).sum())
+    return ((lower[0], upper[0]), (lower[1], upper[1])), outside
