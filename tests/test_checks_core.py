@@ -26,6 +26,9 @@ def test_check_number_right_wrong_and_broken():
     assert check_number(np.float32(0.5), 0.5).passed
     wrong = check_number(0.7, 0.5)
     assert not wrong.passed and "expected about 0.5" in wrong.message and "0.7" in wrong.message
+    hidden = check_number(0.7, 0.5, reveal=False, hint="Think about the ends.")
+    assert not hidden.passed and "0.5" not in hidden.message and "0.7" in hidden.message
+    assert "Think about the ends." in hidden.message
     for broken in (None, "0.5", [0.5], float("nan"), torch.ones(3), True):
         result = check_number(broken, 0.5)
         assert isinstance(result, CheckResult) and not result.passed
@@ -160,9 +163,7 @@ def test_indices_must_be_whole_numbers_not_truncated_floats():
 
 @pytest.mark.parametrize("answer", [{"same_group": 1}, ["same_group"], 3])
 def test_a_choice_of_the_wrong_type_says_what_was_expected(answer):
-    from course_utils.checks import nb05
-
-    result = nb05.check_hard_negatives_like(answer)
+    result = check_choice(answer, "same_group", options=("random", "same_group"))
     assert not result.passed
     assert "should be a string, one of ['random', 'same_group']" in result.message, result.message
     assert "unhashable" not in result.message

@@ -68,14 +68,34 @@ def test_cosine_reference():
 # --------------------------------------------------------------------------- Exercise 2
 
 
-def test_prediction():
-    assert nb02.check_prediction("P", sim_p=0.6, sim_q=0.2).passed
-    assert nb02.check_prediction(" q ", sim_p=0.1, sim_q=0.2).passed
-    wrong = nb02.check_prediction("Q", sim_p=0.6, sim_q=0.2)
-    assert not wrong.passed and "so P is closer" in wrong.message and "0.600" in wrong.message
-    for answer, hint in [(None, "is None"), ("R", "'P' or 'Q'"), (1, "'P' or 'Q'")]:
-        result = nb02.check_prediction(answer, sim_p=0.6, sim_q=0.2)
-        assert not result.passed and hint in result.message
+def fake_embed(texts):
+    """A stand-in model: a sentence's vector counts a few words (the dish weighs most)."""
+    words = ("risotto", "creamy", "great", "terrible", "hotel", "room")
+    return np.array([[1.0 + 4 * ("risotto" in t.lower())] + [float(w in t.lower()) for w in words]
+                     for t in texts])
+
+
+ANCHOR = "Great little bistro where the risotto is creamy without being heavy."
+FOIL = "Terrible risotto, gluey and salty."
+
+
+def test_beats_foil_passes_a_sentence_closer_than_the_foil():
+    result = nb02.check_beats_foil("Our hotel's creamy risotto was great.", fake_embed,
+                                   anchor=ANCHOR, foil=FOIL)
+    assert result.passed and "beats the foil" in result.message, result.message
+
+
+def test_beats_foil_hints_without_giving_the_sentence():
+    result = nb02.check_beats_foil("A great hotel with a lovely room.", fake_embed,
+                                   anchor=ANCHOR, foil=FOIL)
+    assert not result.passed and "What does B share with A" in result.message
+    assert "risotto" not in result.message
+    for answer, hint in [(None, "is None"), (3, "in quotes"), ("   ", "in quotes"),
+                         ("Creamy risotto, great.", "use the word 'hotel'"),
+                         ("The hotel restaurant's risotto", "'restaurant' makes it"),
+                         ("hotel: " + ANCHOR, "sentence A itself")]:
+        result = nb02.check_beats_foil(answer, fake_embed, anchor=ANCHOR, foil=FOIL)
+        assert not result.passed and hint in result.message, (answer, result.message)
 
 
 # --------------------------------------------------------------------------- Exercise 3
@@ -101,7 +121,7 @@ def test_nearest_neighbour():
 def test_checkers_never_raise(answer):
     embeddings = np.eye(5)
     for result in (nb02.check_cosine_similarity(answer),
-                   nb02.check_prediction(answer, sim_p=0.5, sim_q=0.1),
+                   nb02.check_beats_foil(answer, fake_embed, anchor=ANCHOR, foil=FOIL),
                    nb02.check_nearest_neighbour(answer, embeddings, 0)):
         assert isinstance(result, CheckResult)
 

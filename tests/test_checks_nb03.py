@@ -92,3 +92,32 @@ def test_claim_checks_pass_quietly_and_fail_loudly():
         claim_pull_and_push(start, end, pairs, similar, margin=2.0)
     with pytest.raises(AssertionError, match="shrink"):
         claim_pull_and_push(start, start, pairs, similar, margin=1.0)
+
+
+def test_library_style_loss_refuses_the_course_and_library_implementations():
+    from sentence_transformers.sentence_transformer.losses import ContrastiveLoss
+
+    import course_utils as cu
+
+    original = cu.losses.contrastive_loss
+    course_call = lambda a, b, y, m: cu.losses.contrastive_loss(a, b, y, margin=m)  # noqa: E731
+    alias = cu.losses
+
+    def indirect(a, b, y, m):  # the name is hidden from the code object: the spy sees the call
+        return getattr(alias, "contrastive" + "_loss")(a, b, y, margin=m)
+
+    def library(a, b, y, m):
+        return ContrastiveLoss(model=None, margin=m).compute_loss_from_embeddings([a, b], y)
+
+    for function in (course_call, indirect, library):
+        result = check_library_style_loss(function)
+        assert not result.passed and "write it yourself" in result.message, result.message
+    assert cu.losses.contrastive_loss is original  # the spy is gone after the check
+    assert check_library_style_loss(library_style).passed
+
+
+@pytest.mark.parametrize("convert", [lambda t: t.item(), float, lambda t: t.reshape(1),
+                                     lambda t: t.numpy()])
+def test_library_style_loss_insists_on_a_scalar_tensor(convert):
+    result = check_library_style_loss(lambda a, b, y, m: convert(library_style(a, b, y, m)))
+    assert not result.passed and "scalar torch tensor" in result.message, result.message

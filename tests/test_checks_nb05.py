@@ -105,7 +105,7 @@ def test_active_fraction_specific_hints(vectors):
         result = nb05.check_active_fraction(answer, a, p, n, margin=0.5)
         assert not result.passed, answer
         assert hint in result.message, (answer, result.message)
-        assert f"{right:.3f}" in result.message  # says what was expected
+        assert f"{right:.3f}" not in result.message  # leads, does not tell the answer
 
 
 @pytest.mark.parametrize("answer", [None, "0.4", [0.1, 0.2], np.array([0.1, 0.2]), True])
@@ -120,16 +120,17 @@ def test_active_fraction_survives_broken_vectors():
     assert not result.passed
 
 
-def test_hard_negatives_like():
-    right = nb05.check_hard_negatives_like("same_group", 0.92)
-    assert right.passed and "92%" in right.message
-    assert nb05.check_hard_negatives_like("  Same_Group ").passed
-    random = nb05.check_hard_negatives_like("random", 0.92)
-    assert not random.passed and "1 time in 5" in random.message and "92%" in random.message
-    for wrong in (None, "hard", "topic", 3):
-        result = nb05.check_hard_negatives_like(wrong, 0.92)
-        assert not result.passed and result.message
-    assert not nb05.check_hard_negatives_like("random", hard_same_topic="oops").passed
+def test_hard_share_estimate():
+    right = nb05.check_hard_share_estimate(0.8, 0.73, 0.2)
+    assert right.passed and "73%" in right.message and "same_group" in right.message
+    assert nb05.check_hard_share_estimate(np.float64(1.0), 0.73, 0.2).passed
+    low = nb05.check_hard_share_estimate(0.2, 0.73, 0.2)
+    assert not low.passed and "*nearest*" in low.message and "73" not in low.message
+    for wrong, hint in ((None, "is None"), ("0.7", "one number"), (70, "between 0 and 1"),
+                        (True, "one number"), ([0.7], "one number")):
+        result = nb05.check_hard_share_estimate(wrong, 0.73, 0.2)
+        assert not result.passed and hint in result.message, (wrong, result.message)
+        assert "73" not in result.message  # the measurement is told only to a right estimate
 
 
 def test_recipe_keeps_topic_refuses_what_is_not_a_run():

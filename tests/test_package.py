@@ -159,7 +159,7 @@ LEVELS = {
     3: ("embedding",),
     4: ("collapse", "evaluation", "training", "training_presets", "multitask", "environment"),
     5: ("plots.figures", "plots.scatter", "plots.projection", "plots.experiments", "plots.toy",
-        "plots.training", "plots.batch"),
+        "plots.training", "plots.batch", "plots.zoom"),
     6: ("widgets.explorer", "widgets.contrast", "widgets.descent", "widgets.hover",
         "widgets.margin", "widgets.search", "widgets.temperature", "widgets.timeline",
         "checks.student_code", "checks.core", "checks.nb01", "checks.nb02", "checks.nb03",

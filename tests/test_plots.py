@@ -159,6 +159,73 @@ def test_side_by_side_makes_one_titled_panel_per_label_set():
     assert sorted(map(tuple, first)) == sorted(map(tuple, second))
 
 
+def test_side_by_side_can_put_legends_right_of_the_panels_for_slides():
+    xy = np.random.default_rng(1).normal(size=(20, 2))
+    labels = {"topic": ["movies", "hotels"] * 10, "sentiment": ["positive", "negative"] * 10}
+    below = plots.side_by_side(xy, labels, axes_size=3)
+    right = plots.side_by_side(xy, labels, axes_size=3, legend="right")
+    assert right.get_size_inches()[1] < below.get_size_inches()[1]  # lower, wider
+    for ax in right.get_axes():
+        legend = ax.get_legend()
+        assert legend._loc == 6 and legend.get_bbox_to_anchor().x0 > ax.bbox.x0  # center left
+        assert all(text.get_fontsize() >= 11 for text in legend.get_texts())  # >= 14 px
+    with pytest.raises(ValueError, match="'below' or 'right'"):
+        plots.side_by_side(xy, labels, legend="top")
+
+
+def test_before_after_grid_zooms_into_each_tight_group_after_training():
+    rng = np.random.default_rng(0)
+    mood = np.array(["positive", "negative"] * 40)
+    domain = rng.choice(["tweets", "movies"], 80)
+    before = rng.normal(size=(80, 2))
+    after = np.where((mood == "positive")[:, None], [3.0, 3.0], [-3.0, -3.0])
+    after = after + rng.normal(scale=0.01, size=(80, 2))  # two dots in the shared frame
+    fig = plots.before_after_grid(before, after, {"domain": domain, "sentiment": mood},
+                                  zoom="sentiment")
+    after_panels = [ax for ax in fig.axes if ax.child_axes]
+    assert len(after_panels) == 2  # the "after" row only
+    for ax in after_panels:
+        insets = ax.child_axes
+        names = sorted(t.get_text() for inset in insets for t in inset.texts)
+        assert [name.split("\n")[0] for name in names] == ["zoom: negative", "zoom: positive"]
+        for inset in insets:  # magnified: the group fills the inset, not a dot
+            width = np.diff(inset.get_xlim())[0]
+            assert width < 0.2 * np.diff(ax.get_xlim())[0]
+            assert len(inset.collections[0].get_offsets()) == 40
+    with pytest.raises(ValueError, match="zoom must be one of"):
+        plots.before_after_grid(before, after, {"domain": domain}, zoom="sentiment")
+    row = plots.before_after_grid(before, after, {"domain": domain, "sentiment": mood},
+                                  zoom="sentiment", arrangement="row", axes_size=2.9,
+                                  suptitle="wide")
+    width, height = row.get_size_inches()
+    assert width > 2.5 * height  # wide and low, for a 16:10 slide
+    titles = [ax.get_title() for ax in row.axes if ax.collections]
+    assert titles == ["before training\ncoloured by domain", "after training\ncoloured by domain",
+                      "before training\ncoloured by sentiment",
+                      "after training\ncoloured by sentiment"]
+    assert [len(ax.child_axes) for ax in row.axes if ax.collections] == [0, 2, 0, 2]
+    legends = [sub.legends[0] for sub in row.subfigs]
+    assert all(t.get_fontsize() >= 12 for legend in legends for t in legend.get_texts())
+    with pytest.raises(ValueError, match="'grid' or 'row'"):
+        plots.before_after_grid(before, after, {"domain": domain}, arrangement="column")
+
+
+def test_zoom_frames_the_core_of_a_group_not_its_stragglers():
+    from course_utils.plots.zoom import _core_frame
+
+    rng = np.random.default_rng(1)
+    core = rng.normal(scale=0.01, size=(76, 2))
+    stragglers = np.array([[5.0, 5.0], [-4.0, 3.0], [6.0, -2.0], [5.5, 4.0]])
+    (x_lim, y_lim), outside = _core_frame(np.vstack([core, stragglers]))
+    def inside(points):
+        return ((points[:, 0] >= x_lim[0]) & (points[:, 0] <= x_lim[1])
+                & (points[:, 1] >= y_lim[0]) & (points[:, 1] <= y_lim[1]))
+
+    assert not inside(stragglers).any() and inside(core).mean() >= 0.9
+    assert outside == len(core) - inside(core).sum() + len(stragglers)
+    assert x_lim[1] - x_lim[0] < 0.2 and np.isclose(x_lim[1] - x_lim[0], y_lim[1] - y_lim[0])
+
+
 @pytest.mark.parametrize("label_sets", [{}, None, [("topic", ["a"])]])
 def test_side_by_side_needs_a_dict_of_label_sets(label_sets):
     with pytest.raises(TypeError, match="label_sets"):
@@ -320,13 +387,69 @@ def _experiment_rows():
 
 
 def test_tradeoff_plot_draws_one_point_with_bars_per_run():
-    ax = plots.tradeoff_plot(_experiment_rows(), grid="course", labels={"a": "recipe A"},
-                                highlight="a", chance=0.2)
-    legend = [text.get_text() for text in ax.get_legend().get_texts()]
-    assert legend == ["recipe A", "b"]
-    assert ax.get_legend().get_texts()[0].get_fontweight() == "bold"
-    assert "chance 0.20" in [text.get_text() for text in ax.texts]
-    assert len(ax.containers) == 2  # one errorbar container per run
+    rows = _experiment_rows()
+    reference = rows[rows["run"] == "a"].iloc[[0]].assign(run="pretrained", seed=0,
+                                                          sentiment_knn=0.6, topic_knn=0.95)
+    results = pd.concat([reference, rows], ignore_index=True)
+    ax = plots.tradeoff_plot(results, grid="course", labels={"a": "recipe A"}, highlight="a",
+                             chance=0.2, reference="pretrained")
+    texts = {text.get_text(): text for text in ax.texts}
+    assert {"recipe A", "b", "pretrained", "chance 0.20"} <= set(texts)
+    assert texts["recipe A"].get_fontweight() == "bold"
+    assert min(text.get_fontsize() for text in ax.texts) >= 12  # >= 14 px on a slide
+    assert len(ax.containers) == 2  # one errorbar container per run; the reference has none
+    colours = {tuple(np.round(matplotlib.colors.to_rgb(c), 3)) for c, _ in plots.TRADEOFF_STYLES}
+    assert len(colours) == len(plots.TRADEOFF_STYLES)
+    assert len({marker for _, marker in plots.TRADEOFF_STYLES}) == len(plots.TRADEOFF_STYLES)
+    assert all(sum(matplotlib.colors.to_rgb(c)) < 2.0 for c, _ in plots.TRADEOFF_STYLES), (
+        "a colour too pale to read as text on white")
     assert "3 seed(s)" in ax.get_title()
     with pytest.raises(ValueError, match="unknown run"):
         plots.tradeoff_plot(_experiment_rows(), grid="course", runs=["zzz"])
+
+
+def test_tradeoff_labels_do_not_overlap_even_for_points_on_top_of_each_other():
+    rows = _experiment_rows()
+    copies = [rows.assign(run=f"run {i}" + " with a long name" * (i == 5))  # six points
+              for i in range(6)]  # on two spots
+    ax = plots.tradeoff_plot(pd.concat(copies, ignore_index=True), grid="course")
+    ax.figure.canvas.draw()
+    boxes = [matplotlib.text.Text.get_window_extent(text) for text in ax.texts]  # no line
+    assert len(boxes) == 6
+    for i, first in enumerate(boxes):
+        for second in boxes[i + 1:]:
+            assert not first.overlaps(second)
+    figure_box = ax.figure.bbox
+    assert all(box.x1 <= figure_box.x1 and box.y0 >= 0 for box in boxes), "a label is cut off"
+
+
+@pytest.mark.parametrize(("wanted", "gap"), [
+    ([0.5, 0.5, 0.5], 0.1), ([0.95, 0.99, 0.2], 0.1), ([0.0, 0.01], 0.2),
+    (list(np.linspace(0, 1, 30)), 0.1)])
+def test_label_column_positions_keep_their_gap_and_order(wanted, gap):
+    placed = plots.label_column_positions(wanted, gap)
+    order = np.argsort(wanted, kind="stable")
+    assert np.all(np.diff(placed[order]) >= min(gap, 1 / (len(wanted) - 1)) - 1e-9)
+    assert placed.min() >= 0 - 1e-9 and placed.max() <= 1 + 1e-9
+    if gap * (len(wanted) - 1) <= 1 and len(set(wanted)) == len(wanted):
+        assert np.max(np.abs(placed - np.asarray(wanted))) <= gap * len(wanted)
+
+
+def test_pair_distance_panels_split_the_kinds_and_highlight_the_movers():
+    from course_utils.plots import PAIR_STYLES
+
+    start = np.array([1.0, 2.0, 0.5, 0.8, 1.5])
+    end = np.array([0.0, 0.1, 1.0, 1.2, 1.5])
+    history = np.linspace(start, end, 11)
+    similar = np.array([1, 1, 0, 0, 0])
+    fig = plots.plot_pair_distance_panels(history, similar, margin=1.0, highlight=1)
+    left, right = fig.axes
+    assert left.get_title().startswith("similar pairs (2)")
+    assert right.get_title().startswith("dissimilar pairs (3)")
+    bold = [line for line in left.lines if line.get_linewidth() > 2]
+    assert len(bold) == 1 and np.allclose(bold[0].get_ydata(), history[:, 1])  # moved most
+    assert any("below the margin (1)" in text.get_text() for text in right.texts)
+    assert all(matplotlib.colors.same_color(line.get_color(), PAIR_STYLES["similar"]["color"])
+               for line in left.lines)
+    with pytest.raises(ValueError, match="n_steps, n_pairs"):
+        plots.plot_pair_distance_panels(np.ones(5), similar, margin=1.0)

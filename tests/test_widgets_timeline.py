@@ -43,6 +43,13 @@ def test_slider_drives_state_and_metrics(tmp_cache):
     assert box.state["step"] == 0 and box.state["index"] == 0
     first_png = bytes(box.image.value)
     assert first_png.startswith(b"\x89PNG")
+    # drawn at 150 dpi, shown at a 100-dpi size: sharp when a slide scales it
+    import io
+
+    from PIL import Image
+
+    drawn = Image.open(io.BytesIO(first_png)).size[0]
+    assert drawn >= 1.4 * int(box.image.layout.width.removesuffix("px"))
     start = box.state["metrics"]
     assert start["topic kNN"] > 0.9 and start["topic silhouette"] > start["sentiment silhouette"]
     box.slider.value = 20

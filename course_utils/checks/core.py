@@ -97,9 +97,10 @@ def as_index(value: Any) -> int | None:
 
 
 def check_number(answer: Any, expected: float, *, tolerance: float = 1e-4,
-                 what: str = "your value", hint: str = "") -> CheckResult:
+                 what: str = "your value", hint: str = "", reveal: bool = True) -> CheckResult:
     """Is ``answer`` a finite number (a 0-d tensor or numpy scalar counts) within ``tolerance``
-    of ``expected``?"""
+    of ``expected``? ``reveal=False``: a wrong number is not told the expected one (for an
+    answer that is only that number), only ``hint``."""
     if answer is None:
         return fail(f"{what} is None; assign a number. {hint}".strip())
     answer = as_scalar(answer)
@@ -111,6 +112,8 @@ def check_number(answer: Any, expected: float, *, tolerance: float = 1e-4,
         return fail(f"{what} is {answer}; look for a division by zero. {hint}".strip())
     if abs(float(answer) - float(expected)) <= tolerance:
         return ok(f"{what} = {float(answer):.4g} matches.")
+    if not reveal:
+        return fail(f"{what} = {float(answer):.4g} is not it yet. {hint}".strip())
     return fail(f"expected about {float(expected):.4g}, got {float(answer):.4g}. {hint}".strip())
 
 

@@ -1,5 +1,5 @@
 """Notebook 02 (embeddings and similarity): checkers for Exercises 1-3
-(:func:`check_cosine_similarity`, :func:`check_prediction`, :func:`check_nearest_neighbour`)
+(:func:`check_cosine_similarity`, :func:`check_beats_foil`, :func:`check_nearest_neighbour`)
 and the notebook's claims.
 """
 
@@ -25,9 +25,10 @@ from course_utils.checks.student_code import StudentCodeError, call_student
 from course_utils.claims import claim
 
 __all__ = [
+    "BEAT_THE_FOIL_WORDS",
+    "check_beats_foil",
     "check_cosine_similarity",
     "check_nearest_neighbour",
-    "check_prediction",
     "claim_cosine_agrees",
     "claim_layout_shows_topic",
     "claim_same_topic_wins",
@@ -177,19 +178,48 @@ def check_cosine_similarity(function: Any) -> CheckResult:
     return result
 
 
-@checker("Exercise 2: which is closer, P or Q?")
-def check_prediction(answer: Any, sim_p: float, sim_q: float) -> CheckResult:
-    """``answer``: 'P' or 'Q', the learner's prediction; sim_p/sim_q: the measured values."""
-    if answer is None:
-        return fail("your prediction is None; assign 'P' or 'Q' before you measure.")
-    if not isinstance(answer, str) or answer.strip().upper() not in ("P", "Q"):
-        return fail(f"answer 'P' or 'Q', got {describe(answer)}.")
-    truth = "P" if sim_p > sim_q else "Q"
-    measured = f"cos(anchor, P) = {sim_p:.3f}, cos(anchor, Q) = {sim_q:.3f}"
-    if answer.strip().upper() == truth:
-        return ok(f"{measured}: {truth} is closer, as you predicted.")
-    return fail(f"{measured}, so {truth} is closer. Look at what the anchor shares with each "
-                "candidate: its topic, or its opinion?")
+#: Exercise 2's rules: the sentence must contain the first word and none of the others (a hotel
+#: guest's sentence, not another restaurant review).
+BEAT_THE_FOIL_WORDS = ("hotel", "restaurant", "bistro")
+
+
+def _embed(texts: list[str], model: Any) -> np.ndarray:
+    """Unit vectors of ``texts``: with a sentence-transformers model (through the course's
+    ``encode``, not cached), or with any function from a list of texts to an array."""
+    if hasattr(model, "encode"):
+        from course_utils.embedding import encode
+
+        return encode(texts, model, cache=False)
+    vectors = np.asarray(model(texts), dtype=np.float64)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+@checker("Exercise 2: beat the foil")
+def check_beats_foil(sentence: Any, model: Any, *, anchor: str, foil: str) -> CheckResult:
+    """``sentence``: a hotel guest's sentence (it contains "hotel", not "restaurant" or
+    "bistro") that the pretrained ``model`` places closer to ``anchor`` than ``foil``."""
+    if sentence is None:
+        return fail("my_p is None; write a sentence (a string) in quotes.")
+    if not isinstance(sentence, str) or not sentence.strip():
+        return fail(f"my_p should be a sentence in quotes, got {describe(sentence)}.")
+    words = sentence.lower()
+    if anchor.lower().strip(" .") in words:
+        return fail("that contains sentence A itself; write a sentence of your own.")
+    required, *forbidden = BEAT_THE_FOIL_WORDS
+    if required not in words:
+        return fail(f"the rules ask for a hotel guest's sentence: use the word '{required}'.")
+    used = [word for word in forbidden if word in words]
+    if used:
+        return fail(f"'{used[0]}' makes it a restaurant review again; the rules ask for a "
+                    "hotel guest's sentence.")
+    vectors = _embed([anchor, foil, sentence], model)
+    to_foil, to_yours = float(vectors[0] @ vectors[1]), float(vectors[0] @ vectors[2])
+    measured = f"cos(A, yours) = {to_yours:.3f}, cos(A, B) = {to_foil:.3f}"
+    if to_yours > to_foil:
+        return ok(f"{measured}: your hotel sentence beats the foil. What did it take - more "
+                  "praise, or what A is about? That is what this model's 'close' means.")
+    return fail(f"{measured}: not yet closer than B. Praise alone moves the number little. "
+                "What does B share with A that your sentence does not?")
 
 
 @checker("Exercise 3: the nearest neighbour")

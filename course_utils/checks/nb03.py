@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -138,17 +142,99 @@ def _convention_hint(case: tuple, got: float) -> str:
                        "0.5 * (y * d**2 + (1 - y) * max(0, margin - d)**2) and d = 1 - cos")
 
 
+#: Names whose call would hand the exercise to a finished implementation -> how to name it.
+_SHORTCUT_NAMES = {"contrastive_loss": "the course's cu.losses.contrastive_loss",
+                   "ContrastiveLoss": "the library's ContrastiveLoss",
+                   "compute_loss_from_embeddings": "the library's ContrastiveLoss"}
+
+
+def _names_used(code: Any) -> set[str]:
+    """Every global and attribute name a code object (and the functions nested in it) uses."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if hasattr(constant, "co_names"):
+            names |= _names_used(constant)
+    return names
+
+
+@contextlib.contextmanager
+def _watch_shortcuts(used: list[str]) -> Iterator[None]:
+    """While the check runs, ``cu.losses.contrastive_loss`` and the library's
+    ``ContrastiveLoss`` note in ``used`` that the learner's code called them (the checker's own
+    thread, which computes the expected values, is not noted); they still answer."""
+    from course_utils import losses
+
+    checker_thread = threading.get_ident()
+
+    patched: list[tuple[Any, str, Any]] = [(losses, "contrastive_loss", losses.contrastive_loss)]
+    library = sys.modules.get("sentence_transformers.sentence_transformer.losses")
+    if library is not None and hasattr(library, "ContrastiveLoss"):
+        patched.append((library.ContrastiveLoss, "compute_loss_from_embeddings",
+                        library.ContrastiveLoss.compute_loss_from_embeddings))
+
+    def spy(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if threading.get_ident() != checker_thread:
+                used.append(name)
+            return original(*args, **kwargs)
+        return call
+
+    try:
+        for owner, attribute, original in patched:
+            setattr(owner, attribute, spy(attribute, original))
+        yield
+    finally:
+        for owner, attribute, original in patched:
+            setattr(owner, attribute, original)
+
+
+_SHORTCUT_MESSAGE = ("your function calls {name}, a finished implementation. Nice find - but "
+                     "the exercise is to write it yourself from torch operations: the cosine "
+                     "distance, the two terms, the factor 0.5 and the mean.")
+
+
 @checker("Exercise 2: the library's convention")
 def check_library_style_loss(function: Any) -> CheckResult:
-    """``function(emb_a, emb_b, label_similar, margin)`` -> scalar tensor, equal to the library."""
+    """``function(emb_a, emb_b, label_similar, margin)`` -> a scalar tensor (shape ()), equal to
+    the library's ``ContrastiveLoss``, written without calling the course's or the library's
+    implementation (both are watched while the check runs)."""
     from course_utils.losses import contrastive_loss
 
+    code = getattr(function, "__code__", None)
+    shortcut = next((name for name in _SHORTCUT_NAMES
+                     if code is not None and name in _names_used(code)), None)
+    if shortcut is not None:
+        return fail(_SHORTCUT_MESSAGE.format(name=_SHORTCUT_NAMES[shortcut]))
     cases = _loss_cases()
     graded = [((a.clone(), b.clone(), labels.clone(), margin),
                float(contrastive_loss(a, b, labels, margin=margin)), f"margin {margin}")
               for a, b, labels, margin in cases]
-    return check_number_cases(
-        function, graded, what="library_style", tolerance=1e-4,
-        returns="a scalar tensor: the mean over the pairs, `.mean()`",
-        hint=lambda index, got: _convention_hint(cases[index - 1], got) + ".",
-        passed=f"matches sentence-transformers' ContrastiveLoss on all {len(cases)} test cases.")
+    returned: list[Any] = []
+    used: list[str] = []
+
+    def recorded(*args: Any) -> Any:
+        value = function(*args)
+        returned.append(value)
+        return value
+
+    with _watch_shortcuts(used):
+        result = check_number_cases(
+            recorded if callable(function) else function, graded, what="library_style",
+            tolerance=1e-4, returns="a scalar tensor: the mean over the pairs, `.mean()`",
+            hint=lambda index, got: _convention_hint(cases[index - 1], got) + ".",
+            passed=f"matches sentence-transformers' ContrastiveLoss on all {len(cases)} test "
+                   "cases.")
+    if used:
+        return fail(_SHORTCUT_MESSAGE.format(name=_SHORTCUT_NAMES[used[0]]))
+    if not result.passed:
+        return result
+    import torch
+
+    odd = next((value for value in returned
+                if not (isinstance(value, torch.Tensor) and value.dim() == 0)), None)
+    if odd is not None:
+        return fail(f"the numbers are right, but a loss should come back as a scalar torch "
+                    f"tensor (shape ()), so that `.backward()` can follow it; you returned "
+                    f"{describe(odd)}. Keep the torch operations to the end (no `.item()` or "
+                    "`float(...)`), and finish with `.mean()`.")
+    return result

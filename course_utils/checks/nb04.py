@@ -57,8 +57,8 @@ def claim_margin_unreachable(losses: Any, margin: float, max_distance: float = 2
     values = np.asarray(losses.detach() if hasattr(losses, "detach") else losses, dtype=float)
     floor = margin - max_distance
     claim(floor > 0 and bool((values >= floor - 1e-6).all()),
-          f"margin {margin:g}: all {values.size} triplets active, the smallest loss is "
-          f"{values.min():.3f} >= {margin:g} - {max_distance:g} = {floor:g}",
+          f"margin {margin:g}: all {values.size} triplets active, none below the floor "
+          f"margin - {max_distance:g} (Exercise 3)",
           problem=f"expected every loss >= {floor:g}", name="margin too large")
 
 
@@ -180,12 +180,14 @@ def check_lowest_loss(answer: Any) -> CheckResult:
     answer = as_scalar(answer)
     if isinstance(answer, (int, float)) and not isinstance(answer, bool):
         if abs(answer - 5.0) < 1e-6:
-            return fail("5 would be right if d(a,p) - d(a,n) could not be negative; make the "
-                        "positive as close (0) and the negative as far (2) as possible.")
+            return fail("5 is the loss when d(a,p) = d(a,n). The negative may be farther "
+                        "than the positive: how much farther, at most, for vectors of length 1?")
         if abs(answer) < 1e-6:
             return fail("0 needs d(a,n) >= d(a,p) + 5, but two unit vectors are at most 2 "
                         "apart.")
         if abs(answer - 7.0) < 1e-6:
-            return fail("7 is the largest loss; the smallest has d(a,p) = 0 and d(a,n) = 2.")
-    return check_number(answer, 3.0, tolerance=1e-6, what="`lowest_loss`",
-                        hint="Use max(0, d(a,p) - d(a,n) + 5) with the best possible distances.")
+            return fail("7 is the largest loss (positive as far, negative as close as "
+                        "possible); the smallest is the other way round.")
+    return check_number(answer, 3.0, tolerance=1e-6, what="`lowest_loss`", reveal=False,
+                        hint="The loss is max(0, d(a,p) - d(a,n) + 5). How small can d(a,p) "
+                             "be, and how large can d(a,n) be, for two vectors of length 1?")

@@ -106,13 +106,15 @@ def _default_marker_size(n_points: int) -> float:
 
 
 def scatter_by_label(xy, labels, *, ax: Axes | None = None, title: str | None = None,
-                     legend: bool = True, marker_size: float | None = None) -> Axes:
+                     legend: bool | str = True, marker_size: float | None = None) -> Axes:
     """Scatter the (n, 2) layout ``xy`` with one colour per label; returns the Axes.
 
     Args:
         labels: one label per point (list, array or pandas Series).
         ax: draw into this Axes (default: a new figure).
-        legend: draw a legend below the panel, one entry per label with its count.
+        legend: draw a legend below the panel (True or ``"below"``), one entry per label with
+            its count, or in one column to its right (``"right"``, larger type: for slides,
+            where width is cheaper than height); False: none.
         marker_size: marker area in points^2 (default: chosen from the number of points).
     """
     import matplotlib.pyplot as plt
@@ -149,9 +151,13 @@ def scatter_by_label(xy, labels, *, ax: Axes | None = None, title: str | None = 
                        markersize=max(size, 40.0) ** 0.5, color=colours[label],
                        label=f"{label} ({int(np.sum(label_array == label))})")
                 for label in _ordered_unique(names)]
-        ax.legend(handles=keys, loc="upper center", bbox_to_anchor=(0.5, -0.02),
-                  ncol=min(len(keys), 3), handletextpad=0.2, columnspacing=0.8,
-                  fontsize="small")
+        if legend == "right":
+            ax.legend(handles=keys, loc="center left", bbox_to_anchor=(1.0, 0.5),
+                      handletextpad=0.2, fontsize=11)
+        else:
+            ax.legend(handles=keys, loc="upper center", bbox_to_anchor=(0.5, -0.02),
+                      ncol=min(len(keys), 3), handletextpad=0.2, columnspacing=0.8,
+                      fontsize="small")
     return ax
 
 
@@ -162,9 +168,10 @@ def _draw_order(n_points: int, seed: int = 0) -> np.ndarray:
 
 
 def side_by_side(xy, label_sets: Mapping[str, Sequence[str]], *, suptitle: str | None = None,
-                 axes_size: float = 4.2) -> Figure:
+                 axes_size: float = 4.2, legend: str = "below") -> Figure:
     """One panel per label set, all on the same layout ``xy``; returns the Figure, e.g.
-    ``side_by_side(xy, {"topic": frame.topic, "sentiment": frame.sentiment})``."""
+    ``side_by_side(xy, {"topic": frame.topic, "sentiment": frame.sentiment})``.
+    ``legend="right"``: each panel's legend to its right (a wider, lower figure)."""
     import matplotlib.pyplot as plt
 
     if not isinstance(label_sets, Mapping) or not label_sets:
@@ -176,10 +183,13 @@ def side_by_side(xy, label_sets: Mapping[str, Sequence[str]], *, suptitle: str |
         raise ValueError(f"axes_size must be a positive number (inches), got {axes_size!r}.")
     points = _validate_xy(xy)
     n_panels = len(label_sets)
-    fig, axes = plt.subplots(1, n_panels, figsize=(axes_size * n_panels, axes_size + 0.9),
-                             layout="constrained", squeeze=False)
+    if legend not in ("below", "right"):
+        raise ValueError(f"legend must be 'below' or 'right', got {legend!r}.")
+    size = ((axes_size + 1.7) * n_panels, axes_size + 0.5) if legend == "right" else (
+        axes_size * n_panels, axes_size + 0.9)
+    fig, axes = plt.subplots(1, n_panels, figsize=size, layout="constrained", squeeze=False)
     for ax, (name, labels) in zip(axes[0], label_sets.items(), strict=True):
-        scatter_by_label(points, labels, ax=ax, title=f"coloured by {name}")
+        scatter_by_label(points, labels, ax=ax, title=f"coloured by {name}", legend=legend)
     if suptitle:
         fig.suptitle(suptitle, fontweight="bold")
     return fig

@@ -26,6 +26,7 @@ __all__ = [
     "distance_limits",
     "plot_descent_frames",
     "plot_pair_distances",
+    "plot_pair_distance_panels",
     "plot_toy_pairs",
     "plot_triplet_2d",
     "plot_triplet_distances",
@@ -187,6 +188,39 @@ def plot_pair_distances(distances: Any, similar: Any, *, steps: Sequence[int] | 
     if legend:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return ax
+
+
+def plot_pair_distance_panels(distances: Any, similar: Any, *, margin: float,
+                              highlight: int = 2) -> Figure:
+    """The run of :func:`plot_pair_distances` as two small multiples sharing the y axis: similar
+    pairs (left), dissimilar pairs and the margin (right). Every pair is a thin line; the
+    ``highlight`` pairs that move most (largest |end - start|) of each kind are drawn bold."""
+    import matplotlib.pyplot as plt
+
+    values = np.asarray(distances, dtype=float)
+    if values.ndim != 2:
+        raise ValueError(f"distances must be (n_steps, n_pairs), got shape {values.shape}.")
+    is_similar = validate_similar(similar, values.shape[1])
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.6), sharey=True, layout="constrained")
+    steps = np.arange(len(values))
+    for ax, kind, mask in ((axes[0], "similar", is_similar), (axes[1], "dissimilar", ~is_similar)):
+        style = PAIR_STYLES[kind]
+        shown = values[:, mask]
+        if shown.size:
+            ax.plot(steps, shown, color=style["color"], linewidth=0.8, alpha=0.35)
+            moved = np.argsort(-np.abs(shown[-1] - shown[0]))[:highlight]
+            ax.plot(steps, shown[:, moved], color=style["color"], linewidth=2.4,
+                    linestyle=style["linestyle"])
+        ax.set_title(f"{kind} pairs ({int(mask.sum())}); bold: the {highlight} that move most",
+                     fontsize=11)
+        ax.set_xlabel("gradient-descent step")
+    axes[1].axhspan(0, margin, color=PAIR_STYLES["dissimilar"]["color"], alpha=0.08, zorder=0)
+    axes[1].axhline(margin, color=OKABE_ITO["black"], linewidth=1.2, linestyle=":")
+    axes[1].annotate(f"below the margin ({margin:g}) a dissimilar pair pays", (0.98, 0.04),
+                     xycoords="axes fraction", ha="right", va="bottom", fontsize=11)
+    axes[0].set_ylabel("distance within the pair")
+    axes[0].set_ylim(bottom=0)
+    return fig
 
 
 # --------------------------------------------------------------------------------------------

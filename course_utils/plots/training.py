@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from course_utils.plots.zoom import zoom_insets
 from course_utils.validation import validate_non_empty_dict, validate_whole_number
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -241,15 +242,22 @@ def before_after_grid(before_xy: np.ndarray, after_xy: np.ndarray,
                       labels: Mapping[str, Sequence], *,
                       row_titles: tuple[str, str] = ("before training", "after training"),
                       suptitle: str | None = None, axes_size: float = 3.6,
-                      track: Sequence[int] = (), fontsize: float | None = None) -> Figure:
-    """The 2 x len(labels) grid: rows before / after, one column per label set.
+                      track: Sequence[int] = (), fontsize: float | None = None,
+                      zoom: str | None = None, arrangement: str = "grid") -> Figure:
+    """The 2 x len(labels) grid: rows before / after, one column per label set; with
+    ``arrangement="row"`` one row instead, before and after side by side for each label set
+    (wide and low: what a 16:10 slide has room for).
 
     Args:
         before_xy, after_xy: (n, 2) layouts of the same texts, e.g. from :func:`shared_layouts`.
         labels: ``{"topic": test.topic, "sentiment": test.sentiment}``, one column each.
         axes_size: inches per panel.
         track: indices of a few points to ring and number in every panel.
-        fontsize: titles and legends in points (e.g. 14 for a slide; default: the style's).
+        fontsize: titles and legends of the grid in points (e.g. 14 for a slide; default: the
+            style's).
+        zoom: a key of ``labels``: every "after" panel gets one inset per group of that label
+            (at most two), magnified to the group's own extent - when training packs each
+            group tight, the shared frame draws it as one dot and hides the spread left inside.
     """
     before_xy = _validate_layout(before_xy, "before_xy")
     after_xy = _validate_layout(after_xy, "after_xy")
@@ -259,10 +267,53 @@ def before_after_grid(before_xy: np.ndarray, after_xy: np.ndarray,
             "points."
         )
     checked = _validate_label_sets(labels, len(before_xy))
-    fig = _draw_grid([before_xy, after_xy], list(row_titles), checked, axes_size=axes_size,
-                     by_row=True, suptitle=suptitle, track=_validate_track(track, len(before_xy)),
-                     fontsize=fontsize)
-    set_frame([ax for ax in fig.axes if ax.collections], _limits([before_xy, after_xy]))
+    if zoom is not None and zoom not in checked:
+        raise ValueError(f"zoom must be one of the label sets {list(checked)}, got {zoom!r}.")
+    track = _validate_track(track, len(before_xy))
+    if arrangement == "row":
+        fig = _draw_row(before_xy, after_xy, list(row_titles), checked, axes_size=axes_size,
+                        suptitle=suptitle, track=track)
+        panels = [ax for ax in fig.axes if ax.collections]
+        after_axes = panels[1::2]
+    elif arrangement == "grid":
+        fig = _draw_grid([before_xy, after_xy], list(row_titles), checked, axes_size=axes_size,
+                         by_row=True, suptitle=suptitle, track=track, fontsize=fontsize)
+        panels = [ax for ax in fig.axes if ax.collections]
+        after_axes = panels[len(checked):]
+    else:
+        raise ValueError(f"arrangement must be 'grid' or 'row', got {arrangement!r}.")
+    set_frame(panels, _limits([before_xy, after_xy]))
+    if zoom is not None:
+        for ax, values in zip(after_axes, checked.values(), strict=True):
+            zoom_insets(ax, after_xy, values, checked[zoom])
+    return fig
+
+
+def _draw_row(before_xy: np.ndarray, after_xy: np.ndarray, titles: list[str],
+              labels: dict[str, list[str]], *, axes_size: float, suptitle: str | None,
+              track: Sequence[int]) -> Figure:
+    """One row: for each label set, its before and after panels side by side, one legend
+    centred under the pair (12 pt: >= 14 px when a slide shrinks the figure a little)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    from course_utils.plots.scatter import label_colours, scatter_by_label
+
+    fig = plt.figure(figsize=(axes_size * 2 * len(labels), axes_size + 1.3), layout="constrained")
+    for sub, (name, values) in zip(np.atleast_1d(fig.subfigures(1, len(labels))),
+                                   labels.items(), strict=True):
+        axes = sub.subplots(1, 2)
+        for ax, layout, title in zip(axes, (before_xy, after_xy), titles, strict=True):
+            scatter_by_label(layout, values, ax=ax, legend=False)
+            _mark_tracked(ax, layout, track)
+            ax.set_title(f"{title}\ncoloured by {name}", fontsize=12)
+        handles = [Line2D([], [], marker="o", linestyle="", markersize=8, color=colour,
+                          label=label) for label, colour in label_colours(values).items()]
+        sub.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3),
+                   fontsize=12, handletextpad=0.2, columnspacing=0.8)
+    if suptitle:  # constrained layout leaves no room for it above subfigures: make some
+        fig.get_layout_engine().set(rect=(0, 0, 1, 1 - 0.35 / fig.get_size_inches()[1]))
+        fig.suptitle(suptitle, fontweight="bold", fontsize=13)
     return fig
 
 

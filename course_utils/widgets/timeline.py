@@ -21,14 +21,20 @@ def _metrics_html(step: int, metrics: Mapping[str, float], loss: float | None) -
     )
     loss_text = "" if loss is None else f" &middot; training loss {loss:.3f}"
     return (
-        f"<div><b>step {step}</b>{loss_text}<table style='margin-top:4px'><tr>{cells}</tr>"
-        "</table><small>kNN = share of texts whose 5 nearest other test texts mostly share "
-        "their label; silhouette: -1..1, higher = tighter clusters.</small></div>"
+        f"<div style='font-size:15px'><b>step {step}</b>{loss_text}"
+        f"<table style='margin-top:2px'><tr>{cells}</tr></table>"
+        "kNN: share of texts whose 5 nearest other test texts mostly share their label; "
+        "silhouette: -1..1, higher = tighter clusters.</div>"
     )
 
 
+#: The timeline's picture is drawn at this resolution and shown at the size of a 100-dpi
+#: figure, so that it stays sharp when a slide or a high-density screen scales it up.
+RENDER_DPI = 150
+
+
 def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
-                      seed: int = 0, axes_size: float = 3.4) -> Any:
+                      seed: int = 0, axes_size: float = 3.3) -> Any:
     """A slider over training steps showing the 2-D projection at each step.
 
     Args:
@@ -61,12 +67,15 @@ def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
     # The plot is a PNG in an Image widget rather than a figure shown in an Output widget:
     # it needs no display machinery, so it behaves the same in JupyterLab, in a headless run
     # (nbclient / nbval, where Output-widget capture could stall) and in tests.
-    image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+    # Legends right of the panels: a slide has width to spare, not height.
+    width = round((axes_size + 1.7) * len(checked) * 100)
+    image = widgets.Image(format="png", layout=widgets.Layout(width=f"{width}px",
+                                                              max_width="100%"))
 
     def render(step: int) -> Any:
         index = steps.index(int(step))
         fig = side_by_side(layouts[index], checked, suptitle=f"after {step} training steps",
-                           axes_size=axes_size)
+                           axes_size=axes_size, legend="right")
         set_frame([ax for ax in fig.axes if ax.has_data()], limits)
         return fig
 
@@ -74,7 +83,7 @@ def training_timeline(snapshots: Sequence[Any], labels: dict[str, Sequence], *,
         step = int(slider.value)
         index = steps.index(step)
         numbers.value = _metrics_html(step, metrics[index], losses[index])
-        image.value = figure_png(render(step), dpi=80)
+        image.value = figure_png(render(step), dpi=RENDER_DPI)
         return {"step": step, "index": index, "metrics": dict(metrics[index]),
                 "loss": losses[index]}
 
