@@ -23,10 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -68,19 +65,12 @@ def _train_child(precision: str, steps: int) -> dict:
         TripletDistanceMetric,
         TripletLoss,
     )
-    from transformers import TrainerCallback
 
+    from benchmarks.step_ab import step_clock
     from course_utils.training_presets import SENTIMENT_RECIPE
 
     cu, model, train, test = _course_model_and_data()
     walls: list[float] = []
-
-    class Clock(TrainerCallback):
-        def on_step_begin(self, args, state, control, **kwargs):
-            self.start = time.perf_counter()
-
-        def on_step_end(self, args, state, control, **kwargs):
-            walls.append(time.perf_counter() - self.start)
 
     triplets = cu.triplets.make_triplets(train, **SENTIMENT_RECIPE, seed=0)
     dataset = Dataset.from_pandas(triplets[["anchor", "positive", "negative"]],
@@ -88,8 +78,8 @@ def _train_child(precision: str, steps: int) -> dict:
     loss = TripletLoss(model, distance_metric=TripletDistanceMetric.EUCLIDEAN,
                        triplet_margin=0.5)
     start = time.perf_counter()
-    result = cu.training.fine_tune(model, dataset, loss, progress="none", callbacks=[Clock()],
-                                   max_steps=steps, logging_steps=1,
+    result = cu.training.fine_tune(model, dataset, loss, progress="none",
+                                   callbacks=[step_clock(walls)], max_steps=steps, logging_steps=1,
                                    bf16=precision == "bf16", use_cpu=True)
     total = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -137,20 +127,15 @@ def child(operation: str, precision: str, steps: int) -> dict:
 
 
 def run(operations: list[str], steps: int, repeats: int) -> list[dict]:
+    from benchmarks.step_ab import run_child
+
     rows = []
     for repeat in range(repeats):
         for operation in operations:
             for precision in PRECISIONS:
-                load = os.getloadavg()[0]
-                command = [sys.executable, "-m", "benchmarks.precision_ab", "--child",
-                           f"{operation}:{precision}", "--steps", str(steps)]
-                out = subprocess.run(command, capture_output=True, text=True, check=False)
-                if out.returncode != 0:
-                    raise SystemExit(f"{operation} {precision} failed:\n{out.stderr[-3000:]}")
-                row = json.loads(out.stdout.strip().splitlines()[-1])
-                row.update(repeat=repeat, load=load)
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+                rows.append(run_child("benchmarks.precision_ab",
+                                      [f"{operation}:{precision}", "--steps", str(steps)],
+                                      f"{operation} {precision}", repeat))
     return rows
 
 

@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,11 +56,23 @@ def _apply_heap(heap: str) -> None:
         _mallopt(m_arena_max, 1)
 
 
+def step_clock(walls: list[float]) -> Any:
+    """A trainer callback that appends every optimiser step's wall time to ``walls``."""
+    from transformers import TrainerCallback
+
+    class Clock(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            self.start = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            walls.append(time.perf_counter() - self.start)
+
+    return Clock()
+
+
 def child(name: str, steps: int) -> dict:
     """Train ``steps`` steps under variant ``name``; one result row."""
     import resource
-
-    from transformers import TrainerCallback
 
     import course_utils as cu
     from course_utils import training_presets as training
@@ -70,13 +83,6 @@ def child(name: str, steps: int) -> dict:
     _apply_heap(heap)
     walls: list[float] = []
 
-    class Clock(TrainerCallback):
-        def on_step_begin(self, args, state, control, **kwargs):
-            self.start = time.perf_counter()
-
-        def on_step_end(self, args, state, control, **kwargs):
-            walls.append(time.perf_counter() - self.start)
-
     train = cu.data.load_course_data("train")
     triplets = cu.triplets.make_triplets(train, **training.SENTIMENT_RECIPE, seed=0)
     test = cu.data.load_course_data("test")
@@ -84,7 +90,7 @@ def child(name: str, steps: int) -> dict:
                                      freeze_word_embeddings=vocab == "frozen")
     before = os.times()
     start = time.perf_counter()
-    result = training.train_triplets(triplets, config=config, callbacks=[Clock()])
+    result = training.train_triplets(triplets, config=config, callbacks=[step_clock(walls)])
     total = time.perf_counter() - start
     after = os.times()
     train_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -106,17 +112,23 @@ def run(variants: list[str], steps: int, repeats: int) -> list[dict]:
     rows = []
     for repeat in range(repeats):
         for name in variants:
-            load = os.getloadavg()[0]
-            command = [sys.executable, "-m", "benchmarks.step_ab", "--child", name,
-                       "--steps", str(steps)]
-            out = subprocess.run(command, capture_output=True, text=True, check=False)
-            if out.returncode != 0:
-                raise SystemExit(f"variant {name} failed:\n{out.stderr[-3000:]}")
-            row = json.loads(out.stdout.strip().splitlines()[-1])
-            row.update(repeat=repeat, load=load)
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+            rows.append(run_child("benchmarks.step_ab", [name, "--steps", str(steps)],
+                                  f"variant {name}", repeat))
     return rows
+
+
+def run_child(module: str, arguments: list[str], what: str, repeat: int) -> dict:
+    """Run ``python -m module --child ARGUMENTS`` in a fresh process; its last printed line (a
+    JSON row) with the repeat and the load average at the start; print it as it comes."""
+    load = os.getloadavg()[0]
+    command = [sys.executable, "-m", module, "--child", *arguments]
+    out = subprocess.run(command, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{out.stderr[-3000:]}")
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    row.update(repeat=repeat, load=load)
+    print(json.dumps(row), flush=True)
+    return row
 
 
 def step_gflop() -> float:
