@@ -191,7 +191,7 @@ def test_a_real_interrupt_stops_the_check_and_the_cell(sleepy_loop_swallowing_ev
     timer.start()
     with pytest.raises(KeyboardInterrupt):
         nb06.check_false_negative_rate(sleepy_loop_swallowing_everything)
-    assert time.perf_counter() - start < 5
+    assert time.perf_counter() - start < 20  # not swallowed (generous: a loaded machine)
     timer.join()
 
 
